@@ -1,0 +1,149 @@
+"""The engine bound to its event log: decide on the latest state, store, then apply.
+
+Every change goes the same way, whoever asks (the command line, the console, the timer, an
+alarm): inside one write transaction, first fold in what other processes committed, then let the
+engine decide, append what it decided, commit, and only then does the engine's state move on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from dutydesk.connectors.store import Recorded, SqliteEventStore
+from dutydesk.playbooks.clock import Clock
+from dutydesk.playbooks.commands import Command, Rejected
+from dutydesk.playbooks.engine import Engine
+from dutydesk.playbooks.incidents import Projection
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan
+from pydantic import ValidationError
+
+SNAPSHOT_EVERY = 20_000  # events between cached projections
+
+Listener = Callable[[Sequence[Recorded]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one command: the events it stored, why it was refused, or that it was a
+    repeat of one already stored (same request id)."""
+
+    recorded: tuple[Recorded, ...] = ()
+    rejected: Rejected | None = None
+    repeated: bool = False
+
+
+class Journal:
+    def __init__(self, store: SqliteEventStore, engine: Engine, clock: Clock) -> None:
+        self.store = store
+        self.engine = engine
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self._since_snapshot = 0
+        self._listeners: list[Listener] = []
+
+    @classmethod
+    async def open(
+        cls,
+        store: SqliteEventStore,
+        *,
+        plans: Mapping[str, Plan],
+        deadlines: Deadlines,
+        clock: Clock,
+    ) -> Journal:
+        """Rebuild the engine: the cached projection if it is sound, then every later event."""
+        projection = None
+        cached = await store.load_snapshot()
+        if cached is not None:
+            try:
+                projection = Projection.from_snapshot(cached[1])
+            except (ValueError, KeyError, TypeError, ValidationError):
+                projection = None  # only a cache: the log itself is the truth
+        engine = Engine(plans=plans, deadlines=deadlines, projection=projection)
+        journal = cls(store, engine, clock)
+        async for batch in store.iterate(engine.seq):
+            engine.load((r.seq, r.event) for r in batch)
+            journal._since_snapshot += len(batch)
+        await journal.checkpoint_if_due()
+        return journal
+
+    def subscribe(self, listener: Listener) -> None:
+        """Be told of every event this journal applies, its own and other processes'."""
+        self._listeners.append(listener)
+
+    def _applied(self, recorded: Sequence[Recorded]) -> None:
+        self._since_snapshot += len(recorded)
+        if recorded:
+            for listener in self._listeners:
+                listener(recorded)
+
+    def _apply(self, recorded: Sequence[Recorded]) -> None:
+        for item in recorded:
+            self.engine.apply(item.event, item.seq)
+        self._applied(recorded)
+
+    async def catch_up(self) -> list[Recorded]:
+        """Fold in what other processes have committed."""
+        async with self._lock:
+            recorded = await self.store.read(self.engine.seq)
+            self._apply(recorded)
+            return recorded
+
+    async def submit(self, *commands: Command) -> list[Outcome]:
+        """Decide and store commands in one transaction; each succeeds or is refused on its own."""
+        async with self._lock:
+            outcomes: list[Outcome] = []
+            try:
+                async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
+                    self._apply(txn.tail)
+                    seen = await txn.existing([f"{c.request_id}:0" for c in commands])
+                    for command in commands:
+                        if f"{command.request_id}:0" in seen:
+                            outcomes.append(Outcome(repeated=True))
+                            continue
+                        try:
+                            keyed = self.engine.handle(command, self.clock.now())
+                        except Rejected as exc:
+                            outcomes.append(Outcome(rejected=exc))
+                            continue
+                        stored = txn.append(keyed)
+                        self._apply(stored)
+                        outcomes.append(Outcome(recorded=tuple(stored)))
+            except BaseException:
+                await self._rebuild()
+                raise
+            return outcomes
+
+    async def fire(self) -> list[Recorded]:
+        """Store the warnings and breaches that are due now."""
+        async with self._lock:
+            try:
+                async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
+                    self._apply(txn.tail)
+                    stored = txn.append(self.engine.tick(self.clock.now()))
+                    self._apply(stored)
+            except BaseException:
+                await self._rebuild()
+                raise
+            return stored
+
+    async def checkpoint(self) -> None:
+        """Cache the projection so the next start replays only what follows."""
+        await self.store.save_snapshot(
+            self.engine.seq, self.engine.projection.to_snapshot(), self.clock.now()
+        )
+        self._since_snapshot = 0
+
+    async def checkpoint_if_due(self) -> None:
+        if self._since_snapshot >= SNAPSHOT_EVERY:
+            await self.checkpoint()
+
+    async def _rebuild(self) -> None:
+        """After a failed write the engine may be ahead of the log: start again from the log."""
+        projection = Projection()
+        async for batch in self.store.iterate(0):
+            for item in batch:
+                projection.apply(item.event, item.seq)
+        self.engine = Engine(plans=self.engine.plans, deadlines=self.engine.deadlines, projection=projection)

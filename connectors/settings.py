@@ -1,0 +1,201 @@
+"""Configuration: one TOML file, validated once here, with errors that name the file and the key.
+
+Defaults live in the models below. The configuration file and the database live in dutydesk's
+home: `$DUTYDESK_HOME` if set, else `$XDG_DATA_HOME/dutydesk` (usually ~/.local/share/dutydesk).
+Relative paths in the file are relative to the file's own folder.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dutydesk.playbooks.library import bundled_sources
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan, PlanError, PlanSource, load_plans
+from dutydesk.playbooks.vocab import ROLES
+from dutydesk.playbooks.workdays import DayOverride, WorkCalendar
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+CONFIG_NAME = "dutydesk.toml"
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message names the file and the key."""
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (e.g. Asia/Shanghai)") from None
+    return name
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DutySection(_Section):
+    operator: str | None = None  # who this console acts as; default: the OS user
+    timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
+    locale: Literal["zh-CN", "en"] | None = None  # default: from LANG / LC_ALL
+    close_of_business: time | None = None  # working-day limits end then, not at midnight
+
+
+class DatabaseSection(_Section):
+    path: Path = Path("dutydesk.db")
+    busy_timeout: float = Field(default=5.0, ge=0, description="seconds to wait for a lock")
+
+
+class PlansSection(_Section):
+    folder: Path = Path("plans")  # the centre's own plans, beside the bundled library
+    roles: tuple[str, ...] = ()  # extra roles the centre's plans may name
+
+
+class CalendarSection(_Section):
+    overrides: Path = Path("calendar.toml")
+
+
+class SettingsFile(_Section):
+    duty: DutySection = DutySection()
+    database: DatabaseSection = DatabaseSection()
+    plans: PlansSection = PlansSection()
+    calendar: CalendarSection = CalendarSection()
+
+
+class _OverrideDay(_Section):
+    date: date
+    type: Literal["holiday", "workday"]
+    name: str | None = None
+
+
+class _OverrideFile(_Section):
+    confirmed_years: tuple[int, ...] = ()
+    days: tuple[_OverrideDay, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    file: SettingsFile
+    source: Path | None  # the configuration file read, if any
+    base: Path  # where relative paths start
+
+    @property
+    def database(self) -> Path:
+        return self._resolve(self.file.database.path)
+
+    @property
+    def plan_folder(self) -> Path:
+        return self._resolve(self.file.plans.folder)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.file.duty.timezone)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return (*ROLES, *self.file.plans.roles)
+
+    def operator(self, override: str | None = None) -> str:
+        return override or self.file.duty.operator or getpass.getuser()
+
+    def _resolve(self, path: Path) -> Path:
+        path = path.expanduser()
+        return path if path.is_absolute() else self.base / path
+
+
+def home(env: Mapping[str, str] = os.environ) -> Path:
+    if env.get("DUTYDESK_HOME"):
+        return Path(env["DUTYDESK_HOME"]).expanduser()
+    data = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "dutydesk"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: bad TOML: {exc}") from None
+
+
+def _explain(path: Path, exc: ValidationError) -> SettingsError:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{path}: {key}: {message}")
+    return SettingsError("\n".join(lines))
+
+
+def load_settings(config: Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
+    """Read `config`, or the default file in dutydesk's home if there is one."""
+    if config is None:
+        candidate = home(env) / CONFIG_NAME
+        if not candidate.exists():
+            return Settings(SettingsFile(), None, home(env))
+        config = candidate
+    elif not config.exists():
+        raise SettingsError(f"{config}: no such configuration file")
+    try:
+        parsed = SettingsFile.model_validate(_read_toml(config))
+    except ValidationError as exc:
+        raise _explain(config, exc) from None
+    return Settings(parsed, config, config.resolve().parent)
+
+
+def load_calendar(settings: Settings) -> WorkCalendar:
+    """The working-day calendar with the centre's overrides, if it keeps a file of them."""
+    path = settings._resolve(settings.file.calendar.overrides)
+    if not path.exists():
+        if "overrides" in settings.file.calendar.model_fields_set:
+            raise SettingsError(f"{settings.source}: calendar.overrides: no file {path}")
+        return WorkCalendar()
+    try:
+        data = _OverrideFile.model_validate(_read_toml(path))
+    except ValidationError as exc:
+        raise _explain(path, exc) from None
+    return WorkCalendar(
+        overrides=[DayOverride(d.date, d.type == "workday", d.name) for d in data.days],
+        confirmed_years=data.confirmed_years,
+    )
+
+
+def deadlines(settings: Settings) -> Deadlines:
+    return Deadlines(load_calendar(settings), settings.zone, settings.file.duty.close_of_business)
+
+
+def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[PlanSource]:
+    """The bundled library and the centre's folder; or just the files and folders named."""
+    if paths is None:
+        sources = bundled_sources()
+        paths = [settings.plan_folder] if settings.plan_folder.is_dir() else []
+    else:
+        sources = []
+    for path in paths:
+        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+        for file in files:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SettingsError(f"{file}: cannot read plan ({exc})") from None
+            sources.append(PlanSource(str(file), text))
+    return sources
+
+
+def load_library(
+    settings: Settings, paths: list[Path] | None = None
+) -> tuple[dict[str, Plan], list[PlanError]]:
+    return load_plans(plan_sources(settings, paths), roles=settings.roles)

@@ -1,0 +1,587 @@
+"""The `dutydesk` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import pendulum
+from dutydesk.connectors.clock import WallClock
+from dutydesk.connectors.journal import Journal, Outcome
+from dutydesk.connectors.service import Service
+from dutydesk.connectors.settings import (
+    Settings,
+    SettingsError,
+    deadlines,
+    load_calendar,
+    load_library,
+    load_settings,
+)
+from dutydesk.connectors.store import SqliteEventStore, StoreError
+from dutydesk.console import render
+from dutydesk.console.i18n import Translator, detect
+from dutydesk.playbooks.clock import Clock
+from dutydesk.playbooks.commands import (
+    AddNote,
+    Command,
+    CompleteObligation,
+    MarkUrgent,
+    OpenIncident,
+    PostUpdate,
+    ReachMilestone,
+    SetSeverity,
+)
+from dutydesk.playbooks.events import ObligationMet
+from dutydesk.playbooks.incidents import Incident
+from dutydesk.playbooks.obligations import State, evaluate
+from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.vocab import Milestone, Severity, Source
+
+
+class CliError(Exception):
+    """A mistake on the command line that argparse cannot see (a bad date, an unknown plan)."""
+
+
+@dataclass(slots=True)
+class Context:
+    settings: Settings
+    t: Translator
+    clock: Clock
+    operator: str
+    out: TextIO
+    err: TextIO
+
+    def print(self, *lines: str) -> None:
+        for line in lines:
+            print(line, file=self.out)
+
+    def json(self, data: object) -> None:
+        print(json.dumps(data, ensure_ascii=False, indent=2), file=self.out)
+
+    def warn(self, line: str) -> None:
+        print(line, file=self.err)
+
+
+Handler = Callable[[argparse.Namespace, Context], Coroutine[Any, Any, int]]
+
+
+# -- arguments --------------------------------------------------------------------------------
+
+
+def _when(text: str, settings: Settings) -> datetime:
+    """An ISO 8601 time; without an offset it is read in the configured time zone."""
+    try:
+        parsed = pendulum.parse(text, tz=settings.zone)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        raise CliError(f"cannot read time {text!r}; use ISO 8601, e.g. 2026-11-23T14:05") from None
+    if not isinstance(parsed, pendulum.DateTime):
+        raise CliError(f"{text!r} is not a date and time")
+    return parsed
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"cannot read date {text!r}; use YYYY-MM-DD") from None
+
+
+def _severity(text: str) -> Severity:
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+# -- plans ------------------------------------------------------------------------------------
+
+
+def _library(ctx: Context, paths: list[Path] | None = None) -> dict[str, Plan]:
+    plans, errors = load_library(ctx.settings, paths)
+    if errors:
+        ctx.warn(
+            f"dutydesk: {len(errors)} plan error(s); these plans are left out (see `dutydesk plans check`):"
+        )
+        for error in errors:
+            ctx.warn(f"  {error}")
+    return plans
+
+
+async def plans_list(args: argparse.Namespace, ctx: Context) -> int:
+    t = ctx.t
+    plans = _library(ctx)
+    if args.json:
+        ctx.json([plan.model_dump(mode="json") for plan in plans.values()])
+        return 0
+    rows = [[t("h.id"), t("h.title"), t("h.severity"), t("h.triggers")]]
+    for plan in plans.values():
+        triggers = [*plan.triggers.alarms, *plan.triggers.reports]
+        rows.append([plan.id, plan.title.get(t.lang), t.label(plan.severity.label), ", ".join(triggers)])
+    ctx.print(render.table(rows))
+    return 0
+
+
+async def plans_check(args: argparse.Namespace, ctx: Context) -> int:
+    paths = [Path(p) for p in args.paths] or None
+    for path in paths or ():
+        if not path.exists():
+            raise CliError(f"{path}: no such file or folder")
+    plans, errors = load_library(ctx.settings, paths)
+    for error in errors:
+        ctx.print(str(error))
+    if errors:
+        return 1
+    ctx.print(ctx.t("plans_valid", count=len(plans)))
+    return 0
+
+
+async def plans_show(args: argparse.Namespace, ctx: Context) -> int:
+    plans = _library(ctx)
+    plan = plans.get(args.id)
+    if plan is None:
+        raise CliError(ctx.t("unknown_plan", plan=args.id))
+    opened = _when(args.opened_at, ctx.settings) if args.opened_at else ctx.clock.now()
+    incident = Incident(
+        id="-",
+        plan=plan,
+        plan_fingerprint=plan.fingerprint(),
+        title=plan.title.get(ctx.t.lang),
+        severity=_severity(args.severity) if args.severity else plan.severity,
+        urgent=args.urgent,
+        drill=False,
+        source=Source.PHONE.value,
+        location=None,
+        description=None,
+        trigger=None,
+        milestones={Milestone.RECEIVED.value: opened},
+    )
+    dl = deadlines(ctx.settings)
+    statuses = evaluate(incident, dl, opened)
+    zone = ctx.settings.zone
+    if args.json:
+        data = render.incident_json(incident, statuses, zone, opened)
+        ctx.json(
+            {
+                key: data[key]
+                for key in ("plan", "plan_title", "severity", "urgent", "opened_at", "obligations")
+            }
+        )
+        return 0
+    ctx.print(
+        f"{plan.id}: {plan.title.get(ctx.t.lang)}",
+        f"{ctx.t('h.severity')}: {ctx.t.label(incident.severity.label)}"
+        + (f"  [{ctx.t('urgent')}]" if args.urgent else ""),
+        f"{ctx.t('h.received')}: {render.iso(opened, zone)}",
+        "",
+        render.obligation_table(statuses, plan, opened, zone, ctx.t),
+    )
+    return 0
+
+
+# -- calendar ---------------------------------------------------------------------------------
+
+
+async def calendar_add(args: argparse.Namespace, ctx: Context) -> int:
+    if args.count < 0:
+        raise CliError("the number of working days cannot be negative")
+    counted = load_calendar(ctx.settings).add_workdays(_date(args.date), args.count)
+    if args.json:
+        ctx.json({"date": counted.date.isoformat(), "provisional": counted.provisional})
+    else:
+        ctx.print(counted.date.isoformat() + (" (provisional)" if counted.provisional else ""))
+    return 0
+
+
+async def calendar_is_workday(args: argparse.Namespace, ctx: Context) -> int:
+    day = load_calendar(ctx.settings).day(_date(args.date))
+    ctx.print(day.describe())
+    return 0
+
+
+# -- incidents --------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _journal(ctx: Context, *, need_plans: bool = False) -> Any:
+    settings = ctx.settings
+    plans = _library(ctx) if need_plans else {}
+    store = await SqliteEventStore.open(settings.database, busy_timeout=settings.file.database.busy_timeout)
+    try:
+        yield await Journal.open(store, plans=plans, deadlines=deadlines(settings), clock=ctx.clock)
+    finally:
+        await store.close()
+
+
+def _outcome(outcome: Outcome, ctx: Context) -> None:
+    """Say why a command was refused, in the console's language, times in the centre's zone."""
+    if outcome.rejected is None:
+        return
+    params: dict[str, object] = {}
+    for name, value in outcome.rejected.params.items():
+        if isinstance(value, Milestone):
+            params[name] = ctx.t.label(value.label)
+        elif isinstance(value, datetime):
+            params[name] = render.iso(value, ctx.settings.zone)
+        else:
+            params[name] = value
+    raise CliError(ctx.t(outcome.rejected.code, **params))
+
+
+async def incident_open(args: argparse.Namespace, ctx: Context) -> int:
+    command = OpenIncident(
+        actor=ctx.operator,
+        at=_when(args.at, ctx.settings) if args.at else None,
+        plan_id=args.plan,
+        title=args.title,
+        severity=_severity(args.severity) if args.severity else None,
+        urgent=args.urgent,
+        source=Source(args.source),
+        location=args.location,
+        description=args.description,
+    )
+    async with _journal(ctx, need_plans=True) as journal:
+        (outcome,) = await journal.submit(command)
+    _outcome(outcome, ctx)
+    incident_id = outcome.recorded[-1].event.incident
+    ctx.print(str(incident_id))
+    return 0
+
+
+ACTIONS: dict[str, Callable[[argparse.Namespace, str, str], Command]] = {}
+
+
+def _milestone_action(milestone: Milestone, text_attr: str | None = None) -> Callable[..., Command]:
+    def build(args: argparse.Namespace, incident: str, actor: str) -> Command:
+        text = getattr(args, text_attr) if text_attr else None
+        return ReachMilestone(actor=actor, at=args.at_time, incident=incident, milestone=milestone, text=text)
+
+    return build
+
+
+ACTIONS.update(
+    report=_milestone_action(Milestone.REPORTED),
+    arrive=_milestone_action(Milestone.ON_SITE),
+    stabilise=_milestone_action(Milestone.STABILISED),
+    investigated=_milestone_action(Milestone.INVESTIGATED),
+    rectified=_milestone_action(Milestone.RECTIFIED),
+    feedback=_milestone_action(Milestone.FEEDBACK, "text"),
+    close=_milestone_action(Milestone.CLOSED, "reason"),
+    update=lambda a, i, who: PostUpdate(
+        actor=who,
+        at=a.at_time,
+        incident=i,
+        measures=a.measures,
+        status=a.status,
+        next_steps=a.next,
+    ),
+    urgent=lambda a, i, who: MarkUrgent(actor=who, at=a.at_time, incident=i),
+    severity=lambda a, i, who: SetSeverity(actor=who, at=a.at_time, incident=i, severity=_severity(a.level)),
+    note=lambda a, i, who: AddNote(actor=who, at=a.at_time, incident=i, text=a.text),
+    done=lambda a, i, who: CompleteObligation(actor=who, at=a.at_time, incident=i, obligation=a.obligation),
+)
+
+
+async def incident_action(args: argparse.Namespace, ctx: Context) -> int:
+    args.at_time = _when(args.at, ctx.settings) if args.at else None
+    command = ACTIONS[args.action](args, args.incident, ctx.operator)
+    async with _journal(ctx) as journal:
+        (outcome,) = await journal.submit(command)
+        if outcome.repeated:
+            ctx.print(ctx.t("repeated"))
+            return 0
+        _outcome(outcome, ctx)
+        incident = journal.engine.incident(args.incident)
+    ctx.print(ctx.t("recorded", what=f"{incident.id} {args.action}"))
+    for item in outcome.recorded:
+        event = item.event
+        if isinstance(event, ObligationMet) and event.margin_seconds is not None:
+            title = incident.plan.obligation(event.obligation).title.get(ctx.t.lang)
+            margin = pendulum.duration(seconds=event.margin_seconds)
+            word = "early" if event.margin_seconds >= 0 else "late"
+            ctx.print(ctx.t("met", title=title, margin=ctx.t(word, span=render.span(margin, ctx.t.lang))))
+    return 0
+
+
+def _next_due(statuses: list[Any]) -> datetime | None:
+    pending = [s.due_at for s in statuses if s.due_at and s.state in (State.PENDING, State.WARNING)]
+    return min(pending) if pending else None
+
+
+async def incidents_list(args: argparse.Namespace, ctx: Context) -> int:
+    now, zone, t = ctx.clock.now(), ctx.settings.zone, ctx.t
+    async with _journal(ctx) as journal:
+        engine = journal.engine
+        chosen = [
+            (incident, engine.status(incident, now))
+            for incident in engine.projection.incidents.values()
+            if (args.all or not incident.closed) and (args.drills or not incident.drill)
+        ]
+    far = datetime.max.replace(tzinfo=zone)
+    chosen.sort(key=lambda pair: (_next_due(pair[1]) or far, pair[0].id))
+    if args.json:
+        ctx.json([render.incident_json(i, s, zone, now) for i, s in chosen])
+        return 0
+    if not chosen:
+        ctx.print(t("no_incidents"))
+        return 0
+    rows = [[t("h.id"), t("h.title"), t("h.severity"), t("h.phase"), t("h.next_due")]]
+    for incident, statuses in chosen:
+        upcoming = [
+            s
+            for s in statuses
+            if s.state in (State.PENDING, State.WARNING, State.BREACHED) and s.due_at is not None
+        ]
+        first = min(upcoming, key=lambda s: s.due_at or far) if upcoming else None
+        title = incident.title + (f" [{t('urgent')}]" if incident.urgent else "")
+        rows.append(
+            [
+                incident.id,
+                title,
+                t.label(incident.severity.label),
+                t.label(incident.phase.label),
+                f"{first.obligation.title.get(t.lang)}: {render.due_text(first, incident.plan, now, zone, t)}"
+                if first
+                else "-",
+            ]
+        )
+    ctx.print(render.table(rows))
+    return 0
+
+
+async def incidents_show(args: argparse.Namespace, ctx: Context) -> int:
+    now, zone, t = ctx.clock.now(), ctx.settings.zone, ctx.t
+    async with _journal(ctx) as journal:
+        incident = journal.engine.projection.incidents.get(args.id)
+        if incident is None:
+            raise CliError(t("unknown_incident", incident=args.id))
+        statuses = journal.engine.status(incident, now)
+        timeline = await journal.store.read(0, incident=args.id)
+    if args.json:
+        data = render.incident_json(incident, statuses, zone, now)
+        data["timeline"] = [render.event_json(item, zone) for item in timeline]
+        ctx.json(data)
+        return 0
+    ctx.print(*render.incident_lines(incident, statuses, now, zone, t), "", f"{t('h.timeline')}:")
+    for item in timeline:
+        body = render.event_json(item, zone)
+        detail = {k: v for k, v in body.items() if k not in ("seq", "at", "logged_at", "kind", "actor")}
+        when = item.event.at.astimezone(zone).strftime("%m-%d %H:%M:%S")
+        ctx.print(
+            f"  {when}  {item.event.kind:<20} {item.event.actor:<10} "
+            + json.dumps(detail, ensure_ascii=False)
+        )
+    return 0
+
+
+# -- running, backup, audit -------------------------------------------------------------------
+
+
+async def serve(args: argparse.Namespace, ctx: Context) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with _journal(ctx, need_plans=True) as journal:
+        ctx.print(ctx.t("serving", db=ctx.settings.database))
+        ctx.out.flush()
+        await Service(journal).run(stop)
+    ctx.print(ctx.t("stopped"))
+    return 0
+
+
+async def backup(args: argparse.Namespace, ctx: Context) -> int:
+    target = Path(args.file)
+    async with _journal(ctx) as journal:
+        await journal.store.backup(target)
+        events = journal.engine.seq
+    ctx.print(ctx.t("backup_done", events=events, path=target))
+    return 0
+
+
+async def audit_verify(args: argparse.Namespace, ctx: Context) -> int:
+    settings = ctx.settings
+    async with await SqliteEventStore.open(
+        settings.database, busy_timeout=settings.file.database.busy_timeout
+    ) as store:
+        result = await store.verify()
+    if result.ok:
+        ctx.print(ctx.t("audit_ok", events=result.events))
+        return 0
+    ctx.print(ctx.t("audit_broken", reason=result.reason, seq=result.broken_at))
+    return 1
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dutydesk",
+        description="Duty-room console: contingency plans as timed playbooks. 值班台：应急预案的时限管理。",
+    )
+    parser.add_argument("--config", type=Path, help="configuration file (TOML)")
+    parser.add_argument("--operator", help="who is acting (default: configured, else OS user)")
+    parser.add_argument("--lang", choices=["zh", "en"], help="language of the output")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plans = commands.add_parser("plans", help="the plan library").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = plans.add_parser("list", help="list the plans")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=plans_list)
+    p = plans.add_parser("check", help="validate plan files (default: library and plan folder)")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.set_defaults(handler=plans_check)
+    p = plans.add_parser("show", help="a plan's obligations with due times")
+    p.add_argument("id")
+    p.add_argument("--urgent", action="store_true")
+    p.add_argument("--severity", metavar="LEVEL")
+    p.add_argument("--opened-at", metavar="ISO")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=plans_show)
+
+    cal = commands.add_parser("calendar", help="working days").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = cal.add_parser("add-workdays", help="the date N working days after DATE")
+    p.add_argument("date")
+    p.add_argument("count", type=int, metavar="N")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=calendar_add)
+    p = cal.add_parser("is-workday", help="workday, weekend, holiday or adjusted-workday")
+    p.add_argument("date")
+    p.set_defaults(handler=calendar_is_workday)
+
+    p = commands.add_parser(
+        "incident",
+        help="open an incident, or act on one",
+        usage="dutydesk incident open --plan ID --title TEXT [...]\n       dutydesk incident ID ACTION [...]",
+    )
+    p.add_argument("target", metavar="open|ID")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    listing = commands.add_parser("incidents", help="list and show incidents").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = listing.add_parser("list", help="open incidents by next deadline")
+    p.add_argument("--all", action="store_true", help="closed ones too")
+    p.add_argument("--drills", action="store_true", help="drill incidents too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=incidents_list)
+    p = listing.add_parser("show", help="one incident with its obligations and timeline")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=incidents_show)
+
+    p = commands.add_parser("serve", help="run the engine headless until SIGINT/SIGTERM")
+    p.set_defaults(handler=serve)
+    p = commands.add_parser("backup", help="a consistent copy of the database, safe while running")
+    p.add_argument("file")
+    p.set_defaults(handler=backup)
+    audit = commands.add_parser("audit", help="check the event log").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = audit.add_parser("verify", help="verify the hash chain of the event log")
+    p.set_defaults(handler=audit_verify)
+    return parser
+
+
+def _open_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dutydesk incident open")
+    p.add_argument("--plan", required=True, metavar="ID")
+    p.add_argument("--title", required=True)
+    p.add_argument("--urgent", action="store_true")
+    p.add_argument("--severity", metavar="LEVEL")
+    p.add_argument(
+        "--source",
+        choices=[s.value for s in Source if s is not Source.ALARM],
+        default=Source.PHONE.value,
+    )
+    p.add_argument("--location")
+    p.add_argument("--description")
+    p.add_argument("--at", metavar="ISO", help="when the report was received")
+    p.set_defaults(handler=incident_open)
+    return p
+
+
+def _action_parser(incident: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"dutydesk incident {incident}")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    helps = {
+        "report": "reported to the leader on duty (已报告带班领导)",
+        "arrive": "the emergency team is on site (已到场)",
+        "update": "hourly progress report (进展报告)",
+        "urgent": "mark urgent (紧急): tighter response limits",
+        "severity": "change the severity level",
+        "stabilise": "the event has subsided (事件平息)",
+        "investigated": "the investigation is done (调查完成)",
+        "rectified": "the rectification is done (整改完成)",
+        "feedback": "feedback given to the served departments (已反馈)",
+        "done": "tick off an obligation met by hand",
+        "note": "add a note to the timeline",
+        "close": "close the incident",
+    }
+    for name, text in helps.items():
+        a = actions.add_parser(name, help=text, aliases=["stabilize"] if name == "stabilise" else [])
+        a.add_argument("--at", metavar="ISO", help="when it really happened (default: now)")
+        a.set_defaults(action=name)
+        if name == "update":
+            a.add_argument("--measures", required=True, help="已采取措施 measures taken")
+            a.add_argument("--status", required=True, help="当前状态 current status")
+            a.add_argument("--next", required=True, help="下一步计划 next steps")
+        elif name == "severity":
+            a.add_argument("level", metavar="LEVEL")
+        elif name == "feedback":
+            a.add_argument("--text", required=True)
+        elif name == "done":
+            a.add_argument("obligation")
+        elif name == "note":
+            a.add_argument("text")
+        elif name == "close":
+            a.add_argument("--reason", help="needed while obligations are outstanding")
+    p.set_defaults(handler=incident_action, incident=incident)
+    return p
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    clock: Clock | None = None,
+    env: Mapping[str, str] = os.environ,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    args = build_parser().parse_args(argv)
+    if args.command == "incident":
+        sub = _open_parser() if args.target == "open" else _action_parser(args.target)
+        shared = {name: getattr(args, name) for name in ("config", "operator", "lang", "command")}
+        args = sub.parse_args(args.rest, namespace=argparse.Namespace(**shared))
+    try:
+        settings = load_settings(args.config, env)
+    except SettingsError as exc:
+        print(f"dutydesk: {exc}", file=err)
+        return 1
+    t = Translator(args.lang or detect(settings.file.duty.locale, env))
+    ctx = Context(settings, t, clock or WallClock(), settings.operator(args.operator), out, err)
+    handler: Handler = args.handler
+    try:
+        return asyncio.run(handler(args, ctx))
+    except (CliError, SettingsError, StoreError) as exc:
+        print(f"dutydesk: {t('error')}: {exc}", file=err)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Incidents, obligations and plans as text for people and as JSON for scripts."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pendulum
+from dutydesk.connectors.store import Recorded
+from dutydesk.console.i18n import Translator
+from dutydesk.playbooks.durations import Duration
+from dutydesk.playbooks.events import payload
+from dutydesk.playbooks.incidents import Incident
+from dutydesk.playbooks.obligations import State, Status
+from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.vocab import ROLES, Milestone, Source
+
+
+def iso(when: datetime | None, zone: ZoneInfo) -> str | None:
+    return when.astimezone(zone).isoformat() if when is not None else None
+
+
+def span(delta: timedelta, lang: str) -> str:
+    """A duration in words, to the minute once it is a minute or more."""
+    seconds = abs(delta.total_seconds())
+    if seconds >= 60:
+        seconds = round(seconds / 60) * 60
+    return pendulum.duration(seconds=round(seconds)).in_words(locale=lang) or "0"
+
+
+def limit_text(limit: Duration, t: Translator) -> str:
+    """ "3个工作日" / "3 working days"; "30分钟" / "30 minutes"."""
+    if limit.is_workdays:
+        return f"{limit.amount}个工作日" if t.lang == "zh" else f"{limit.amount} working days"
+    return span(limit.wall(), t.lang)
+
+
+def role_label(role: str, t: Translator) -> str:
+    label = ROLES.get(role)
+    return t.label(label) if label else role
+
+
+def anchor_label(anchor: str, plan: Plan, t: Translator) -> str:
+    if anchor in {m.value for m in Milestone}:
+        return t.label(Milestone(anchor).label)
+    return plan.obligation(anchor).title.get(t.lang)
+
+
+def obligation_json(status: Status, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    margin = status.margin(now)
+    ob = status.obligation
+    return {
+        "id": ob.id,
+        "title": ob.title.get("zh"),
+        "title_en": ob.title.get("en"),
+        "role": ob.role,
+        "occurrence": status.occurrence,
+        "after": ob.after,
+        "limit": str(ob.limit(False)),
+        "due_at": iso(status.due_at, zone),
+        "warn_at": iso(status.warn_at, zone),
+        "state": status.state.value,
+        "met_at": iso(status.met_at, zone),
+        "margin_seconds": margin.total_seconds() if margin is not None else None,
+        "provisional": status.provisional,
+    }
+
+
+def incident_json(
+    incident: Incident, statuses: list[Status], zone: ZoneInfo, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "plan": incident.plan.id,
+        "plan_title": incident.plan.title.get("zh"),
+        "title": incident.title,
+        "severity": incident.severity.id,
+        "urgent": incident.urgent,
+        "drill": incident.drill,
+        "state": "closed" if incident.closed else "open",
+        "phase": incident.phase.value,
+        "source": incident.source,
+        "location": incident.location,
+        "description": incident.description,
+        "opened_at": iso(incident.received_at, zone),
+        "closed_at": iso(incident.milestones.get(Milestone.CLOSED), zone),
+        "close_reason": incident.close_reason,
+        "milestones": {k: iso(v, zone) for k, v in incident.milestones.items()},
+        "obligations": [obligation_json(s, zone, now) for s in statuses],
+    }
+
+
+def event_json(item: Recorded, zone: ZoneInfo) -> dict[str, Any]:
+    body = payload(item.event)
+    body.pop("plan", None)  # the full plan text is in the log; the timeline names it only
+    for name, value in body.items():
+        if name.endswith("_at") and isinstance(value, str):
+            body[name] = iso(datetime.fromisoformat(value), zone)
+    return {
+        "seq": item.seq,
+        "at": iso(item.event.at, zone),
+        "logged_at": iso(item.logged_at, zone),
+        "kind": item.event.kind,
+        "actor": item.event.actor,
+        **body,
+    }
+
+
+def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Translator) -> str:
+    """When it is due and how it stands: "11-23 14:30 (12 minutes left)"."""
+    ob = status.obligation
+    if status.due_at is None:
+        limit = limit_text(ob.limit(False), t)
+        return t("waiting_for", anchor=anchor_label(ob.after, plan, t), limit=limit)
+    due = status.due_at.astimezone(zone).strftime("%m-%d %H:%M")
+    margin = status.margin(now)
+    assert margin is not None
+    if status.state is State.MET:
+        note = t("early" if margin >= timedelta(0) else "late", span=span(margin, t.lang))
+    elif status.state is State.WAIVED:
+        note = t("state.waived")
+    elif margin < timedelta(0):
+        note = t("overdue", span=span(margin, t.lang))
+    else:
+        note = t("left", span=span(margin, t.lang))
+    text = f"{due} ({note})"
+    return text + t("provisional") if status.provisional else text
+
+
+def table(rows: list[list[str]]) -> str:
+    """Columns padded to the widest cell, counting CJK characters as two columns."""
+    if not rows:
+        return ""
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def incident_lines(
+    incident: Incident, statuses: list[Status], now: datetime, zone: ZoneInfo, t: Translator
+) -> list[str]:
+    flags = [t("urgent")] if incident.urgent else []
+    if incident.drill:
+        flags.append(t("drill"))
+    state = t("incident.closed") if incident.closed else t("incident.open")
+    lines = [
+        f"{incident.id}  {incident.title}  [{state}{', ' + ', '.join(flags) if flags else ''}]",
+        f"{t('h.plan')}: {incident.plan.title.get(t.lang)} ({incident.plan.id})",
+        f"{t('h.severity')}: {t.label(incident.severity.label)}  "
+        f"{t('h.phase')}: {t.label(incident.phase.label)}",
+        f"{t('h.received')}: {iso(incident.received_at, zone)}  "
+        f"{t('h.source')}: {_source_label(incident.source, t)}",
+    ]
+    if incident.location:
+        lines.append(f"{t('h.location')}: {incident.location}")
+    lines += ["", f"{t('h.obligations')}:", obligation_table(statuses, incident.plan, now, zone, t)]
+    return lines
+
+
+def obligation_table(statuses: list[Status], plan: Plan, now: datetime, zone: ZoneInfo, t: Translator) -> str:
+    rows = [[t("h.obligation"), t("h.role"), t("h.due"), t("h.state")]]
+    for status in statuses:
+        title = status.obligation.title.get(t.lang)
+        if status.obligation.recurring:
+            title += f" #{status.occurrence}"
+        rows.append(
+            [
+                title,
+                role_label(status.obligation.role, t),
+                due_text(status, plan, now, zone, t),
+                t(f"state.{status.state.value}"),
+            ]
+        )
+    return table(rows)
+
+
+def _source_label(source: str, t: Translator) -> str:
+    try:
+        return t.label(Source(source).label)
+    except ValueError:
+        return source

@@ -1,0 +1,1 @@
+"""The domain: plans, the working-day calendar, the engine and its events. No I/O here."""

@@ -1,0 +1,84 @@
+"""What people ask the engine to do. The console and the command line only ever send these."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dutydesk.playbooks.vocab import Milestone, Severity, Source
+
+
+def _request_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    actor: str
+    at: datetime | None = None  # when it really happened; None: now
+    request_id: str = field(default_factory=_request_id)  # makes a retried command harmless
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenIncident(Command):
+    plan_id: str
+    title: str
+    severity: Severity | None = None  # None: the plan's default
+    urgent: bool = False
+    source: Source = Source.PHONE
+    location: str | None = None
+    description: str | None = None
+    trigger: str | None = None
+    drill: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentCommand(Command):
+    incident: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReachMilestone(IncidentCommand):
+    """report, arrive, stabilise, investigated, rectified, feedback, close."""
+
+    milestone: Milestone
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostUpdate(IncidentCommand):
+    measures: str
+    status: str
+    next_steps: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarkUrgent(IncidentCommand):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetSeverity(IncidentCommand):
+    severity: Severity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddNote(IncidentCommand):
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompleteObligation(IncidentCommand):
+    """Tick off an obligation met by hand (e.g. "security team started the plan")."""
+
+    obligation: str
+
+
+class Rejected(Exception):  # noqa: N818 - reads as "the command was rejected"
+    """The command makes no sense now; `code` and `params` let the console say so in its language."""
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params

@@ -1,0 +1,184 @@
+"""The one typed event boundary: everything that happens to an incident, as frozen dataclasses.
+
+The event log stores these, the projection folds them into state, and the console renders them.
+Each carries when it happened (`at`), who did it, the incident and whether it belongs to a drill.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, get_type_hints
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = ""
+    at: datetime
+    incident: str | None
+    actor: str
+    drill: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanRegistered(Event):
+    """The exact plan an incident runs on, kept in the log so that later edits never rewrite history."""
+
+    kind: ClassVar[str] = "plan.registered"
+    fingerprint: str
+    plan: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentOpened(Event):
+    kind: ClassVar[str] = "incident.opened"
+    plan_id: str
+    plan_fingerprint: str
+    title: str
+    severity: str
+    urgent: bool
+    source: str
+    location: str | None = None
+    description: str | None = None
+    trigger: str | None = None  # the alarm key or report type that started it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MilestoneReached(Event):
+    """A lifecycle step: reported to leader, on site, stabilised, investigated, rectified, ..."""
+
+    kind: ClassVar[str] = "incident.milestone"
+    milestone: str
+    text: str | None = None  # feedback given, or why an incident was closed early
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProgressUpdated(Event):
+    """The hourly report: 已采取措施 / 当前状态 / 下一步计划."""
+
+    kind: ClassVar[str] = "incident.update"
+    measures: str
+    status: str
+    next_steps: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UrgencyChanged(Event):
+    kind: ClassVar[str] = "incident.urgency"
+    urgent: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeverityChanged(Event):
+    kind: ClassVar[str] = "incident.severity"
+    severity: str
+    previous: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoteAdded(Event):
+    kind: ClassVar[str] = "incident.note"
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObligationMet(Event):
+    kind: ClassVar[str] = "obligation.met"
+    obligation: str
+    occurrence: int
+    due_at: datetime | None
+    margin_seconds: float | None  # positive: early; negative: late
+    by: str  # the action that met it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObligationWarned(Event):
+    kind: ClassVar[str] = "obligation.warned"
+    obligation: str
+    occurrence: int
+    due_at: datetime
+    notify: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObligationBreached(Event):
+    """A deadline passed unmet; `late_seconds` shows any gap while nothing was running."""
+
+    kind: ClassVar[str] = "obligation.breached"
+    obligation: str
+    occurrence: int
+    due_at: datetime
+    late_seconds: float
+    notify: tuple[str, ...]
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        PlanRegistered,
+        IncidentOpened,
+        MilestoneReached,
+        ProgressUpdated,
+        UrgencyChanged,
+        SeverityChanged,
+        NoteAdded,
+        ObligationMet,
+        ObligationWarned,
+        ObligationBreached,
+    )
+}
+HEADER = frozenset(f.name for f in dataclasses.fields(Event))
+_PAYLOAD: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def _payload_fields(cls: type[Event]) -> tuple[tuple[str, str], ...]:
+    """(name, how to convert) for each payload field; computed once per type."""
+    cached = _PAYLOAD.get(cls.kind)
+    if cached is None:
+        hints = get_type_hints(cls)
+        cached = tuple(
+            (
+                f.name,
+                "datetime"
+                if "datetime" in str(hints[f.name])
+                else "tuple"
+                if str(hints[f.name]).startswith("tuple")
+                else "plain",
+            )
+            for f in dataclasses.fields(cls)
+            if f.name not in HEADER
+        )
+        _PAYLOAD[cls.kind] = cached
+    return cached
+
+
+def payload(event: Event) -> dict[str, Any]:
+    """The JSON-ready body of an event, without the header fields stored beside it."""
+    body: dict[str, Any] = {}
+    for name, how in _payload_fields(type(event)):
+        value = getattr(event, name)
+        if how == "datetime" and value is not None:
+            value = value.isoformat()
+        elif how == "tuple":
+            value = list(value)
+        body[name] = value
+    return body
+
+
+def build(
+    kind: str, body: dict[str, Any], *, at: datetime, incident: str | None, actor: str, drill: bool
+) -> Event:
+    """The inverse of `payload`: rebuild a typed event from its stored parts."""
+    cls = EVENT_TYPES.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown event kind {kind!r}")
+    values: dict[str, Any] = {}
+    for name, how in _payload_fields(cls):
+        value = body.get(name)
+        if how == "datetime" and value is not None:
+            value = datetime.fromisoformat(value)
+        elif how == "tuple":
+            value = tuple(value or ())
+        values[name] = value
+    return cls(at=at, incident=incident, actor=actor, drill=drill, **values)

@@ -1,0 +1,216 @@
+"""Current state as a projection of the event log: every incident folded from its events."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dutydesk.playbooks.events import (
+    Event,
+    IncidentOpened,
+    MilestoneReached,
+    NoteAdded,
+    ObligationBreached,
+    ObligationMet,
+    ObligationWarned,
+    PlanRegistered,
+    ProgressUpdated,
+    SeverityChanged,
+    UrgencyChanged,
+)
+from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.vocab import Milestone, Severity
+
+OccurrenceKey = tuple[str, int]  # (obligation id, occurrence number from 1)
+
+
+@dataclass(slots=True)
+class Incident:
+    id: str
+    plan: Plan
+    plan_fingerprint: str
+    title: str
+    severity: Severity
+    urgent: bool
+    drill: bool
+    source: str
+    location: str | None
+    description: str | None
+    trigger: str | None
+    milestones: dict[str, datetime]
+    met: dict[OccurrenceKey, datetime] = field(default_factory=dict)
+    warned: set[OccurrenceKey] = field(default_factory=set)
+    breached: set[OccurrenceKey] = field(default_factory=set)
+    updates: int = 0
+    notes: int = 0
+    close_reason: str | None = None
+    last_seq: int = 0
+
+    @property
+    def received_at(self) -> datetime:
+        return self.milestones[Milestone.RECEIVED]
+
+    @property
+    def closed(self) -> bool:
+        return Milestone.CLOSED in self.milestones
+
+    @property
+    def phase(self) -> Milestone:
+        """The furthest lifecycle step reached."""
+        for step in reversed(Milestone):
+            if step in self.milestones:
+                return step
+        return Milestone.RECEIVED
+
+    def copy(self) -> Incident:
+        """A copy whose collections can change without touching this one."""
+        return dataclasses.replace(
+            self,
+            milestones=dict(self.milestones),
+            met=dict(self.met),
+            warned=set(self.warned),
+            breached=set(self.breached),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "plan": self.plan_fingerprint,
+            "title": self.title,
+            "severity": self.severity.id,
+            "urgent": self.urgent,
+            "drill": self.drill,
+            "source": self.source,
+            "location": self.location,
+            "description": self.description,
+            "trigger": self.trigger,
+            "milestones": {k: v.isoformat() for k, v in self.milestones.items()},
+            "met": [[o, n, t.isoformat()] for (o, n), t in self.met.items()],
+            "warned": sorted(self.warned),
+            "breached": sorted(self.breached),
+            "updates": self.updates,
+            "notes": self.notes,
+            "close_reason": self.close_reason,
+            "last_seq": self.last_seq,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], plans: dict[str, Plan]) -> Incident:
+        return cls(
+            id=data["id"],
+            plan=plans[data["plan"]],
+            plan_fingerprint=data["plan"],
+            title=data["title"],
+            severity=Severity[data["severity"].upper()],
+            urgent=data["urgent"],
+            drill=data["drill"],
+            source=data["source"],
+            location=data["location"],
+            description=data["description"],
+            trigger=data["trigger"],
+            milestones={k: datetime.fromisoformat(v) for k, v in data["milestones"].items()},
+            met={(o, n): datetime.fromisoformat(t) for o, n, t in data["met"]},
+            warned={(o, n) for o, n in data["warned"]},
+            breached={(o, n) for o, n in data["breached"]},
+            updates=data["updates"],
+            notes=data["notes"],
+            close_reason=data["close_reason"],
+            last_seq=data["last_seq"],
+        )
+
+
+SNAPSHOT_VERSION = 1
+
+
+class Projection:
+    """Plans by fingerprint and incidents by id, as of the last event applied (`seq`)."""
+
+    def __init__(self) -> None:
+        self.plans: dict[str, Plan] = {}
+        self.incidents: dict[str, Incident] = {}
+        self.daily: dict[str, int] = {}  # incidents opened per id prefix (drill flag + date)
+        self.seq = 0
+
+    def apply(self, event: Event, seq: int) -> Incident | None:
+        """Fold one event in; returns the incident it touched, if any."""
+        self.seq = max(self.seq, seq)
+        if isinstance(event, PlanRegistered):
+            self.plans[event.fingerprint] = Plan.model_validate(event.plan)
+            return None
+        if isinstance(event, IncidentOpened):
+            assert event.incident is not None
+            incident = Incident(
+                id=event.incident,
+                plan=self.plans[event.plan_fingerprint],
+                plan_fingerprint=event.plan_fingerprint,
+                title=event.title,
+                severity=Severity[event.severity.upper()],
+                urgent=event.urgent,
+                drill=event.drill,
+                source=event.source,
+                location=event.location,
+                description=event.description,
+                trigger=event.trigger,
+                milestones={Milestone.RECEIVED.value: event.at},
+            )
+            self.incidents[incident.id] = incident
+            prefix = incident.id.rsplit("-", 1)[0]
+            self.daily[prefix] = self.daily.get(prefix, 0) + 1
+            incident.last_seq = seq
+            return incident
+        touched = self.incidents.get(event.incident or "")
+        if touched is None:
+            return None
+        touched.last_seq = seq
+        apply_to(touched, event)
+        return touched
+
+    def to_snapshot(self) -> dict[str, Any]:
+        used = {i.plan_fingerprint for i in self.incidents.values()}
+        return {
+            "version": SNAPSHOT_VERSION,
+            "seq": self.seq,
+            "plans": {fp: p.model_dump(mode="json") for fp, p in self.plans.items() if fp in used},
+            "daily": self.daily,
+            "incidents": [i.to_dict() for i in self.incidents.values()],
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> Projection:
+        if data.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"snapshot version {data.get('version')} is not {SNAPSHOT_VERSION}")
+        projection = cls()
+        projection.seq = data["seq"]
+        projection.plans = {fp: Plan.model_validate(p) for fp, p in data["plans"].items()}
+        projection.daily = dict(data["daily"])
+        for item in data["incidents"]:
+            incident = Incident.from_dict(item, projection.plans)
+            projection.incidents[incident.id] = incident
+        return projection
+
+
+def apply_to(incident: Incident, event: Event) -> None:
+    """How each event changes an incident."""
+    match event:
+        case MilestoneReached(milestone=milestone, text=text):
+            incident.milestones[milestone] = event.at
+            if milestone == Milestone.CLOSED:
+                incident.close_reason = text
+        case ProgressUpdated():
+            incident.updates += 1
+        case NoteAdded():
+            incident.notes += 1
+        case UrgencyChanged(urgent=urgent):
+            incident.urgent = urgent
+        case SeverityChanged(severity=severity):
+            incident.severity = Severity[severity.upper()]
+        case ObligationMet(obligation=obligation, occurrence=occurrence):
+            incident.met[(obligation, occurrence)] = event.at
+        case ObligationWarned(obligation=obligation, occurrence=occurrence):
+            incident.warned.add((obligation, occurrence))
+        case ObligationBreached(obligation=obligation, occurrence=occurrence):
+            incident.breached.add((obligation, occurrence))
+        case _:
+            pass

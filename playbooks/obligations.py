@@ -1,0 +1,150 @@
+"""What an incident owes and when: each obligation's due time, warning point and state at a moment.
+
+Deadlines are derived, never stored: from the incident's milestones, the plan it runs on and the
+working-day calendar. So a restart re-arms everything, and a deadline that passed while nothing
+was running shows as breached.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dutydesk.playbooks.durations import Duration
+from dutydesk.playbooks.incidents import Incident
+from dutydesk.playbooks.plans import Obligation, Plan
+from dutydesk.playbooks.vocab import Milestone
+from dutydesk.playbooks.workdays import END_OF_DAY, WorkCalendar
+
+
+class State(enum.StrEnum):
+    PENDING = "pending"  # armed or waiting for its anchor, not yet due
+    WARNING = "warning"  # past the warning point
+    MET = "met"
+    BREACHED = "breached"  # past due and not met
+    WAIVED = "waived"  # no longer owed: the incident closed, or a recurring duty stopped
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    obligation: Obligation
+    occurrence: int
+    anchor_at: datetime | None  # None: the anchor has not been reached yet
+    due_at: datetime | None
+    warn_at: datetime | None
+    met_at: datetime | None
+    state: State
+    provisional: bool
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.obligation.id, self.occurrence)
+
+    @property
+    def armed(self) -> bool:
+        return self.due_at is not None
+
+    @property
+    def outstanding(self) -> bool:
+        return self.state in (State.PENDING, State.WARNING, State.BREACHED)
+
+    def margin(self, now: datetime) -> timedelta | None:
+        """Time left (positive) or overdue (negative); for a met obligation, how early it was met."""
+        if self.due_at is None:
+            return None
+        return self.due_at - (self.met_at or now)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """Everything deadline arithmetic needs besides the incident: calendar, zone, close of business."""
+
+    calendar: WorkCalendar
+    zone: ZoneInfo
+    close_of_business: time | None = None
+
+    def due(self, anchor: datetime, limit: Duration) -> tuple[datetime, bool]:
+        if not limit.is_workdays:
+            return anchor + limit.wall(), False
+        counted = self.calendar.deadline(anchor, limit.amount, self.zone, self.close_of_business)
+        return counted.due, counted.provisional
+
+    def warn(self, plan: Plan, ob: Obligation, anchor: datetime, due: datetime) -> datetime:
+        rule = plan.warning_for(ob)
+        if rule.fraction is not None:
+            return anchor + (due - anchor) * rule.fraction
+        assert rule.before is not None
+        if not rule.before.is_workdays:
+            return max(anchor, due - rule.before.wall())
+        day = self.calendar.workdays_before(due.astimezone(self.zone).date(), rule.before.amount)
+        return max(anchor, datetime.combine(day.date, END_OF_DAY, tzinfo=self.zone))
+
+
+def evaluate(incident: Incident, deadlines: Deadlines, now: datetime) -> list[Status]:
+    """Every obligation of the incident's plan that applies to it, as of `now`."""
+    return [status for ob in incident.plan.obligations for status in _statuses(incident, ob, deadlines, now)]
+
+
+def _anchor_time(incident: Incident, after: str) -> datetime | None:
+    if after in incident.milestones:
+        return incident.milestones[after]
+    return incident.met.get((after, 1))
+
+
+def _statuses(incident: Incident, ob: Obligation, deadlines: Deadlines, now: datetime) -> Iterator[Status]:
+    applies = ob.applies(incident.severity, incident.urgent)
+    if not applies and (ob.id, 1) not in incident.met:
+        return
+    anchor = _anchor_time(incident, ob.after)
+    closed_at = incident.milestones.get(Milestone.CLOSED)
+    if anchor is None:
+        state = State.WAIVED if closed_at else State.PENDING
+        yield Status(ob, 1, None, None, None, None, state, False)
+        return
+    if not ob.recurring:
+        yield _one(incident, ob, occurrence=1, start=anchor, deadlines=deadlines, now=now, stop=closed_at)
+        return
+    until = incident.milestones.get(ob.until or Milestone.STABILISED)
+    stops = [t for t in (until, closed_at) if t is not None]
+    stop = min(stops) if stops else None
+    occurrence, start = 1, anchor
+    while True:
+        status = _one(
+            incident, ob, occurrence=occurrence, start=start, deadlines=deadlines, now=now, stop=stop
+        )
+        yield status
+        if status.met_at is None:
+            return
+        occurrence, start = occurrence + 1, status.met_at
+
+
+def _one(
+    incident: Incident,
+    ob: Obligation,
+    *,
+    occurrence: int,
+    start: datetime,
+    deadlines: Deadlines,
+    now: datetime,
+    stop: datetime | None,
+) -> Status:
+    due, provisional = deadlines.due(start, ob.limit(incident.urgent))
+    warn_at = deadlines.warn(incident.plan, ob, start, due)
+    met_at = incident.met.get((ob.id, occurrence))
+    if met_at is not None:
+        state = State.MET
+    else:
+        # once the incident closed (or a recurring duty stopped) time no longer runs against it
+        until = min(now, stop) if stop is not None else now
+        if until >= due:
+            state = State.BREACHED
+        elif stop is not None:
+            state = State.WAIVED
+        elif until >= warn_at:
+            state = State.WARNING
+        else:
+            state = State.PENDING
+    return Status(ob, occurrence, start, due, warn_at, met_at, state, provisional)

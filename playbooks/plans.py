@@ -1,0 +1,418 @@
+"""Contingency plans (应急预案) as data: the plan model, and a YAML loader that reports every error
+as `PATH:LINE: message`."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import yaml
+from dutydesk.playbooks.durations import Duration, Unit
+from dutydesk.playbooks.vocab import ROLES, Label, Milestone, Severity
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"zh": value, "en": value}
+    if isinstance(value, dict) and value.keys() and value.keys() <= {"zh", "en"}:
+        only = next(iter(value.values()))
+        return {"zh": value.get("zh", only), "en": value.get("en", only)}
+    return value
+
+
+def _severity(value: Any) -> Any:
+    return Severity.parse(value) if isinstance(value, str) else value
+
+
+def _duration(value: Any) -> Any:
+    return Duration.parse(str(value)) if isinstance(value, str | int) else value
+
+
+SeverityField = Annotated[
+    Severity, BeforeValidator(_severity), PlainSerializer(lambda s: s.id, return_type=str)
+]
+DurationField = Annotated[Duration, BeforeValidator(_duration), PlainSerializer(str, return_type=str)]
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Text(_Model):
+    """Free text in Chinese and English; a plain string serves both."""
+
+    zh: str
+    en: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return _text(value)
+
+    def get(self, lang: str) -> str:
+        return Label(self.zh, self.en).get(lang)
+
+
+class WarningRule(_Model):
+    """When to warn before a deadline: at a fraction of the time allowed, or a lead time before it."""
+
+    fraction: float | None = Field(default=None, gt=0, lt=1)
+    before: DurationField | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> WarningRule:
+        if (self.fraction is None) == (self.before is None):
+            raise ValueError("give either 'fraction' or 'before'")
+        return self
+
+
+class Notify(_Model):
+    """Roles told when an obligation warns and when it is breached."""
+
+    warning: tuple[str, ...] | None = None
+    breach: tuple[str, ...] | None = None
+
+
+class Condition(_Model):
+    """An obligation that applies only at a severity or above, or only when urgent."""
+
+    severity: SeverityField | None = None
+    urgent: bool | None = None
+
+
+class Obligation(_Model):
+    id: Identifier
+    title: Text
+    role: str
+    after: str = Milestone.RECEIVED.value
+    due: DurationField | None = None
+    urgent_due: DurationField | None = None
+    every: DurationField | None = None
+    until: Milestone | None = None
+    met_by: str = "manual"
+    warning: WarningRule | None = None
+    notify: Notify | None = None
+    when: Condition | None = None
+    guidance: Text | None = None
+
+    @property
+    def recurring(self) -> bool:
+        return self.every is not None
+
+    def applies(self, severity: Severity, urgent: bool) -> bool:
+        cond = self.when
+        if cond is None:
+            return True
+        if cond.severity is not None and not severity.at_least(cond.severity):
+            return False
+        return cond.urgent is None or cond.urgent == urgent
+
+    def limit(self, urgent: bool) -> Duration:
+        """The time allowed: the urgent variant when urgent, the interval for recurring ones."""
+        if urgent and self.urgent_due is not None:
+            return self.urgent_due
+        limit = self.every if self.every is not None else self.due
+        assert limit is not None  # the loader guarantees one of them
+        return limit
+
+
+class EscalationRule(_Model):
+    """At this severity or above, these roles are told too (重大及以上同步报同级党委政府)."""
+
+    severity: SeverityField
+    notify: tuple[str, ...]
+
+
+class Triggers(_Model):
+    alarms: tuple[str, ...] = ()
+    reports: tuple[str, ...] = ()
+
+
+class Specialist(_Model):
+    name: Text
+    contact: str | None = None
+
+
+class Plan(_Model):
+    id: Identifier
+    title: Text
+    description: Text | None = None
+    triggers: Triggers = Triggers()
+    severity: SeverityField = Severity.GENERAL
+    warning: WarningRule = WarningRule(fraction=0.8)
+    notify: Notify = Notify(warning=("duty_officer",), breach=("duty_officer", "leader_on_duty"))
+    escalation: tuple[EscalationRule, ...] = ()
+    measures: tuple[Text, ...] = ()
+    specialists: tuple[Specialist, ...] = ()
+    obligations: tuple[Obligation, ...] = Field(min_length=1)
+
+    def obligation(self, obligation_id: str) -> Obligation:
+        for obligation in self.obligations:
+            if obligation.id == obligation_id:
+                return obligation
+        raise KeyError(obligation_id)
+
+    def warning_for(self, obligation: Obligation) -> WarningRule:
+        return obligation.warning or self.warning
+
+    def targets(
+        self, obligation: Obligation, stage: Literal["warning", "breach"], severity: Severity
+    ) -> tuple[str, ...]:
+        """Who is told at this stage: the obligation's roles (or the plan's), plus severity extras."""
+        own = getattr(obligation.notify, stage, None) if obligation.notify else None
+        roles = list(own if own is not None else getattr(self.notify, stage) or ())
+        if stage == "breach":
+            for rule in self.escalation:
+                if severity.at_least(rule.severity):
+                    roles.extend(rule.notify)
+        return tuple(dict.fromkeys(roles))
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+MET_BY_UPDATE = "update"
+MET_BY_MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanError:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class PlanLoadError(Exception):
+    def __init__(self, errors: Sequence[PlanError]) -> None:
+        super().__init__("\n".join(map(str, errors)))
+        self.errors = tuple(errors)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a mapping with the same key twice (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
+    """The 1-based line of the node at `loc`, or of the deepest ancestor that exists."""
+    if node is None:
+        return 1
+    line = node.start_mark.line + 1
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == str(part):
+                    child = value_node
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line
+
+
+def _dotted(loc: Iterable[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def parse_plan(text: str, path: str, *, roles: Collection[str] = ROLES) -> Plan:
+    """Read one plan from YAML text; raise PlanLoadError listing every problem found."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PlanLoadError([PlanError(path, line, f"bad YAML: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise PlanLoadError([PlanError(path, 1, "a plan file holds one mapping (id, title, ...)")])
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if isinstance(p, int | str)]
+            # pydantic appends the tag of a union member or a validator name; keep real keys only
+            message = err["msg"].removeprefix("Value error, ")
+            where = _dotted(loc)
+            errors.append(PlanError(path, _line_of(root, loc), f"{where}: {message}" if where else message))
+        raise PlanLoadError(errors) from None
+    problems = list(_semantic_problems(plan, roles))
+    if problems:
+        raise PlanLoadError([PlanError(path, _line_of(root, loc), msg) for loc, msg in problems])
+    return plan
+
+
+def _semantic_problems(plan: Plan, roles: Collection[str]) -> Iterable[tuple[list[int | str], str]]:
+    """What the schema cannot see: references between obligations, roles, units and cycles."""
+    milestones = {m.value for m in Milestone}
+    ids: dict[str, int] = {}
+    for index, ob in enumerate(plan.obligations):
+        here: list[int | str] = ["obligations", index]
+        if ob.id in ids:
+            yield [*here, "id"], f"duplicate obligation id {ob.id!r}"
+        ids.setdefault(ob.id, index)
+    for index, ob in enumerate(plan.obligations):
+        here = ["obligations", index]
+        if ob.after not in milestones and ob.after not in ids:
+            yield (
+                [*here, "after"],
+                (
+                    f"unknown anchor {ob.after!r}; use a milestone "
+                    f"({', '.join(sorted(milestones))}) or an obligation id of this plan"
+                ),
+            )
+        if ob.after == ob.id:
+            yield [*here, "after"], f"obligation {ob.id!r} cannot be anchored on itself"
+        if ob.met_by not in milestones - {"received"} | {MET_BY_UPDATE, MET_BY_MANUAL}:
+            yield (
+                [*here, "met_by"],
+                (f"unknown met_by {ob.met_by!r}; use 'manual', 'update' or a milestone"),
+            )
+        elif ob.met_by == ob.after:
+            yield [*here, "met_by"], "an obligation cannot be met by the milestone that starts it"
+        if (ob.due is None) == (ob.every is None):
+            yield here, "give either 'due' (once) or 'every' (recurring)"
+        if ob.every is not None:
+            if ob.every.is_workdays or ob.every.amount == 0:
+                yield (
+                    [*here, "every"],
+                    "a recurring interval is a positive number of minutes or hours",
+                )
+            if ob.urgent_due is not None:
+                yield [*here, "urgent_due"], "a recurring obligation has no urgent variant"
+        elif ob.until is not None:
+            yield [*here, "until"], "'until' belongs to a recurring obligation ('every')"
+        if ob.urgent_due is not None and ob.due is not None and not _no_longer(ob.urgent_due, ob.due):
+            yield (
+                [*here, "urgent_due"],
+                (f"the urgent limit {ob.urgent_due} must be in the same unit as and no longer than {ob.due}"),
+            )
+        rule = ob.warning or plan.warning
+        for limit in (ob.every, ob.due, ob.urgent_due):
+            if rule.before is not None and limit is not None and not _shorter(rule.before, limit):
+                where: list[int | str] = (
+                    [*here, "warning", "before"] if ob.warning else ["warning", "before"]
+                )
+                yield (
+                    where,
+                    (
+                        f"the warning lead time {rule.before} must be in the same unit as and "
+                        f"shorter than the limit {limit} of obligation {ob.id!r}"
+                    ),
+                )
+        for stage, named in _roles_of(ob):
+            for role in named:
+                if role not in roles:
+                    yield [*here, *stage], f"unknown role {role!r}; known roles: {', '.join(roles)}"
+    for stage_name in ("warning", "breach"):
+        for role in getattr(plan.notify, stage_name) or ():
+            if role not in roles:
+                yield ["notify", stage_name], f"unknown role {role!r}"
+    for index, esc in enumerate(plan.escalation):
+        for role in esc.notify:
+            if role not in roles:
+                yield ["escalation", index, "notify"], f"unknown role {role!r}"
+    yield from _cycles(plan, ids)
+
+
+def _roles_of(ob: Obligation) -> Iterable[tuple[list[str], tuple[str, ...]]]:
+    yield ["role"], (ob.role,)
+    if ob.notify is not None:
+        yield ["notify", "warning"], ob.notify.warning or ()
+        yield ["notify", "breach"], ob.notify.breach or ()
+
+
+def _wall_or_days(duration: Duration) -> tuple[bool, int]:
+    minutes = duration.amount if duration.unit is Unit.MINUTES else duration.amount * 60
+    return duration.is_workdays, duration.amount if duration.is_workdays else minutes
+
+
+def _no_longer(a: Duration, b: Duration) -> bool:
+    (a_days, a_len), (b_days, b_len) = _wall_or_days(a), _wall_or_days(b)
+    return a_days == b_days and a_len <= b_len
+
+
+def _shorter(a: Duration, b: Duration) -> bool:
+    (a_days, a_len), (b_days, b_len) = _wall_or_days(a), _wall_or_days(b)
+    return a_days == b_days and a_len < b_len
+
+
+def _cycles(plan: Plan, ids: dict[str, int]) -> Iterable[tuple[list[int | str], str]]:
+    """Obligations anchored on each other in a ring can never start."""
+    anchor = {ob.id: ob.after for ob in plan.obligations if ob.after in ids}
+    reported: set[str] = set()
+    for start, first in anchor.items():
+        path, node = [start], first
+        while node in anchor and node not in path:
+            path.append(node)
+            node = anchor[node]
+        if node in path and not reported.intersection(path):
+            ring = path[path.index(node) :]
+            reported.update(ring)
+            yield (
+                ["obligations", ids[node], "after"],
+                ("cycle between anchors: " + " -> ".join([*ring, node])),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSource:
+    """Where a plan came from, with its text: a bundled library file or one of the centre's own."""
+
+    path: str
+    text: str
+
+
+def load_plans(
+    sources: Iterable[PlanSource], *, roles: Collection[str] = ROLES
+) -> tuple[dict[str, Plan], list[PlanError]]:
+    """Parse every source; plan ids must be unique across them. Returns what loaded and all errors."""
+    plans: dict[str, Plan] = {}
+    where: dict[str, str] = {}
+    errors: list[PlanError] = []
+    for source in sources:
+        try:
+            plan = parse_plan(source.text, source.path, roles=roles)
+        except PlanLoadError as exc:
+            errors.extend(exc.errors)
+            continue
+        if plan.id in plans:
+            line = _line_of(yaml.compose(source.text, Loader=yaml.SafeLoader), ["id"])
+            errors.append(
+                PlanError(source.path, line, f"duplicate plan id {plan.id!r} (also in {where[plan.id]})")
+            )
+            continue
+        plans[plan.id], where[plan.id] = plan, source.path
+    return plans, errors

@@ -1,0 +1,1 @@
+"""The simulator: scenarios and drills (arrives with the drills issue)."""
