@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command, Rejected
@@ -18,7 +20,6 @@ from dutydesk.playbooks.engine import Engine
 from dutydesk.playbooks.incidents import Projection
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
-from pydantic import ValidationError
 
 SNAPSHOT_EVERY = 20_000  # events between cached projections
 

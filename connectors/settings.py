@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
 from dutydesk.playbooks.library import bundled_sources
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan, PlanError, PlanSource, load_plans
 from dutydesk.playbooks.vocab import ROLES
 from dutydesk.playbooks.workdays import DayOverride, WorkCalendar
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 CONFIG_NAME = "dutydesk.toml"
 

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import Event, build, payload
 
 GENESIS = "0" * 64
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 READ_BATCH = 20_000
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -90,7 +92,8 @@ def _from_micros(value: int) -> datetime:
 
 
 def _chain(previous: str, row: Sequence[Any]) -> str:
-    return hashlib.sha256(("|".join(map(str, (previous, *row)))).encode()).hexdigest()
+    """The hash of a row, chained to the one before it."""
+    return hashlib.sha256(f"{previous}|{'|'.join(map(str, row))}".encode()).hexdigest()
 
 
 def _decode(row: Sequence[Any]) -> Recorded:
@@ -149,7 +152,7 @@ class Transaction:
                 event.incident,
                 event.actor,
                 int(event.drill),
-                json.dumps(payload(event), ensure_ascii=False, separators=(",", ":")),
+                _encode(payload(event)),
             )
             self.last_hash = _chain(self.last_hash, row)
             self._rows.append((*row, self.last_hash))

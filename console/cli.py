@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import pendulum
+
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.journal import Journal, Outcome
 from dutydesk.connectors.service import Service
@@ -321,10 +322,11 @@ async def incidents_list(args: argparse.Namespace, ctx: Context) -> int:
     now, zone, t = ctx.clock.now(), ctx.settings.zone, ctx.t
     async with _journal(ctx) as journal:
         engine = journal.engine
+        table = engine.projection.incidents
         chosen = [
             (incident, engine.status(incident, now))
-            for incident in engine.projection.incidents.values()
-            if (args.all or not incident.closed) and (args.drills or not incident.drill)
+            for incident in (table.values() if args.all else table.open())
+            if args.drills or not incident.drill
         ]
     far = datetime.max.replace(tzinfo=zone)
     chosen.sort(key=lambda pair: (_next_due(pair[1]) or far, pair[0].id))

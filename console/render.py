@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pendulum
+
 from dutydesk.connectors.store import Recorded
 from dutydesk.console.i18n import Translator
 from dutydesk.playbooks.durations import Duration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 
@@ -37,6 +37,11 @@ class Duration:
 
     amount: int
     unit: Unit
+    _wall: timedelta | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        wall = {Unit.MINUTES: timedelta(minutes=self.amount), Unit.HOURS: timedelta(hours=self.amount)}
+        object.__setattr__(self, "_wall", wall.get(self.unit))
 
     @classmethod
     def parse(cls, text: str) -> Duration:
@@ -58,9 +63,9 @@ class Duration:
 
     def wall(self) -> timedelta:
         """The wall-clock length of a minute or hour limit."""
-        if self.unit is Unit.WORKDAYS:
+        if self._wall is None:
             raise ValueError("working days have no fixed wall-clock length")
-        return timedelta(minutes=self.amount) if self.unit is Unit.MINUTES else timedelta(hours=self.amount)
+        return self._wall
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit.value}"

@@ -86,7 +86,7 @@ class Engine:
         self._heap: list[tuple[datetime, int, str, int]] = []
         self._versions: dict[str, int] = {}
         self._order = itertools.count()
-        for incident in self.projection.incidents.values():
+        for incident in self.projection.incidents.open():
             self._schedule(incident)
 
     # -- state ---------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -86,8 +88,13 @@ class Incident:
             "location": self.location,
             "description": self.description,
             "trigger": self.trigger,
-            "milestones": {k: v.isoformat() for k, v in self.milestones.items()},
-            "met": [[o, n, t.isoformat()] for (o, n), t in self.met.items()],
+            # columns rather than rows: a restart rebuilds them with C-level loops
+            "milestones": [list(self.milestones), [t.isoformat() for t in self.milestones.values()]],
+            "met": [
+                [o for o, _ in self.met],
+                [n for _, n in self.met],
+                [t.isoformat() for t in self.met.values()],
+            ],
             "warned": sorted(self.warned),
             "breached": sorted(self.breached),
             "updates": self.updates,
@@ -110,10 +117,12 @@ class Incident:
             location=data["location"],
             description=data["description"],
             trigger=data["trigger"],
-            milestones={k: datetime.fromisoformat(v) for k, v in data["milestones"].items()},
-            met={(o, n): datetime.fromisoformat(t) for o, n, t in data["met"]},
-            warned={(o, n) for o, n in data["warned"]},
-            breached={(o, n) for o, n in data["breached"]},
+            milestones=dict(zip(data["milestones"][0], map(_time, data["milestones"][1]), strict=True)),
+            met=dict(
+                zip(zip(data["met"][0], data["met"][1], strict=True), map(_time, data["met"][2]), strict=True)
+            ),
+            warned=set(map(tuple, data["warned"])),
+            breached=set(map(tuple, data["breached"])),
             updates=data["updates"],
             notes=data["notes"],
             close_reason=data["close_reason"],
@@ -121,7 +130,64 @@ class Incident:
         )
 
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 3
+_time = datetime.fromisoformat
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class IncidentTable(MutableMapping[str, Incident]):
+    """Incidents by id. Closed incidents restored from a snapshot stay as JSON text until someone
+    asks for them, so a restart costs what the open incidents cost, not the whole history."""
+
+    def __init__(self, plans: dict[str, Plan]) -> None:
+        self._plans = plans
+        self._live: dict[str, Incident] = {}
+        self._dormant: dict[str, str] = {}
+
+    def __getitem__(self, incident_id: str) -> Incident:
+        incident = self._live.get(incident_id)
+        if incident is None:
+            text = self._dormant.pop(incident_id)  # KeyError when unknown
+            incident = self._live[incident_id] = Incident.from_dict(json.loads(text), self._plans)
+        return incident
+
+    def __setitem__(self, incident_id: str, incident: Incident) -> None:
+        self._dormant.pop(incident_id, None)
+        self._live[incident_id] = incident
+
+    def __delitem__(self, incident_id: str) -> None:
+        if self._live.pop(incident_id, None) is None:
+            del self._dormant[incident_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._live.keys() | self._dormant.keys()))
+
+    def __len__(self) -> int:
+        return len(self._live) + len(self._dormant)
+
+    def __contains__(self, incident_id: object) -> bool:
+        return incident_id in self._live or incident_id in self._dormant
+
+    def open(self) -> list[Incident]:
+        """The incidents still open (never dormant: only closed ones sleep)."""
+        return [i for i in self._live.values() if not i.closed]
+
+    def to_snapshot(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """(open incidents, closed incidents as JSON text)."""
+        dormant = dict(self._dormant)
+        live = []
+        for incident in self._live.values():
+            if incident.closed:
+                dormant[incident.id] = _encode(incident.to_dict())
+            else:
+                live.append(incident.to_dict())
+        return live, dormant
+
+    def restore(self, live: list[dict[str, Any]], dormant: dict[str, str]) -> None:
+        for item in live:
+            incident = Incident.from_dict(item, self._plans)
+            self._live[incident.id] = incident
+        self._dormant.update(dormant)
 
 
 class Projection:
@@ -129,7 +195,7 @@ class Projection:
 
     def __init__(self) -> None:
         self.plans: dict[str, Plan] = {}
-        self.incidents: dict[str, Incident] = {}
+        self.incidents = IncidentTable(self.plans)
         self.daily: dict[str, int] = {}  # incidents opened per id prefix (drill flag + date)
         self.seq = 0
 
@@ -168,13 +234,14 @@ class Projection:
         return touched
 
     def to_snapshot(self) -> dict[str, Any]:
-        used = {i.plan_fingerprint for i in self.incidents.values()}
+        live, dormant = self.incidents.to_snapshot()
         return {
             "version": SNAPSHOT_VERSION,
             "seq": self.seq,
-            "plans": {fp: p.model_dump(mode="json") for fp, p in self.plans.items() if fp in used},
+            "plans": {fp: p.model_dump(mode="json") for fp, p in self.plans.items()},
             "daily": self.daily,
-            "incidents": [i.to_dict() for i in self.incidents.values()],
+            "open": live,
+            "closed": dormant,
         }
 
     @classmethod
@@ -183,11 +250,9 @@ class Projection:
             raise ValueError(f"snapshot version {data.get('version')} is not {SNAPSHOT_VERSION}")
         projection = cls()
         projection.seq = data["seq"]
-        projection.plans = {fp: Plan.model_validate(p) for fp, p in data["plans"].items()}
+        projection.plans.update({fp: Plan.model_validate(p) for fp, p in data["plans"].items()})
         projection.daily = dict(data["daily"])
-        for item in data["incidents"]:
-            incident = Incident.from_dict(item, projection.plans)
-            projection.incidents[incident.id] = incident
+        projection.incidents.restore(data["open"], data["closed"])
         return projection
 
 

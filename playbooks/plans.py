@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import yaml
-from dutydesk.playbooks.durations import Duration, Unit
-from dutydesk.playbooks.vocab import ROLES, Label, Milestone, Severity
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -20,6 +18,9 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from dutydesk.playbooks.durations import Duration, Unit
+from dutydesk.playbooks.vocab import ROLES, Label, Milestone, Severity
 
 
 def _text(value: Any) -> Any:
@@ -322,9 +323,7 @@ def _semantic_problems(plan: Plan, roles: Collection[str]) -> Iterable[tuple[lis
         rule = ob.warning or plan.warning
         for limit in (ob.every, ob.due, ob.urgent_due):
             if rule.before is not None and limit is not None and not _shorter(rule.before, limit):
-                where: list[int | str] = (
-                    [*here, "warning", "before"] if ob.warning else ["warning", "before"]
-                )
+                where: list[int | str] = [*here, "warning", "before"] if ob.warning else ["warning", "before"]
                 yield (
                     where,
                     (

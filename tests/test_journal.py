@@ -72,9 +72,7 @@ async def test_two_processes_share_one_log(
     assert second == []
     # an action through one is refused by the other when it no longer makes sense
     await console.submit(ReachMilestone(actor="a", incident=incident, milestone=Milestone.REPORTED))
-    (again,) = await engine.submit(
-        ReachMilestone(actor="b", incident=incident, milestone=Milestone.REPORTED)
-    )
+    (again,) = await engine.submit(ReachMilestone(actor="b", incident=incident, milestone=Milestone.REPORTED))
     assert again.rejected is not None and again.rejected.code == "already"
     assert (await engine.store.verify()).ok
     for j in (console, engine):

@@ -136,7 +136,9 @@ def test_urgent_limit_must_not_be_longer() -> None:
 
 
 def test_a_warning_lead_longer_than_the_limit() -> None:
-    (error,) = errors_of(GOOD.replace("    met_by: on_site\n", "    met_by: on_site\n    warning: {before: 10m}\n"))
+    (error,) = errors_of(
+        GOOD.replace("    met_by: on_site\n", "    met_by: on_site\n    warning: {before: 10m}\n")
+    )
     assert "warning lead time 10m" in error and "limit 5m" in error
 
 
