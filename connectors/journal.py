@@ -8,15 +8,20 @@ engine decide, append what it decided, commit, and only then does the engine's s
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from pydantic import ValidationError
 
 from dutydesk.connectors.store import Recorded, SqliteEventStore
+from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command, Rejected
-from dutydesk.playbooks.engine import Engine
+from dutydesk.playbooks.engine import Engine, Keyed
+from dutydesk.playbooks.events import DeadLetter
 from dutydesk.playbooks.incidents import Projection
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
@@ -36,6 +41,38 @@ class Outcome:
     repeated: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A received message on its way into the log: decoded, or why it could not be."""
+
+    feed: str
+    arrival: Arrival
+    payload: bytes
+    decoded: Decoded | None = None
+    error: str | None = None
+
+
+def dead_letter(item: Incoming) -> Keyed:
+    """The message kept as it came, with the reason; identical bad messages are kept once."""
+    try:
+        text, encoding = item.payload.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(item.payload[:RAW_LIMIT]).decode(), "base64"
+    event = DeadLetter(
+        at=item.arrival.received_at,
+        incident=None,
+        actor="ingest",
+        source=item.feed,
+        topic=item.arrival.topic,
+        reason=item.error or "unreadable",
+        payload=text[:RAW_LIMIT],
+        encoding=encoding,
+        size=len(item.payload),
+    )
+    digest = hashlib.sha256(item.arrival.topic.encode() + b"\0" + item.payload).hexdigest()
+    return Keyed(f"dead:{digest[:40]}", event)
+
+
 class Journal:
     def __init__(self, store: SqliteEventStore, engine: Engine, clock: Clock) -> None:
         self.store = store
@@ -53,6 +90,8 @@ class Journal:
         plans: Mapping[str, Plan],
         deadlines: Deadlines,
         clock: Clock,
+        feeds: Mapping[str, Feed] | None = None,
+        debounce: Debounce | None = None,
     ) -> Journal:
         """Rebuild the engine: the cached projection if it is sound, then every later event."""
         projection = None
@@ -62,11 +101,14 @@ class Journal:
                 projection = Projection.from_snapshot(cached[1])
             except (ValueError, KeyError, TypeError, ValidationError):
                 projection = None  # only a cache: the log itself is the truth
-        engine = Engine(plans=plans, deadlines=deadlines, projection=projection)
+        engine = Engine(
+            plans=plans, deadlines=deadlines, projection=projection, feeds=feeds, debounce=debounce
+        )
         journal = cls(store, engine, clock)
         async for batch in store.iterate(engine.seq):
             engine.load((r.seq, r.event) for r in batch)
             journal._since_snapshot += len(batch)
+        engine.started(clock.now())
         await journal.checkpoint_if_due()
         return journal
 
@@ -117,6 +159,40 @@ class Journal:
                 raise
             return outcomes
 
+    async def ingest(self, batch: Sequence[Incoming]) -> list[Recorded]:
+        """Store what a batch of received messages means, in one transaction. Once this returns
+        the messages may be acknowledged: everything they said is durable."""
+        async with self._lock:
+            stored: list[Recorded] = []
+            try:
+                async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
+                    self._apply(txn.tail)
+                    dead = {id(i): dead_letter(i) for i in batch if i.decoded is None}
+                    known = await txn.existing([d.key for d in dead.values()]) if dead else set()
+                    for item in batch:
+                        if item.decoded is not None:
+                            keyed = self.engine.ingest(item.feed, item.decoded, item.arrival)
+                        elif dead[id(item)].key in known:
+                            keyed = []
+                        else:
+                            keyed = [dead[id(item)]]
+                            known.add(dead[id(item)].key)
+                        recorded = txn.append(keyed)
+                        self._apply(recorded)
+                        stored += recorded
+                    txn.touch(self._seen(batch))
+            except BaseException:
+                await self._rebuild()
+                raise
+            return stored
+
+    def _seen(self, batch: Sequence[Incoming]) -> dict[str, datetime]:
+        seen: dict[str, datetime] = {}
+        for item in batch:
+            for device in item.decoded.devices() if item.decoded else ():
+                seen[f"{item.feed}/{device}"] = item.arrival.received_at
+        return seen
+
     async def fire(self) -> list[Recorded]:
         """Store the warnings and breaches that are due now."""
         async with self._lock:
@@ -147,4 +223,12 @@ class Journal:
         async for batch in self.store.iterate(0):
             for item in batch:
                 projection.apply(item.event, item.seq)
-        self.engine = Engine(plans=self.engine.plans, deadlines=self.engine.deadlines, projection=projection)
+        old = self.engine
+        self.engine = Engine(
+            plans=old.plans,
+            deadlines=old.deadlines,
+            projection=projection,
+            feeds=old.feeds,
+            debounce=old.debounce,
+        )
+        self.engine.started(self.clock.now())

@@ -1,10 +1,12 @@
-"""The running engine (`dutydesk serve`): one task group owns following the log and firing deadlines."""
+"""The running engine (`dutydesk serve`): one task group owns alarm ingest, following the log and
+firing deadlines."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
+from typing import Protocol
 
 from dutydesk.connectors.journal import Journal
 
@@ -24,9 +26,22 @@ async def _first(*waits: Awaitable[object]) -> None:
                 await task
 
 
+class Source(Protocol):
+    """Something that feeds the journal until told to stop (MQTT ingest, a camera stream)."""
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
 class Service:
-    def __init__(self, journal: Journal, *, follow_interval: float = FOLLOW_INTERVAL) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        sources: Sequence[Source] = (),
+        follow_interval: float = FOLLOW_INTERVAL,
+    ) -> None:
         self.journal = journal
+        self.sources = sources
         self._follow_interval = follow_interval
         self._changed = asyncio.Event()
         journal.subscribe(lambda _: self._changed.set())
@@ -36,6 +51,8 @@ class Service:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._follow(stop))
             group.create_task(self._deadlines(stop))
+            for source in self.sources:
+                group.create_task(source.run(stop))
         await self.journal.checkpoint()
 
     async def _follow(self, stop: asyncio.Event) -> None:

@@ -12,13 +12,14 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dutydesk.playbooks.alarms import Debounce, Feed, Place
 from dutydesk.playbooks.library import bundled_sources
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan, PlanError, PlanSource, load_plans
@@ -65,11 +66,77 @@ class CalendarSection(_Section):
     overrides: Path = Path("calendar.toml")
 
 
+class MqttSection(_Section):
+    """The broker alarms come from. The session is persistent (fixed client id, QoS 1), so what
+    is published while dutydesk is down arrives when it comes back."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    client_id: str = "dutydesk"
+    username: str | None = None
+    password: str | None = None
+    tls_ca: Path | None = None  # set to use TLS
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    keepalive: int = Field(default=30, ge=5)
+
+
+class PlaceSection(_Section):
+    site: str | None = None
+    building: str | None = None
+    floor: str | None = None
+
+
+class FeedSection(_Section):
+    """One source of alarms: a topic filter read with one codec, from devices in one place."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    topic: str | tuple[str, ...] = ()  # one MQTT topic filter or several
+    url: str | None = None  # or a camera's HTTP alertStream (codec "hikvision")
+    username: str | None = None  # for the url (HTTP digest authentication)
+    password: str | None = None
+    codec: str
+    site: str | None = None
+    building: str | None = None
+    floor: str | None = None
+    devices: dict[str, PlaceSection] = {}  # per-device places, overriding the feed's
+    stale_after: timedelta | None = None  # seconds of silence before a device is stale
+    options: dict[str, Any] = {}  # codec options
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return (self.topic,) if isinstance(self.topic, str) else self.topic
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> FeedSection:
+        if bool(self.topics) == bool(self.url):
+            raise ValueError("give either 'topic' (MQTT) or 'url' (a camera's alertStream)")
+        return self
+
+
+class AlarmsSection(_Section):
+    """Per-kind flapping control, in seconds; keys may be patterns such as "cctv.*"."""
+
+    raise_delay: dict[str, timedelta] = {}
+    clear_hysteresis: dict[str, timedelta] = {}
+
+
 class SettingsFile(_Section):
     duty: DutySection = DutySection()
     database: DatabaseSection = DatabaseSection()
     plans: PlansSection = PlansSection()
     calendar: CalendarSection = CalendarSection()
+    mqtt: MqttSection = MqttSection()
+    feeds: tuple[FeedSection, ...] = ()
+    alarms: AlarmsSection = AlarmsSection()
+
+    @model_validator(mode="after")
+    def _unique_feeds(self) -> SettingsFile:
+        names = [feed.name for feed in self.feeds]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"feed name {name!r} is used twice")
+        return self
 
 
 class _OverrideDay(_Section):
@@ -91,11 +158,11 @@ class Settings:
 
     @property
     def database(self) -> Path:
-        return self._resolve(self.file.database.path)
+        return self.resolve(self.file.database.path)
 
     @property
     def plan_folder(self) -> Path:
-        return self._resolve(self.file.plans.folder)
+        return self.resolve(self.file.plans.folder)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -108,7 +175,7 @@ class Settings:
     def operator(self, override: str | None = None) -> str:
         return override or self.file.duty.operator or getpass.getuser()
 
-    def _resolve(self, path: Path) -> Path:
+    def resolve(self, path: Path) -> Path:
         path = path.expanduser()
         return path if path.is_absolute() else self.base / path
 
@@ -159,7 +226,7 @@ def load_settings(config: Path | None = None, env: Mapping[str, str] = os.enviro
 
 def load_calendar(settings: Settings) -> WorkCalendar:
     """The working-day calendar with the centre's overrides, if it keeps a file of them."""
-    path = settings._resolve(settings.file.calendar.overrides)
+    path = settings.resolve(settings.file.calendar.overrides)
     if not path.exists():
         if "overrides" in settings.file.calendar.model_fields_set:
             raise SettingsError(f"{settings.source}: calendar.overrides: no file {path}")
@@ -171,6 +238,32 @@ def load_calendar(settings: Settings) -> WorkCalendar:
     return WorkCalendar(
         overrides=[DayOverride(d.date, d.type == "workday", d.name) for d in data.days],
         confirmed_years=data.confirmed_years,
+    )
+
+
+def feeds(settings: Settings) -> dict[str, Feed]:
+    """The configured feeds as the engine sees them."""
+    return {
+        f.name: Feed(
+            name=f.name,
+            place=Place(site=f.site, building=f.building, floor=f.floor),
+            places={
+                device: Place(
+                    site=p.site or f.site, building=p.building or f.building, floor=p.floor or f.floor
+                )
+                for device, p in f.devices.items()
+            },
+            stale_after=f.stale_after,
+        )
+        for f in settings.file.feeds
+    }
+
+
+def debounce(settings: Settings) -> Debounce:
+    alarms = settings.file.alarms
+    return Debounce(
+        raise_delay=tuple(alarms.raise_delay.items()),
+        clear_hysteresis=tuple(alarms.clear_hysteresis.items()),
     )
 
 

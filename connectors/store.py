@@ -52,6 +52,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             data BLOB NOT NULL
         )""",
     ),
+    (
+        # when each device was last heard from; heartbeats are too many to log as events
+        """CREATE TABLE liveness (
+            device TEXT PRIMARY KEY,
+            last_seen INTEGER NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -122,6 +129,11 @@ class Transaction:
     logged_at: datetime
     _db: aiosqlite.Connection
     _rows: list[tuple[Any, ...]] = field(default_factory=list)
+    _seen: dict[str, datetime] = field(default_factory=dict)
+
+    def touch(self, seen: dict[str, datetime]) -> None:
+        """Record when devices were last heard from, with this transaction."""
+        self._seen.update(seen)
 
     async def existing(self, keys: Sequence[str]) -> set[str]:
         """Which of these idempotency keys are already in the log."""
@@ -250,6 +262,14 @@ class SqliteEventStore:
             raise _explain(exc, self.path) from None
         return [_decode(row) for row in rows]
 
+    async def read_kind(self, kind: str) -> list[Recorded]:
+        """Every event of one kind, oldest first (dead letters, for instance)."""
+        rows = await self._db.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE kind = ? ORDER BY seq",
+            (kind,),
+        )
+        return [_decode(row) for row in rows]
+
     async def iterate(self, after: int = 0) -> AsyncIterator[list[Recorded]]:
         """Every event after `after`, in batches (restart, verification)."""
         while True:
@@ -295,10 +315,21 @@ class SqliteEventStore:
                     f"INSERT INTO events ({_COLUMNS}, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     txn._rows,
                 )
+            if txn._seen:
+                await db.executemany(
+                    "INSERT INTO liveness (device, last_seen) VALUES (?, ?) ON CONFLICT(device) "
+                    "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
+                    [(device, _micros(when)) for device, when in txn._seen.items()],
+                )
             await db.commit()
         except BaseException:
             await db.rollback()
             raise
+
+    async def liveness(self) -> dict[str, datetime]:
+        """When each device was last heard from."""
+        rows = await self._db.execute_fetchall("SELECT device, last_seen FROM liveness")
+        return {device: _from_micros(seen) for device, seen in rows}
 
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
         rows = list(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -24,13 +25,17 @@ from dutydesk.connectors.settings import (
     Settings,
     SettingsError,
     deadlines,
+    debounce,
+    feeds,
     load_calendar,
     load_library,
     load_settings,
 )
+from dutydesk.connectors.sources import sources_from_settings
 from dutydesk.connectors.store import SqliteEventStore, StoreError
 from dutydesk.console import render
 from dutydesk.console.i18n import Translator, detect
+from dutydesk.playbooks.alarmbook import LIVE
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import (
     AddNote,
@@ -42,7 +47,7 @@ from dutydesk.playbooks.commands import (
     ReachMilestone,
     SetSeverity,
 )
-from dutydesk.playbooks.events import ObligationMet
+from dutydesk.playbooks.events import DeadLetter, ObligationMet
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import State, evaluate
 from dutydesk.playbooks.plans import Plan
@@ -218,7 +223,14 @@ async def _journal(ctx: Context, *, need_plans: bool = False) -> Any:
     plans = _library(ctx) if need_plans else {}
     store = await SqliteEventStore.open(settings.database, busy_timeout=settings.file.database.busy_timeout)
     try:
-        yield await Journal.open(store, plans=plans, deadlines=deadlines(settings), clock=ctx.clock)
+        yield await Journal.open(
+            store,
+            plans=plans,
+            deadlines=deadlines(settings),
+            clock=ctx.clock,
+            feeds=feeds(settings),
+            debounce=debounce(settings),
+        )
     finally:
         await store.close()
 
@@ -389,15 +401,90 @@ async def incidents_show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def serve(args: argparse.Namespace, ctx: Context) -> int:
+    logging.basicConfig(level=logging.INFO, stream=ctx.err, format="%(levelname)s %(name)s: %(message)s")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with _journal(ctx, need_plans=True) as journal:
+        sources = sources_from_settings(journal, ctx.settings)
         ctx.print(ctx.t("serving", db=ctx.settings.database))
         ctx.out.flush()
-        await Service(journal).run(stop)
+        await Service(journal, sources=sources).run(stop)
     ctx.print(ctx.t("stopped"))
+    return 0
+
+
+async def alarms_list(args: argparse.Namespace, ctx: Context) -> int:
+    zone, t = ctx.settings.zone, ctx.t
+    async with _journal(ctx) as journal:
+        book = journal.engine.projection.alarms
+        alarms = [a for a in book.alarms.values() if not args.active or a.status in LIVE]
+    alarms.sort(key=lambda a: a.since, reverse=True)
+    if args.json:
+        ctx.json([render.alarm_json(a, zone) for a in alarms])
+        return 0
+    if not alarms:
+        ctx.print(t("no_alarms"))
+        return 0
+    rows = [[t("h.since"), t("h.status"), t("h.alarm"), t("h.device"), t("h.location"), t("h.id")]]
+    for alarm in alarms:
+        rows.append(
+            [
+                alarm.since.astimezone(zone).strftime("%m-%d %H:%M:%S"),
+                t(f"alarm.{alarm.status.value}") + (f" ×{alarm.flaps}" if alarm.flaps else ""),
+                alarm.text or alarm.kind,
+                f"{alarm.source}/{alarm.device}" + (f" {alarm.point}" if alarm.point else ""),
+                " ".join(p for p in (alarm.building, alarm.floor) if p),
+                alarm.incident or "-",
+            ]
+        )
+    ctx.print(render.table(rows))
+    return 0
+
+
+async def devices_list(args: argparse.Namespace, ctx: Context) -> int:
+    zone, t = ctx.settings.zone, ctx.t
+    async with _journal(ctx) as journal:
+        book = journal.engine.projection.alarms
+        seen = await journal.store.liveness()
+    keys = sorted(book.devices.keys() | seen.keys())
+    items = [render.device_json(key, book.devices.get(key), seen.get(key), zone) for key in keys]
+    if args.json:
+        ctx.json(items)
+        return 0
+    rows = [[t("h.device"), t("h.availability"), t("h.last_seen"), t("h.location")]]
+    for item in items:
+        last = item["last_seen"]
+        rows.append(
+            [
+                item["device"],
+                t(f"availability.{item['availability']}"),
+                last[5:19].replace("T", " ") if last else "-",
+                " ".join(p for p in (item["building"], item["floor"]) if p),
+            ]
+        )
+    ctx.print(render.table(rows) if items else t("no_devices"))
+    return 0
+
+
+async def dead_letters(args: argparse.Namespace, ctx: Context) -> int:
+    zone = ctx.settings.zone
+    async with await SqliteEventStore.open(
+        ctx.settings.database, busy_timeout=ctx.settings.file.database.busy_timeout
+    ) as store:
+        letters = await store.read_kind(DeadLetter.kind)
+    items = [render.event_json(item, zone) for item in letters]
+    if args.json:
+        ctx.json(items)
+        return 0
+    if not items:
+        ctx.print(ctx.t("no_dead_letters"))
+    for item in items:
+        ctx.print(
+            f"{item['at'][:19].replace('T', ' ')}  {item['source']}  {item['topic']}  "
+            f"{item['reason']}  ({item['size']} B)"
+        )
     return 0
 
 
@@ -485,6 +572,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=incidents_show)
+
+    alarms = commands.add_parser("alarms", help="alarms from building systems").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = alarms.add_parser("list", help="alarms, newest change first")
+    p.add_argument("--active", action="store_true", help="only those raised, pending or clearing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=alarms_list)
+    p = alarms.add_parser("dead-letters", help="messages that could not be read")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=dead_letters)
+    p = commands.add_parser("devices", help="device availability and when each was last heard from")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=devices_list)
 
     p = commands.add_parser("serve", help="run the engine headless until SIGINT/SIGTERM")
     p.set_defaults(handler=serve)

@@ -81,6 +81,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "（暂定：该年度节假日安排未确认）",
         " (provisional: that year's holiday schedule is not confirmed)",
     ),
+    "no_alarms": ("没有告警", "no alarms"),
+    "no_devices": ("尚无设备", "no devices heard from yet"),
+    "no_dead_letters": ("没有无法解析的消息", "no dead letters"),
+    "alarm.pending": ("待确认", "pending"),
+    "alarm.active": ("告警中", "active"),
+    "alarm.clearing": ("待恢复", "clearing"),
+    "alarm.cleared": ("已恢复", "cleared"),
+    "alarm.unknown": ("未知", "unknown"),
+    "availability.online": ("在线", "online"),
+    "availability.offline": ("离线", "offline"),
+    "availability.stale": ("失联", "stale"),
+    "availability.unknown": ("未知", "unknown"),
     # states
     "state.pending": ("待办", "pending"),
     "state.warning": ("预警", "warning"),
@@ -108,6 +120,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "h.timeline": ("处置经过", "timeline"),
     "h.obligations": ("时限义务", "obligations"),
     "h.triggers": ("触发", "triggers"),
+    "h.since": ("时间", "since"),
+    "h.status": ("状态", "status"),
+    "h.alarm": ("告警", "alarm"),
+    "h.device": ("设备", "device"),
+    "h.availability": ("可用性", "availability"),
+    "h.last_seen": ("最后通信", "last seen"),
 }
 
 

@@ -11,6 +11,8 @@ import pendulum
 
 from dutydesk.connectors.store import Recorded
 from dutydesk.console.i18n import Translator
+from dutydesk.playbooks.alarmbook import Alarm, Device
+from dutydesk.playbooks.alarms import Availability
 from dutydesk.playbooks.durations import Duration
 from dutydesk.playbooks.events import payload
 from dutydesk.playbooks.incidents import Incident
@@ -189,3 +191,43 @@ def _source_label(source: str, t: Translator) -> str:
         return t.label(Source(source).label)
     except ValueError:
         return source
+
+
+def alarm_json(alarm: Alarm, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "key": alarm.key,
+        "source": alarm.source,
+        "device": alarm.device,
+        "point": alarm.point,
+        "kind": alarm.kind,
+        "status": alarm.status.value,
+        "since": iso(alarm.since, zone),
+        "raised_at": iso(alarm.raised_at, zone),
+        "cleared_at": iso(alarm.cleared_at, zone),
+        "severity": alarm.severity,
+        "urgent": alarm.urgent,
+        "vendor_code": alarm.vendor_code,
+        "text": alarm.text,
+        "site": alarm.site,
+        "building": alarm.building,
+        "floor": alarm.floor,
+        "device_time": iso(alarm.device_time, zone),
+        "clock": alarm.clock,
+        "flaps": alarm.flaps,
+        "replay": alarm.replay,
+        "incident": alarm.incident,
+    }
+
+
+def device_json(
+    key: str, device: Device | None, last_seen: datetime | None, zone: ZoneInfo
+) -> dict[str, Any]:
+    return {
+        "device": key,
+        "availability": device.availability.value if device else Availability.UNKNOWN.value,
+        "since": iso(device.changed_at, zone) if device else None,
+        "last_seen": iso(last_seen, zone),
+        "site": device.site if device else None,
+        "building": device.building if device else None,
+        "floor": device.floor if device else None,
+    }

@@ -6,6 +6,8 @@ the persisted events back through `apply`, so the event log stays the single sou
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import heapq
 import itertools
 from collections.abc import Iterable, Mapping
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
 
+from dutydesk.playbooks.alarmbook import Alarm
+from dutydesk.playbooks.alarms import Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.commands import (
     AddNote,
     Command,
@@ -26,6 +30,8 @@ from dutydesk.playbooks.commands import (
     SetSeverity,
 )
 from dutydesk.playbooks.events import (
+    AlarmChanged,
+    AlarmObserved,
     Event,
     IncidentOpened,
     MilestoneReached,
@@ -41,11 +47,13 @@ from dutydesk.playbooks.events import (
 from dutydesk.playbooks.incidents import Incident, Projection, apply_to
 from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
 from dutydesk.playbooks.plans import MET_BY_MANUAL, MET_BY_UPDATE, Plan
-from dutydesk.playbooks.vocab import Milestone
+from dutydesk.playbooks.vocab import Milestone, Severity, Source
 
 ENGINE_ACTOR = "engine"
 FUTURE_TOLERANCE = timedelta(minutes=1)
 RETRY_AFTER = timedelta(seconds=1)
+SWEEP = "sweep"  # the heap entry that looks for silent devices
+SWEEP_EVERY = timedelta(seconds=10)
 
 # Each milestone may only follow the one it names (investigation needs the incident stabilised...).
 REQUIRES = {
@@ -79,15 +87,24 @@ class Engine:
         plans: Mapping[str, Plan],
         deadlines: Deadlines,
         projection: Projection | None = None,
+        feeds: Mapping[str, Feed] | None = None,
+        debounce: Debounce | None = None,
     ) -> None:
         self.plans = dict(plans)
         self.deadlines = deadlines
         self.projection = projection or Projection()
+        self.feeds = dict(feeds or {})
+        self.debounce = debounce or Debounce()
+        # one heap for everything timed; entries name an incident ("i:"), an alarm waiting out
+        # its raise delay or hysteresis ("a:"), or the stale-device sweep; superseded entries
+        # are skipped by their version
         self._heap: list[tuple[datetime, int, str, int]] = []
         self._versions: dict[str, int] = {}
         self._order = itertools.count()
         for incident in self.projection.incidents.open():
             self._schedule(incident)
+        for alarm in self.projection.alarms.alarms.values():
+            self._schedule_alarm(alarm)
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -104,22 +121,33 @@ class Engine:
     def status(self, incident: Incident, now: datetime) -> list[Status]:
         return evaluate(incident, self.deadlines, now)
 
-    def apply(self, event: Event, seq: int) -> Incident | None:
-        """Fold in a persisted event and re-arm the deadlines of the incident it touched."""
-        incident = self.projection.apply(event, seq)
-        if incident is not None:
-            self._schedule(incident)
-        return incident
+    def apply(self, event: Event, seq: int) -> None:
+        """Fold in a persisted event and re-arm whatever it touched."""
+        touched = self.projection.apply(event, seq)
+        if isinstance(touched, Incident):
+            self._schedule(touched)
+        elif isinstance(touched, Alarm):
+            self._schedule_alarm(touched)
 
     def load(self, events: Iterable[tuple[int, Event]]) -> None:
         """Replay many persisted events, arming deadlines once at the end (restart)."""
-        touched: dict[str, Incident] = {}
+        touched: dict[str, Incident | Alarm] = {}
         for seq, event in events:
-            incident = self.projection.apply(event, seq)
-            if incident is not None:
-                touched[incident.id] = incident
-        for incident in touched.values():
-            self._schedule(incident)
+            item = self.projection.apply(event, seq)
+            if item is not None:
+                touched[item.id if isinstance(item, Incident) else item.key] = item
+        for item in touched.values():
+            if isinstance(item, Incident):
+                self._schedule(item)
+            else:
+                self._schedule_alarm(item)
+
+    def started(self, now: datetime) -> None:
+        """The engine starts running at `now`: device silence counts from here."""
+        self.projection.alarms.started(now)
+        if any(feed.stale_after for feed in self.feeds.values()):
+            self._versions[SWEEP] = 1
+            self._push(now + SWEEP_EVERY, SWEEP, 1)
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -131,21 +159,50 @@ class Engine:
         return heap[0][0] if heap else None
 
     def tick(self, now: datetime) -> list[Keyed]:
-        """Warnings and breaches due by `now`. The cost depends on what is due, not on how much is armed."""
+        """Everything due by `now`: warnings, breaches, confirmed alarms, stale devices.
+
+        The cost depends on what is due, not on how much is armed."""
         out: list[Keyed] = []
         while self._heap and self._heap[0][0] <= now:
-            _, _, incident_id, version = heapq.heappop(self._heap)
-            if self._versions.get(incident_id) != version:
+            _, _, ref, version = heapq.heappop(self._heap)
+            if self._versions.get(ref) != version:
                 continue
-            incident = self.projection.incidents[incident_id]
-            fired = self._timer_events(incident, now)
+            if ref == SWEEP:
+                stale = self.projection.alarms.stale(self.feeds, now, drill=False)
+                out += [Keyed(f"stale:{e.device}@{now.isoformat()}", e) for e in stale]
+                self._push(now + SWEEP_EVERY, ref, version)
+                continue
+            kind, name = ref.split(":", 1)
+            if kind == "a":
+                fired = self._alarm_events(self.projection.alarms.alarms[name], now)
+            else:
+                fired = self._timer_events(self.projection.incidents[name], now)
             if fired:
                 out.extend(fired)
-                # applying these re-arms the incident; should they fail to be stored, retry
-                self._push(now + RETRY_AFTER, incident_id, version)
+                # applying these re-arms what they touched; should they fail to be stored, retry
+                self._push(now + RETRY_AFTER, ref, version)
+            elif kind == "a":
+                self._versions.pop(ref, None)
             else:
-                self._schedule(incident, not_before=now + RETRY_AFTER)
+                self._schedule(self.projection.incidents[name], not_before=now + RETRY_AFTER)
         return out
+
+    def _alarm_events(self, alarm: Alarm, now: datetime) -> list[Keyed]:
+        confirmed = self.projection.alarms.confirm(alarm, now, self.debounce, drill=False)
+        if confirmed is None:
+            return []
+        keyed = self._correlate([confirmed], now)
+        return [Keyed(f"confirm:{alarm.key}#{alarm.observations}:{n}", e) for n, e in enumerate(keyed)]
+
+    def _schedule_alarm(self, alarm: Alarm) -> None:
+        ref = f"a:{alarm.key}"
+        when = self.projection.alarms.due(alarm, self.debounce)
+        if when is None:
+            self._versions.pop(ref, None)
+            return
+        version = self._versions.get(ref, 0) + 1
+        self._versions[ref] = version
+        self._push(when, ref, version)
 
     def _timer_events(self, incident: Incident, now: datetime) -> list[Keyed]:
         out = []
@@ -183,8 +240,9 @@ class Engine:
         """Put the incident's next warning or deadline on the heap, replacing any earlier entry.
 
         `not_before` guards the timer loop: a time that fired nothing is not tried again at once."""
-        version = self._versions.get(incident.id, 0) + 1
-        self._versions[incident.id] = version
+        ref = f"i:{incident.id}"
+        version = self._versions.get(ref, 0) + 1
+        self._versions[ref] = version
         if incident.closed:
             return
         times = []
@@ -198,10 +256,91 @@ class Engine:
                 times.append(status.warn_at)
         if times:
             when = min(times)
-            self._push(max(when, not_before) if not_before else when, incident.id, version)
+            self._push(max(when, not_before) if not_before else when, ref, version)
 
-    def _push(self, when: datetime, incident_id: str, version: int) -> None:
-        heapq.heappush(self._heap, (when, next(self._order), incident_id, version))
+    def _push(self, when: datetime, ref: str, version: int) -> None:
+        heapq.heappush(self._heap, (when, next(self._order), ref, version))
+
+    # -- alarms ----------------------------------------------------------------------------------
+
+    def ingest(self, feed: str, decoded: Decoded, arrival: Arrival, *, drill: bool = False) -> list[Keyed]:
+        """What a decoded message means: alarm changes, and incidents opened or attached to."""
+        source = self.feeds.get(feed) or Feed(name=feed)
+        events = self.projection.alarms.observe(source, decoded, arrival, self.debounce, drill=drill)
+        keyed = self._correlate(events, arrival.received_at)
+        return [Keyed(f"{arrival.id}:{n}", event) for n, event in enumerate(keyed)]
+
+    def _correlate(self, events: list[Event], now: datetime) -> list[Event]:
+        """Attach each confirmed raise to its device's open incident for that kind, or open one
+        through the first plan whose triggers match (an exact kind before a pattern)."""
+        out: list[Event] = []
+        opened: dict[str, str] = {}
+        for event in events:
+            if not (isinstance(event, AlarmChanged) and event.status == "active"):
+                out.append(event)
+                continue
+            alarm = self.projection.alarms.alarms.get(event.key)
+            observed = next((e for e in events if isinstance(e, AlarmObserved) and e.key == event.key), None)
+            info = observed or alarm
+            if info is None:
+                out.append(event)
+                continue
+            kind = info.alarm_kind if isinstance(info, AlarmObserved) else info.kind
+            trigger = f"{info.source}/{info.device}#{kind}"
+            incident = opened.get(trigger) or self.projection.by_trigger.get(trigger)
+            if incident is None:
+                plan = self._plan_for(kind)
+                if plan is not None:
+                    opening = self._open_for_alarm(
+                        plan,
+                        info,
+                        kind=kind,
+                        trigger=trigger,
+                        now=now,
+                        drill=event.drill,
+                        opened_now=len(opened),
+                    )
+                    out += opening
+                    incident = opening[-1].incident
+                    assert incident is not None
+                    opened[trigger] = incident
+            out.append(dataclasses.replace(event, incident=incident))
+        return out
+
+    def _plan_for(self, kind: str) -> Plan | None:
+        for exact in (True, False):
+            for plan in self.plans.values():
+                for pattern in plan.triggers.alarms:
+                    if (pattern == kind) if exact else fnmatch.fnmatchcase(kind, pattern):
+                        return plan
+        return None
+
+    def _open_for_alarm(
+        self,
+        plan: Plan,
+        info: AlarmObserved | Alarm,
+        *,
+        kind: str,
+        trigger: str,
+        now: datetime,
+        drill: bool,
+        opened_now: int,
+    ) -> list[Event]:
+        place = " ".join(p for p in (info.site, info.building, info.floor) if p) or None
+        severity = Severity[info.severity.upper()] if info.severity else None
+        title = f"{info.text or kind} · {info.device}"
+        command = OpenIncident(
+            actor=ENGINE_ACTOR,
+            plan_id=plan.id,
+            title=title,
+            severity=severity,
+            urgent=info.urgent,
+            source=Source.ALARM,
+            location=place,
+            trigger=trigger,
+            drill=drill,
+        )
+        return self._open(command, now, already=opened_now)
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -222,7 +361,8 @@ class Engine:
             raise TypeError(f"unknown command {type(command).__name__}")
         return [Keyed(f"{command.request_id}:{n}", event) for n, event in enumerate(events)]
 
-    def _open(self, command: OpenIncident, at: datetime) -> list[Event]:
+    def _open(self, command: OpenIncident, at: datetime, already: int = 0) -> list[Event]:
+        """`already`: incidents opened earlier in the same decision, not yet applied."""
         plan = self.plans.get(command.plan_id)
         if plan is None:
             raise Rejected(
@@ -245,7 +385,7 @@ class Engine:
                 )
             )
         prefix = ("D" if command.drill else "") + at.astimezone(self.deadlines.zone).strftime("%Y%m%d")
-        incident_id = f"{prefix}-{self.projection.daily.get(prefix, 0) + 1:03d}"
+        incident_id = f"{prefix}-{self.projection.daily.get(prefix, 0) + 1 + already:03d}"
         events.append(
             IncidentOpened(
                 at=at,

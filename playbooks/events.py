@@ -113,6 +113,68 @@ class ObligationBreached(Event):
     notify: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmObserved(Event):
+    """A change a device reported: an alarm point raised, updated or cleared (repeats are not
+    logged). `incident` is empty; the confirmed change that follows names the incident."""
+
+    kind: ClassVar[str] = "alarm.observed"
+    key: str
+    source: str
+    device: str
+    point: str
+    alarm_kind: str
+    signal: str  # raise / update / clear
+    cause: str | None = None  # for clears: "explicit" or "disappeared"
+    severity: str | None = None
+    urgent: bool = False
+    vendor_code: str | None = None
+    text: str | None = None
+    device_time: datetime | None = None
+    clock: str | None = None  # why the device time is not to be trusted
+    replay: bool = False  # a retained message: state, never a new notification
+    site: str | None = None
+    building: str | None = None
+    floor: str | None = None
+    topic: str = ""
+    raw: str = ""  # the payload as received (cut at RAW_LIMIT)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmChanged(Event):
+    """The alarm's confirmed state after raise delays and clear hysteresis; attached to an incident."""
+
+    kind: ClassVar[str] = "alarm.changed"
+    key: str
+    status: str  # active / cleared / unknown
+    reason: str  # raised, cleared, disappeared, device-offline, ...
+    flaps: int = 0
+    replay: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceChanged(Event):
+    kind: ClassVar[str] = "device.changed"
+    device: str  # source/device
+    availability: str  # online / offline / stale
+    site: str | None = None
+    building: str | None = None
+    floor: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetter(Event):
+    """A message that could not be read, kept with the reason; never dropped, never a crash."""
+
+    kind: ClassVar[str] = "alarm.dead_letter"
+    source: str
+    topic: str
+    reason: str
+    payload: str  # as text when it is UTF-8, else base64 (see `encoding`); cut at RAW_LIMIT
+    encoding: str
+    size: int
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -126,6 +188,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ObligationMet,
         ObligationWarned,
         ObligationBreached,
+        AlarmObserved,
+        AlarmChanged,
+        DeviceChanged,
+        DeadLetter,
     )
 }
 HEADER = frozenset(f.name for f in dataclasses.fields(Event))

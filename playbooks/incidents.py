@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dutydesk.playbooks.alarmbook import Alarm, AlarmBook
 from dutydesk.playbooks.events import (
+    AlarmChanged,
+    AlarmObserved,
+    DeviceChanged,
     Event,
     IncidentOpened,
     MilestoneReached,
@@ -130,7 +134,7 @@ class Incident:
         )
 
 
-SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSION = 4
 _time = datetime.fromisoformat
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -197,11 +201,15 @@ class Projection:
         self.plans: dict[str, Plan] = {}
         self.incidents = IncidentTable(self.plans)
         self.daily: dict[str, int] = {}  # incidents opened per id prefix (drill flag + date)
+        self.alarms = AlarmBook()
+        self.by_trigger: dict[str, str] = {}  # open incidents by the device and alarm kind that started them
         self.seq = 0
 
-    def apply(self, event: Event, seq: int) -> Incident | None:
-        """Fold one event in; returns the incident it touched, if any."""
+    def apply(self, event: Event, seq: int) -> Incident | Alarm | None:
+        """Fold one event in; returns the incident or alarm it touched, if any."""
         self.seq = max(self.seq, seq)
+        if isinstance(event, AlarmObserved | AlarmChanged | DeviceChanged):
+            return self.alarms.apply(event)
         if isinstance(event, PlanRegistered):
             self.plans[event.fingerprint] = Plan.model_validate(event.plan)
             return None
@@ -222,6 +230,8 @@ class Projection:
                 milestones={Milestone.RECEIVED.value: event.at},
             )
             self.incidents[incident.id] = incident
+            if incident.trigger:
+                self.by_trigger[incident.trigger] = incident.id
             prefix = incident.id.rsplit("-", 1)[0]
             self.daily[prefix] = self.daily.get(prefix, 0) + 1
             incident.last_seq = seq
@@ -231,6 +241,8 @@ class Projection:
             return None
         touched.last_seq = seq
         apply_to(touched, event)
+        if touched.closed and touched.trigger:
+            self.by_trigger.pop(touched.trigger, None)
         return touched
 
     def to_snapshot(self) -> dict[str, Any]:
@@ -242,6 +254,7 @@ class Projection:
             "daily": self.daily,
             "open": live,
             "closed": dormant,
+            "alarms": self.alarms.to_snapshot(),
         }
 
     @classmethod
@@ -253,6 +266,8 @@ class Projection:
         projection.plans.update({fp: Plan.model_validate(p) for fp, p in data["plans"].items()})
         projection.daily = dict(data["daily"])
         projection.incidents.restore(data["open"], data["closed"])
+        projection.alarms.restore(data["alarms"])
+        projection.by_trigger = {i.trigger: i.id for i in projection.incidents.open() if i.trigger}
         return projection
 
 

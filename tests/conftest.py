@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from dutydesk.playbooks.library import bundled_sources
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan, load_plans
 from dutydesk.playbooks.workdays import WorkCalendar
+from tests.broker import Mosquitto
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Monday morning in a week with no holidays.
@@ -77,3 +78,12 @@ def cli(home: Path, clock: ManualClock) -> CliRunner:
         return Run(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A real broker on an ephemeral loopback port, stopped after the test."""
+    broker = Mosquitto(tmp_path / "broker")
+    broker.start()
+    yield broker
+    broker.stop()

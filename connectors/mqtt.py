@@ -1,0 +1,166 @@
+"""Alarm ingest over MQTT: subscribe, decode, commit to the log, and only then acknowledge.
+
+QoS 1 on a persistent session (fixed client id, clean_session off), so messages published while
+dutydesk is down are delivered when it comes back, and a message whose events were not committed
+when the process died is delivered again. aiomqtt has no public manual-acknowledgement API yet
+(aiomqtt#345), so the underlying paho client's `manual_ack_set` and `ack` are used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiomqtt
+
+from dutydesk.connectors.codecs.base import Codec, DecodeError, Message
+from dutydesk.connectors.journal import Incoming, Journal
+from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Decoded
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 500  # messages committed together; mosquitto's in-flight window is usually smaller
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0  # seconds between reconnection attempts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Broker:
+    host: str
+    port: int
+    client_id: str
+    username: str | None = None
+    password: str | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    keepalive: int = 30
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        if self.tls_ca is None:
+            return None
+        context = ssl.create_default_context(cafile=str(self.tls_ca))
+        if self.tls_cert is not None:
+            context.load_cert_chain(str(self.tls_cert), str(self.tls_key) if self.tls_key else None)
+        return context
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One feed: its topic filter and the codec that reads it."""
+
+    feed: str
+    topic: str
+    codec: Codec
+
+
+def decode(subscription: Subscription, message: Message) -> Incoming:
+    """Read a message; whatever goes wrong becomes a dead letter, never an exception."""
+    raw = message.payload[:RAW_LIMIT].decode("utf-8", errors="replace")
+    arrival = Arrival(uuid.uuid4().hex, message.topic, raw, message.retained, message.received_at)
+    try:
+        decoded: Decoded = subscription.codec.decode(message)
+    except DecodeError as exc:
+        return Incoming(subscription.feed, arrival, message.payload, error=exc.reason)
+    except Exception as exc:  # a codec bug must not stop ingest; keep the message to look at
+        log.exception("codec %s failed on %s", subscription.feed, message.topic)
+        return Incoming(subscription.feed, arrival, message.payload, error=f"codec failure: {exc!r}")
+    return Incoming(subscription.feed, arrival, message.payload, decoded=decoded)
+
+
+@dataclass(slots=True)
+class Connection:
+    """What the console shows about the broker link."""
+
+    connected: bool = False
+    last_error: str | None = None
+    reconnects: int = 0
+    received: int = 0
+
+
+@dataclass(slots=True)
+class MqttIngest:
+    journal: Journal
+    broker: Broker
+    subscriptions: Sequence[Subscription]
+    batch_max: int = BATCH_MAX
+    state: Connection = field(default_factory=Connection)
+
+    def _client(self) -> aiomqtt.Client:
+        client = aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            identifier=self.broker.client_id,
+            clean_session=False,
+            username=self.broker.username,
+            password=self.broker.password,
+            tls_context=self.broker.tls_context(),
+            keepalive=self.broker.keepalive,
+        )
+        client._client.manual_ack_set(True)  # no public API yet: see the module docstring
+        return client
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Ingest until `stop`, reconnecting with backoff after any loss of the broker."""
+        client = self._client()
+        backoff = BACKOFF_FIRST
+        while not stop.is_set():
+            try:
+                async with client:
+                    for subscription in self.subscriptions:
+                        await client.subscribe(subscription.topic, qos=1)
+                    self.state.connected, backoff = True, BACKOFF_FIRST
+                    log.info("connected to %s:%s", self.broker.host, self.broker.port)
+                    consume = asyncio.create_task(self._consume(client))
+                    waiter = asyncio.create_task(stop.wait())
+                    await asyncio.wait({consume, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
+                    if not consume.done():
+                        consume.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await consume  # re-raises MqttError from a lost connection
+            except aiomqtt.MqttError as exc:
+                self.state.connected, self.state.last_error = False, str(exc)
+                self.state.reconnects += 1
+                log.warning(
+                    "broker %s:%s: %s; retrying in %.1fs", self.broker.host, self.broker.port, exc, backoff
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+        self.state.connected = False
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        messages = client.messages
+        async for first in messages:
+            batch = [first]
+            while len(messages) and len(batch) < self.batch_max:
+                batch.append(await anext(messages))
+            await self._commit(client, batch)
+
+    async def _commit(self, client: aiomqtt.Client, batch: list[aiomqtt.Message]) -> None:
+        now = self.journal.clock.now()
+        incoming = []
+        for message in batch:
+            subscription = self._subscription_for(message)
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            received = Message(str(message.topic), payload, now, retained=message.retain)
+            if subscription is None:  # a broker may deliver overlapping or stale subscriptions
+                continue
+            incoming.append(decode(subscription, received))
+        await self.journal.ingest(incoming)
+        # only now is everything these messages said durable: acknowledge them
+        for message in batch:
+            client._client.ack(message.mid, message.qos)
+        self.state.received += len(batch)
+
+    def _subscription_for(self, message: aiomqtt.Message) -> Subscription | None:
+        for subscription in self.subscriptions:
+            if message.topic.matches(subscription.topic):
+                return subscription
+        return None

@@ -1,0 +1,52 @@
+"""Where alarms come from, as configured: MQTT feeds and camera alert streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dutydesk.connectors.alertstream import CameraStream
+from dutydesk.connectors.codecs.base import Codec, CodecContext
+from dutydesk.connectors.codecs.registry import build_codec
+from dutydesk.connectors.journal import Journal
+from dutydesk.connectors.mqtt import Broker, MqttIngest, Subscription
+from dutydesk.connectors.service import Source
+from dutydesk.connectors.settings import FeedSection, Settings, SettingsError
+
+
+def _codec(settings: Settings, feed: FeedSection) -> Codec:
+    options = dict(feed.options)
+    if isinstance(options.get("codebook"), str):  # a file beside the configuration
+        options["codebook"] = str(settings.resolve(Path(options["codebook"])))
+    try:
+        return build_codec(feed.codec, CodecContext(zone=settings.zone, options=options))
+    except ValueError as exc:
+        raise SettingsError(f"{settings.source}: feeds.{feed.name}: {exc}") from None
+
+
+def broker(settings: Settings) -> Broker:
+    mqtt = settings.file.mqtt
+    return Broker(
+        host=mqtt.host,
+        port=mqtt.port,
+        client_id=mqtt.client_id,
+        username=mqtt.username,
+        password=mqtt.password,
+        tls_ca=settings.resolve(mqtt.tls_ca) if mqtt.tls_ca else None,
+        tls_cert=settings.resolve(mqtt.tls_cert) if mqtt.tls_cert else None,
+        tls_key=settings.resolve(mqtt.tls_key) if mqtt.tls_key else None,
+        keepalive=mqtt.keepalive,
+    )
+
+
+def sources_from_settings(journal: Journal, settings: Settings) -> list[Source]:
+    """One MQTT ingest for every topic feed (one broker session), one reader per camera url."""
+    subscriptions: list[Subscription] = []
+    sources: list[Source] = []
+    for feed in settings.file.feeds:
+        codec = _codec(settings, feed)
+        if feed.url:
+            sources.append(CameraStream(journal, feed.name, feed.url, codec, feed.username, feed.password))
+        subscriptions += [Subscription(feed.name, topic, codec) for topic in feed.topics]
+    if subscriptions:
+        sources.insert(0, MqttIngest(journal, broker(settings), subscriptions))
+    return sources
