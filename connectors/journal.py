@@ -81,6 +81,7 @@ class Journal:
         self._lock = asyncio.Lock()
         self._since_snapshot = 0
         self._listeners: list[Listener] = []
+        self._stale = False
 
     @classmethod
     async def open(
@@ -93,24 +94,41 @@ class Journal:
         feeds: Mapping[str, Feed] | None = None,
         debounce: Debounce | None = None,
     ) -> Journal:
-        """Rebuild the engine: the cached projection if it is sound, then every later event."""
+        """Rebuild the engine from the log and be ready to write to it."""
+        engine = Engine(plans=plans, deadlines=deadlines, feeds=feeds, debounce=debounce)
+        journal = cls(store, engine, clock)
+        await journal._load(engine)
+        await journal.checkpoint_if_due()
+        return journal
+
+    async def _load(self, blank: Engine) -> None:
+        """The engine as the log says: the cached projection if it is sound, then every later
+        event. `blank` gives the plans, calendar, feeds and debounce to use."""
         projection = None
-        cached = await store.load_snapshot()
+        cached = await self.store.load_snapshot()
         if cached is not None:
             try:
                 projection = Projection.from_snapshot(cached[1])
             except (ValueError, KeyError, TypeError, ValidationError):
                 projection = None  # only a cache: the log itself is the truth
         engine = Engine(
-            plans=plans, deadlines=deadlines, projection=projection, feeds=feeds, debounce=debounce
+            plans=blank.plans,
+            deadlines=blank.deadlines,
+            projection=projection,
+            feeds=blank.feeds,
+            debounce=blank.debounce,
         )
-        journal = cls(store, engine, clock)
-        async for batch in store.iterate(engine.seq):
+        async for batch in self.store.iterate(engine.seq):
             engine.load((r.seq, r.event) for r in batch)
-            journal._since_snapshot += len(batch)
-        engine.started(clock.now())
-        await journal.checkpoint_if_due()
-        return journal
+            self._since_snapshot += len(batch)
+        engine.started(self.clock.now())
+        self.engine, self._stale = engine, False
+
+    async def _fresh(self) -> None:
+        """After a failed write the engine may be ahead of the log: reload before the next use
+        (not at once: a failure at shutdown must not cost a reload)."""
+        if self._stale:
+            await self._load(self.engine)
 
     def subscribe(self, listener: Listener) -> None:
         """Be told of every event this journal applies, its own and other processes'."""
@@ -130,6 +148,7 @@ class Journal:
     async def catch_up(self) -> list[Recorded]:
         """Fold in what other processes have committed."""
         async with self._lock:
+            await self._fresh()
             recorded = await self.store.read(self.engine.seq)
             self._apply(recorded)
             return recorded
@@ -137,6 +156,7 @@ class Journal:
     async def submit(self, *commands: Command) -> list[Outcome]:
         """Decide and store commands in one transaction; each succeeds or is refused on its own."""
         async with self._lock:
+            await self._fresh()
             outcomes: list[Outcome] = []
             try:
                 async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
@@ -155,7 +175,7 @@ class Journal:
                         self._apply(stored)
                         outcomes.append(Outcome(recorded=tuple(stored)))
             except BaseException:
-                await self._rebuild()
+                self._stale = True
                 raise
             return outcomes
 
@@ -163,6 +183,7 @@ class Journal:
         """Store what a batch of received messages means, in one transaction. Once this returns
         the messages may be acknowledged: everything they said is durable."""
         async with self._lock:
+            await self._fresh()
             stored: list[Recorded] = []
             try:
                 async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
@@ -182,7 +203,7 @@ class Journal:
                         stored += recorded
                     txn.touch(self._seen(batch))
             except BaseException:
-                await self._rebuild()
+                self._stale = True
                 raise
             return stored
 
@@ -196,13 +217,14 @@ class Journal:
     async def fire(self) -> list[Recorded]:
         """Store the warnings and breaches that are due now."""
         async with self._lock:
+            await self._fresh()
             try:
                 async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
                     self._apply(txn.tail)
                     stored = txn.append(self.engine.tick(self.clock.now()))
                     self._apply(stored)
             except BaseException:
-                await self._rebuild()
+                self._stale = True
                 raise
             return stored
 
@@ -216,19 +238,3 @@ class Journal:
     async def checkpoint_if_due(self) -> None:
         if self._since_snapshot >= SNAPSHOT_EVERY:
             await self.checkpoint()
-
-    async def _rebuild(self) -> None:
-        """After a failed write the engine may be ahead of the log: start again from the log."""
-        projection = Projection()
-        async for batch in self.store.iterate(0):
-            for item in batch:
-                projection.apply(item.event, item.seq)
-        old = self.engine
-        self.engine = Engine(
-            plans=old.plans,
-            deadlines=old.deadlines,
-            projection=projection,
-            feeds=old.feeds,
-            debounce=old.debounce,
-        )
-        self.engine.started(self.clock.now())

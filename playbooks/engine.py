@@ -101,6 +101,7 @@ class Engine:
         self._heap: list[tuple[datetime, int, str, int]] = []
         self._versions: dict[str, int] = {}
         self._order = itertools.count()
+        self._plan_by_kind: dict[str, Plan | None] = {}
         for incident in self.projection.incidents.open():
             self._schedule(incident)
         for alarm in self.projection.alarms.alarms.values():
@@ -308,6 +309,11 @@ class Engine:
         return out
 
     def _plan_for(self, kind: str) -> Plan | None:
+        if kind not in self._plan_by_kind:
+            self._plan_by_kind[kind] = self._match_plan(kind)
+        return self._plan_by_kind[kind]
+
+    def _match_plan(self, kind: str) -> Plan | None:
         for exact in (True, False):
             for plan in self.plans.values():
                 for pattern in plan.triggers.alarms:

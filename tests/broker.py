@@ -38,7 +38,7 @@ class Mosquitto:
             f"persistence_location {folder}/",
             "autosave_interval 1",
             "max_queued_messages 0",
-            "max_inflight_messages 100",
+            "max_inflight_messages 1000",
             f"log_dest file {folder / 'mosquitto.log'}",
         ]
         if os.geteuid() == 0:

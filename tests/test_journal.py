@@ -151,6 +151,7 @@ async def test_a_failed_write_leaves_the_engine_as_the_log_says(
     with pytest.raises(RuntimeError, match="disk full"):
         await journal.submit(opening("第二起"))
     journal.store.transaction = original  # type: ignore[method-assign]
+    await journal.catch_up()  # the next use reloads the engine from the log
     assert [i.title for i in journal.engine.projection.incidents.values()] == ["配电房跳闸"]
     assert await journal.store.head() == 2
     await journal.store.close()
