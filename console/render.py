@@ -224,7 +224,10 @@ def device_json(
 ) -> dict[str, Any]:
     return {
         "device": key,
-        "availability": device.availability.value if device else Availability.UNKNOWN.value,
+        # a device never logged as offline or stale is online once heard from
+        "availability": device.availability.value
+        if device
+        else (Availability.ONLINE if last_seen else Availability.UNKNOWN).value,
         "since": iso(device.changed_at, zone) if device else None,
         "last_seen": iso(last_seen, zone),
         "site": device.site if device else None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dutydesk.playbooks.alarms import (
@@ -158,6 +158,11 @@ class AlarmBook:
             alarm.status, alarm.since, alarm.flaps = Status.ACTIVE, event.at, alarm.flaps + 1
         elif alarm.status not in LIVE:
             alarm.status, alarm.since = Status.PENDING, event.at
+        if event.confirmed and alarm.status is Status.PENDING:
+            alarm.status, alarm.raised_at, alarm.cleared_at = Status.ACTIVE, event.at, None
+            alarm.incident = event.incident or alarm.incident
+        elif event.confirmed and alarm.status is Status.CLEARING:
+            alarm.status, alarm.cleared_at = Status.CLEARED, event.at
         return alarm
 
     # -- reading new messages --------------------------------------------------------------------
@@ -177,8 +182,10 @@ class AlarmBook:
             device_key = f"{feed.name}/{device}"
             self.last_seen[device_key] = at
             known = self.devices.get(device_key)
-            quiet = known is None or known.availability in (Availability.STALE, Availability.UNKNOWN)
-            if quiet and device not in announced:  # heard from again: online
+            # a device first heard from is online by its liveness alone; only a return from
+            # silence is an event worth logging
+            quiet = known is not None and known.availability is Availability.STALE
+            if quiet and device not in announced:
                 events.append(self._device_event(feed, device_key, Availability.ONLINE, at, drill))
         for reading in decoded.readings:
             events += self._availability(feed, reading, scratch, at, drill)
@@ -278,9 +285,15 @@ class AlarmBook:
         if not raising and status not in LIVE:
             return []  # already clear (or unknown): nothing to clear
         place = feed.place_of(reading.device)
+        # with no raise delay or hysteresis for its kind, the change counts at once: one event
+        at_once = (
+            debounce.delay(reading.kind) == timedelta(0) and status not in LIVE
+            if raising
+            else debounce.hysteresis(reading.kind) == timedelta(0) and status is Status.ACTIVE
+        )
         observed = AlarmObserved(
             at=arrival.received_at,
-            incident=None,
+            incident=alarm.incident if alarm and at_once and not raising else None,
             actor=SYSTEM,
             drill=drill,
             key=key,
@@ -289,6 +302,7 @@ class AlarmBook:
             point=reading.point,
             alarm_kind=reading.kind,
             signal=Signal.CLEAR.value if not raising else reading.signal.value,
+            confirmed=at_once,
             cause=(cause or "explicit") if not raising else None,
             severity=reading.severity.id if reading.severity else None,
             urgent=reading.urgent,
@@ -303,14 +317,8 @@ class AlarmBook:
             topic=arrival.topic,
             raw=arrival.raw,
         )
-        alarm = scratch.apply(observed)
-        assert alarm is not None
-        events: list[Event] = [observed]
-        confirmed = self.confirm(alarm, arrival.received_at, debounce, drill)
-        if confirmed is not None:
-            scratch.apply(confirmed)
-            events.append(confirmed)
-        return events
+        scratch.apply(observed)
+        return [observed]
 
     # -- time ------------------------------------------------------------------------------------
 

@@ -277,12 +277,14 @@ class Engine:
         out: list[Event] = []
         opened: dict[str, str] = {}
         for event in events:
-            if not (isinstance(event, AlarmChanged) and event.status == "active"):
+            raised = (isinstance(event, AlarmChanged) and event.status == "active") or (
+                isinstance(event, AlarmObserved) and event.confirmed and event.signal != "clear"
+            )
+            if not raised:
                 out.append(event)
                 continue
-            alarm = self.projection.alarms.alarms.get(event.key)
-            observed = next((e for e in events if isinstance(e, AlarmObserved) and e.key == event.key), None)
-            info = observed or alarm
+            assert isinstance(event, AlarmChanged | AlarmObserved)
+            info = event if isinstance(event, AlarmObserved) else self.projection.alarms.alarms.get(event.key)
             if info is None:
                 out.append(event)
                 continue
@@ -305,7 +307,7 @@ class Engine:
                     incident = opening[-1].incident
                     assert incident is not None
                     opened[trigger] = incident
-            out.append(dataclasses.replace(event, incident=incident))
+            out.append(dataclasses.replace(event, incident=incident) if incident else event)
         return out
 
     def _plan_for(self, kind: str) -> Plan | None:

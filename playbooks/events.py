@@ -116,7 +116,9 @@ class ObligationBreached(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlarmObserved(Event):
     """A change a device reported: an alarm point raised, updated or cleared (repeats are not
-    logged). `incident` is empty; the confirmed change that follows names the incident."""
+    logged). `confirmed` when it took effect at once (no raise delay or hysteresis for its kind);
+    then `incident` names the incident it opened or attached to. Otherwise an AlarmChanged
+    follows once the change has lasted long enough."""
 
     kind: ClassVar[str] = "alarm.observed"
     key: str
@@ -125,6 +127,7 @@ class AlarmObserved(Event):
     point: str
     alarm_kind: str
     signal: str  # raise / update / clear
+    confirmed: bool = False
     cause: str | None = None  # for clears: "explicit" or "disappeared"
     severity: str | None = None
     urgent: bool = False
