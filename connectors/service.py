@@ -5,12 +5,50 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import Awaitable, Sequence
+from datetime import timedelta
 from typing import Protocol
 
 from dutydesk.connectors.journal import Journal
 
 FOLLOW_INTERVAL = 0.2  # seconds between looks for commands written by other processes
+ENGINE_LEASE = "engine"
+LEASE_TTL = timedelta(seconds=15)  # a holder that stops renewing loses the engine after this
+
+
+class EngineRunning(Exception):  # noqa: N818 - reads as "an engine is running already"
+    """Another process runs the engine on this database."""
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_alive(holder: str) -> bool:
+    """A holder on this machine whose process is gone holds nothing (kill -9 leaves its lease)."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's: trust its expiry
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def engine_holder(journal: Journal) -> str | None:
+    """Who runs the engine on this database now, if anyone (checked by taking and giving back)."""
+    probe = f"probe-{this_process()}"
+    holder = await journal.store.lease(
+        ENGINE_LEASE, probe, journal.clock.now(), timedelta(0), alive=holder_alive
+    )
+    if holder is None:
+        await journal.store.release(ENGINE_LEASE, probe)
+    return holder
 
 
 async def _first(*waits: Awaitable[object]) -> None:
@@ -47,13 +85,31 @@ class Service:
         journal.subscribe(lambda _: self._changed.set())
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until `stop` is set, then leave a fresh snapshot for a quick restart."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._follow(stop))
-            group.create_task(self._deadlines(stop))
-            for source in self.sources:
-                group.create_task(source.run(stop))
-        await self.journal.checkpoint()
+        """Run until `stop` is set, then leave a fresh snapshot for a quick restart. Refuses to
+        start while another process runs the engine on the same database."""
+        me = this_process()
+        store, clock = self.journal.store, self.journal.clock
+        holder = await store.lease(ENGINE_LEASE, me, clock.now(), LEASE_TTL, alive=holder_alive)
+        if holder is not None:
+            raise EngineRunning(f"{store.path}: the engine is already running ({holder})")
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._follow(stop))
+                group.create_task(self._deadlines(stop))
+                group.create_task(self._hold(me, stop))
+                for source in self.sources:
+                    group.create_task(source.run(stop))
+            await self.journal.checkpoint()
+        finally:
+            await store.release(ENGINE_LEASE, me)
+
+    async def _hold(self, me: str, stop: asyncio.Event) -> None:
+        """Renew the engine lease well before it runs out."""
+        clock = self.journal.clock
+        while not stop.is_set():
+            await _first(clock.sleep_until(clock.now() + LEASE_TTL / 3), stop.wait())
+            if not stop.is_set():
+                await self.journal.store.lease(ENGINE_LEASE, me, clock.now(), LEASE_TTL, alive=holder_alive)
 
     async def _follow(self, stop: asyncio.Event) -> None:
         """Pick up commands other processes (the command line, another console) have stored."""

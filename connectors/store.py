@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE liveness (
             device TEXT PRIMARY KEY,
             last_seen INTEGER NOT NULL
+        )""",
+    ),
+    (
+        # who runs the engine on this database: one at a time (one broker session, one timer)
+        """CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires INTEGER NOT NULL
         )""",
     ),
 )
@@ -330,6 +338,34 @@ class SqliteEventStore:
         """When each device was last heard from."""
         rows = await self._db.execute_fetchall("SELECT device, last_seen FROM liveness")
         return {device: _from_micros(seen) for device, seen in rows}
+
+    async def lease(
+        self, name: str, holder: str, now: datetime, ttl: timedelta, *, alive: Callable[[str], bool]
+    ) -> str | None:
+        """Take or renew the lease `name` for `holder` until now + ttl. Returns None when taken,
+        else the other holder, whose lease has not expired and who is `alive`."""
+        db = self._db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = list(
+                await db.execute_fetchall("SELECT holder, expires FROM leases WHERE name = ?", (name,))
+            )
+            if rows and rows[0][0] != holder and rows[0][1] > _micros(now) and alive(rows[0][0]):
+                await db.rollback()
+                return str(rows[0][0])
+            await db.execute(
+                "INSERT OR REPLACE INTO leases (name, holder, expires) VALUES (?, ?, ?)",
+                (name, holder, _micros(now + ttl)),
+            )
+            await db.commit()
+        except BaseException:
+            await db.rollback()
+            raise
+        return None
+
+    async def release(self, name: str, holder: str) -> None:
+        await self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+        await self._db.commit()
 
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
         rows = list(

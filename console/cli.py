@@ -20,7 +20,7 @@ import pendulum
 
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.journal import Journal, Outcome
-from dutydesk.connectors.service import Service
+from dutydesk.connectors.service import EngineRunning, Service
 from dutydesk.connectors.settings import (
     Settings,
     SettingsError,
@@ -681,7 +681,7 @@ def main(
     handler: Handler = args.handler
     try:
         return asyncio.run(handler(args, ctx))
-    except (CliError, SettingsError, StoreError) as exc:
+    except (CliError, SettingsError, StoreError, EngineRunning) as exc:
         print(f"dutydesk: {t('error')}: {exc}", file=err)
         return 1
 

@@ -21,7 +21,14 @@ from dutydesk.playbooks.alarms import (
     Signal,
     Status,
 )
-from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged, Event
+from dutydesk.playbooks.events import (
+    AlarmAcknowledged,
+    AlarmChanged,
+    AlarmObserved,
+    AlarmShelved,
+    DeviceChanged,
+    Event,
+)
 
 SYSTEM = "ingest"
 LIVE = (Status.PENDING, Status.ACTIVE, Status.CLEARING)
@@ -51,6 +58,11 @@ class Alarm:
     observations: int = 0
     incident: str | None = None
     replay: bool = False
+    acknowledged_by: str | None = None  # who has seen it, since it last became active
+    shelved_until: datetime | None = None
+
+    def shelved(self, now: datetime) -> bool:
+        return self.shelved_until is not None and now < self.shelved_until
 
     @property
     def device_key(self) -> str:
@@ -58,15 +70,15 @@ class Alarm:
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        for name in ("since", "device_time", "raised_at", "cleared_at"):
+        for name in ("since", "device_time", "raised_at", "cleared_at", "shelved_until"):
             data[name] = data[name].isoformat() if data[name] else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alarm:
         values = dict(data)
-        for name in ("since", "device_time", "raised_at", "cleared_at"):
-            values[name] = datetime.fromisoformat(values[name]) if values[name] else None
+        for name in ("since", "device_time", "raised_at", "cleared_at", "shelved_until"):
+            values[name] = datetime.fromisoformat(values[name]) if values.get(name) else None
         values["status"] = Status(values["status"])
         return cls(**values)
 
@@ -113,9 +125,18 @@ class AlarmBook:
                 alarm.replay = event.replay
                 if alarm.status is Status.ACTIVE:
                     alarm.raised_at, alarm.cleared_at = event.at, None
+                    alarm.acknowledged_by = None
                     alarm.incident = event.incident or alarm.incident
                 elif alarm.status is Status.CLEARED:
                     alarm.cleared_at = event.at
+                return alarm
+            case AlarmAcknowledged(key=key):
+                alarm = self.alarms[key]
+                alarm.acknowledged_by = event.actor
+                return alarm
+            case AlarmShelved(key=key, until=until):
+                alarm = self.alarms[key]
+                alarm.shelved_until = until
                 return alarm
             case DeviceChanged():
                 self.devices[event.device] = Device(
@@ -160,6 +181,7 @@ class AlarmBook:
             alarm.status, alarm.since = Status.PENDING, event.at
         if event.confirmed and alarm.status is Status.PENDING:
             alarm.status, alarm.raised_at, alarm.cleared_at = Status.ACTIVE, event.at, None
+            alarm.acknowledged_by = None
             alarm.incident = event.incident or alarm.incident
         elif event.confirmed and alarm.status is Status.CLEARING:
             alarm.status, alarm.cleared_at = Status.CLEARED, event.at

@@ -75,6 +75,38 @@ class CompleteObligation(IncidentCommand):
     obligation: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriteLog(Command):
+    """A free-text entry in the duty log (值班记录)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcknowledgeHandover(Command):
+    """The incoming officer takes over the shift (交接班), having read the handover summary."""
+
+    outgoing: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcknowledgeAlarm(Command):
+    """Someone has seen the alarm and is dealing with it."""
+
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShelveAlarm(Command):
+    """Hide a nuisance alarm from the board until `until`, with the reason (it stays in the log)."""
+
+    key: str
+    reason: str
+    until: datetime
+
+
 class Rejected(Exception):  # noqa: N818 - reads as "the command was rejected"
     """The command makes no sense now; `code` and `params` let the console say so in its language."""
 

@@ -18,6 +18,8 @@ from typing import TypedDict
 from dutydesk.playbooks.alarmbook import Alarm
 from dutydesk.playbooks.alarms import Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.commands import (
+    AcknowledgeAlarm,
+    AcknowledgeHandover,
     AddNote,
     Command,
     CompleteObligation,
@@ -28,11 +30,17 @@ from dutydesk.playbooks.commands import (
     ReachMilestone,
     Rejected,
     SetSeverity,
+    ShelveAlarm,
+    WriteLog,
 )
 from dutydesk.playbooks.events import (
+    AlarmAcknowledged,
     AlarmChanged,
     AlarmObserved,
+    AlarmShelved,
+    DutyLogged,
     Event,
+    HandoverAcknowledged,
     IncidentOpened,
     MilestoneReached,
     NoteAdded,
@@ -366,7 +374,7 @@ class Engine:
             events = self._act(incident, command, at)
             events += self._obligations_met(incident, events, command, at)
         else:
-            raise TypeError(f"unknown command {type(command).__name__}")
+            events = [self._desk(command, at)]
         return [Keyed(f"{command.request_id}:{n}", event) for n, event in enumerate(events)]
 
     def _open(self, command: OpenIncident, at: datetime, already: int = 0) -> list[Event]:
@@ -465,6 +473,37 @@ class Engine:
             case CompleteObligation():
                 return []  # the obligation met is all there is to it; see _obligations_met
         raise TypeError(f"unknown command {type(command).__name__}")
+
+    def _desk(self, command: Command, at: datetime) -> Event:
+        """The duty log, the handover and alarm acknowledgements: things not of one incident."""
+        head = Header(at=at, incident=None, actor=command.actor, drill=False)
+        text = getattr(command, "text", None) or getattr(command, "reason", None)
+        if isinstance(command, WriteLog | AcknowledgeAlarm | ShelveAlarm) and not (text or "").strip():
+            raise Rejected("empty", "the text is empty", field="text")
+        match command:
+            case WriteLog(text=text):
+                return DutyLogged(**head, text=text.strip())
+            case AcknowledgeHandover(outgoing=outgoing, summary=summary):
+                return HandoverAcknowledged(**head, outgoing=outgoing, summary=summary)
+            case AcknowledgeAlarm(key=key, reason=reason):
+                alarm = self._alarm(key)
+                return AlarmAcknowledged(
+                    **head | {"incident": alarm.incident}, key=key, reason=reason.strip()
+                )
+            case ShelveAlarm(key=key, reason=reason, until=until):
+                alarm = self._alarm(key)
+                if until <= at:
+                    raise Rejected("shelve_past", "a shelving must end in the future", until=until)
+                return AlarmShelved(
+                    **head | {"incident": alarm.incident}, key=key, reason=reason.strip(), until=until
+                )
+        raise TypeError(f"unknown command {type(command).__name__}")
+
+    def _alarm(self, key: str) -> Alarm:
+        alarm = self.projection.alarms.alarms.get(key)
+        if alarm is None:
+            raise Rejected("unknown_alarm", f"no alarm {key!r}", key=key)
+        return alarm
 
     def _milestone(
         self,

@@ -178,6 +178,36 @@ class DeadLetter(Event):
     size: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DutyLogged(Event):
+    kind: ClassVar[str] = "desk.log"
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandoverAcknowledged(Event):
+    """The shift changed hands: `actor` took over from `outgoing`, having read `summary`."""
+
+    kind: ClassVar[str] = "desk.handover"
+    outgoing: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmAcknowledged(Event):
+    kind: ClassVar[str] = "alarm.acknowledged"
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmShelved(Event):
+    kind: ClassVar[str] = "alarm.shelved"
+    key: str
+    reason: str
+    until: datetime
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -195,6 +225,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlarmChanged,
         DeviceChanged,
         DeadLetter,
+        DutyLogged,
+        HandoverAcknowledged,
+        AlarmAcknowledged,
+        AlarmShelved,
     )
 }
 HEADER = frozenset(f.name for f in dataclasses.fields(Event))

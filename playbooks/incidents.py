@@ -11,8 +11,10 @@ from typing import Any
 
 from dutydesk.playbooks.alarmbook import Alarm, AlarmBook
 from dutydesk.playbooks.events import (
+    AlarmAcknowledged,
     AlarmChanged,
     AlarmObserved,
+    AlarmShelved,
     DeviceChanged,
     Event,
     IncidentOpened,
@@ -208,7 +210,7 @@ class Projection:
     def apply(self, event: Event, seq: int) -> Incident | Alarm | None:
         """Fold one event in; returns the incident or alarm it touched, if any."""
         self.seq = max(self.seq, seq)
-        if isinstance(event, AlarmObserved | AlarmChanged | DeviceChanged):
+        if isinstance(event, AlarmObserved | AlarmChanged | DeviceChanged | AlarmAcknowledged | AlarmShelved):
             return self.alarms.apply(event)
         if isinstance(event, PlanRegistered):
             self.plans[event.fingerprint] = Plan.model_validate(event.plan)

@@ -134,3 +134,18 @@ def test_killed_engine_loses_nothing_and_catches_up_on_restart(tmp_path: Path) -
     assert dutydesk(tmp_path, "audit", "verify").returncode == 0
     listed = dutydesk(tmp_path, "incidents", "list")
     assert listed.returncode == 0 and "配电间冒烟" in listed.stdout
+
+
+def test_one_engine_per_database_and_a_dead_ones_lease_is_taken_over(tmp_path: Path) -> None:
+    first = start_serve(tmp_path)
+    try:
+        second = dutydesk(tmp_path, "serve")
+        assert second.returncode == 1
+        assert "the engine is already running" in second.stderr
+    finally:
+        first.kill()  # SIGKILL: its lease stays in the database
+        first.communicate(timeout=PATIENCE)
+    third = start_serve(tmp_path)  # the holder's process is gone: taken over at once
+    third.send_signal(signal.SIGTERM)
+    third.communicate(timeout=PATIENCE)
+    assert third.returncode == 0
