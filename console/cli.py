@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ import pendulum
 
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.journal import Journal, Outcome
-from dutydesk.connectors.service import EngineRunning, Service
+from dutydesk.connectors.service import EngineRunning, Service, engine_holder
 from dutydesk.connectors.settings import (
     Settings,
     SettingsError,
@@ -237,17 +238,8 @@ async def _journal(ctx: Context, *, need_plans: bool = False) -> Any:
 
 def _outcome(outcome: Outcome, ctx: Context) -> None:
     """Say why a command was refused, in the console's language, times in the centre's zone."""
-    if outcome.rejected is None:
-        return
-    params: dict[str, object] = {}
-    for name, value in outcome.rejected.params.items():
-        if isinstance(value, Milestone):
-            params[name] = ctx.t.label(value.label)
-        elif isinstance(value, datetime):
-            params[name] = render.iso(value, ctx.settings.zone)
-        else:
-            params[name] = value
-    raise CliError(ctx.t(outcome.rejected.code, **params))
+    if outcome.rejected is not None:
+        raise CliError(render.refusal(outcome.rejected, ctx.t, ctx.settings.zone))
 
 
 async def incident_open(args: argparse.Namespace, ctx: Context) -> int:
@@ -488,6 +480,34 @@ async def dead_letters(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+async def console(args: argparse.Namespace, ctx: Context) -> int:
+    """The duty console. The engine runs in its own process (`dutydesk serve`), started here
+    unless one is running on this database already, so the screen stays fluid under load."""
+    from dutydesk.console.app import DutyApp  # noqa: PLC0415 - Textual loads for the console only
+
+    async with _journal(ctx, need_plans=True) as journal:
+        engine = None
+        if not args.attach and await engine_holder(journal) is None:
+            engine = _start_engine(ctx, args.config)
+        try:
+            app = DutyApp(journal=journal, settings=ctx.settings, t=ctx.t, operator=ctx.operator)
+            await app.run_async()
+        finally:
+            if engine is not None:
+                engine.terminate()
+                await asyncio.to_thread(engine.wait, 30)
+    return 0
+
+
+def _start_engine(ctx: Context, config: Path | None) -> subprocess.Popen[bytes]:
+    log = ctx.settings.database.with_suffix(".engine.log")
+    command = [sys.executable, "-m", "dutydesk.console.cli", "--operator", ctx.operator]
+    if config is not None:
+        command += ["--config", str(config)]
+    with log.open("ab") as output:  # the child keeps its own handle
+        return subprocess.Popen([*command, "serve"], stdout=output, stderr=output)
+
+
 async def backup(args: argparse.Namespace, ctx: Context) -> int:
     target = Path(args.file)
     async with _journal(ctx) as journal:
@@ -586,6 +606,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("devices", help="device availability and when each was last heard from")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=devices_list)
+
+    p = commands.add_parser("console", help="the duty console (starts the engine unless one runs)")
+    p.add_argument("--attach", action="store_true", help="never start the engine; follow the database")
+    p.set_defaults(handler=console)
 
     p = commands.add_parser("serve", help="run the engine headless until SIGINT/SIGTERM")
     p.set_defaults(handler=serve)

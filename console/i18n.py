@@ -93,6 +93,116 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "availability.offline": ("离线", "offline"),
     "availability.stale": ("失联", "stale"),
     "availability.unknown": ("未知", "unknown"),
+    # the console
+    "board.title": ("值班台", "Duty board"),
+    "board.on_duty": ("值班", "on duty"),
+    "board.nothing_due": ("一小时内没有到期事项", "nothing falls due in the next hour"),
+    "board.active_alarms": ("告警中", "active alarms"),
+    "drill.banner": (
+        "【演练】 演练进行中 —— 演练事件不会通知真实人员",
+        "[DRILL] A drill is running — drill incidents never page real people",
+    ),
+    "key.help": ("帮助", "Help"),
+    "key.board": ("值班台", "Board"),
+    "key.alarms": ("告警", "Alarms"),
+    "key.log": ("值班记录", "Duty log"),
+    "key.new": ("新事件", "New incident"),
+    "key.quit": ("退出", "Quit"),
+    "key.open": ("打开", "Open"),
+    "key.back": ("返回", "Back"),
+    "key.cancel": ("取消", "Cancel"),
+    "cmd.board": ("回到值班台", "Back to the board"),
+    "cmd.alarms": ("告警、无法解析的消息与设备", "Alarms, dead letters and devices"),
+    "cmd.log": ("值班记录与交接班", "Duty log and handover"),
+    "cmd.new": ("登记电话、OA或现场报告的事件", "Open an incident from a call, the OA system or on site"),
+    "cmd.help": ("按键说明", "Keys and what they do"),
+    "act.report": ("已报告领导", "Reported"),
+    "act.arrive": ("已到场", "On site"),
+    "act.update": ("进展报告", "Update"),
+    "act.done": ("完成事项", "Tick off"),
+    "act.urgent": ("紧急", "Urgent"),
+    "act.severity": ("事件级别", "Severity"),
+    "act.stabilise": ("事件平息", "Stabilised"),
+    "act.investigated": ("调查完成", "Investigated"),
+    "act.rectified": ("整改完成", "Rectified"),
+    "act.feedback": ("反馈", "Feedback"),
+    "act.note": ("备注", "Note"),
+    "act.close": ("关闭", "Close"),
+    "act.acknowledge": ("确认告警", "Acknowledge"),
+    "act.shelve": ("搁置告警", "Shelve"),
+    "act.handover": ("交接班", "Handover"),
+    "ask.close_reason": ("仍有未完成事项，关闭原因", "Obligations are outstanding: why close now?"),
+    "ask.ack_reason": ("确认说明（谁在处理）", "Acknowledge: who is dealing with it?"),
+    "ask.shelve_reason": ("搁置原因", "Why shelve it?"),
+    "ask.outgoing": ("交班人姓名", "Who hands over to you?"),
+    "done.action": ("{incident}：{what}，已记录", "{incident}: {what} recorded"),
+    "done.opened": ("已登记事件", "incident opened"),
+    "done.acknowledged": ("告警已确认", "alarm acknowledged"),
+    "done.shelved": ("告警已搁置", "alarm shelved"),
+    "done.logged": ("已写入值班记录", "written to the duty log"),
+    "done.handover": ("已接班（交班人：{outgoing}）", "shift taken over from {outgoing}"),
+    "nothing_manual": ("没有待手工完成的事项", "nothing to tick off by hand"),
+    "shelve.hours": ("{hours} 小时", "{hours} hours"),
+    "tab.alarms": ("告警", "Alarms"),
+    "tab.dead_letters": ("无法解析", "Dead letters"),
+    "tab.devices": ("设备", "Devices"),
+    "log.placeholder": ("写值班记录，回车保存", "Write in the duty log, Enter to save"),
+    "log.handover": ("{outgoing} → {incoming} 交接班", "handover {outgoing} → {incoming}"),
+    "form.ok": ("确定", "OK"),
+    "form.cancel": ("取消", "Cancel"),
+    "form.update": ("进展报告", "Progress update"),
+    "form.measures": ("已采取措施", "Measures taken"),
+    "form.status": ("当前状态", "Current status"),
+    "form.next": ("下一步计划", "Next steps"),
+    "form.part_empty": ("“{part}”不能为空", "{part} must not be empty"),
+    "form.empty": ("内容不能为空", "this must not be empty"),
+    "form.new": ("登记新事件", "New incident"),
+    "form.plan_search": ("预案（输入以搜索）", "Plan (type to search)"),
+    "form.received": ("接报时间（留空为现在）", "Received at (empty: now)"),
+    "form.description": ("情况描述", "Description"),
+    "form.empty_title": ("请填写标题", "the title is empty"),
+    "form.no_plan": ("请选择预案", "choose a plan"),
+    "form.bad_time": ("无法识别时间 {text}", "cannot read the time {text}"),
+    "h.countdown": ("倒计时", "countdown"),
+    "h.event": ("事件", "event"),
+    "h.actor": ("操作人", "by"),
+    "h.detail": ("内容", "detail"),
+    "h.feed": ("实时告警", "Live alarms"),
+    "h.due_hour": ("一小时内到期", "Due in the next hour"),
+    "h.ack": ("确认人", "acknowledged"),
+    "h.topic": ("主题", "topic"),
+    "h.reason": ("原因", "reason"),
+    "unknown_alarm": ("没有告警 {key}", "no alarm {key}"),
+    "shelve_past": ("搁置的结束时间须在未来", "a shelving must end in the future"),
+    "help.text": (
+        "# 值班台按键\n\n"
+        "| 键 | 作用 |\n|---|---|\n"
+        "| F1 | 帮助 |\n| F2 | 值班台 |\n| F3 | 告警、无法解析的消息、设备 |\n| F4 | 值班记录、交接班 |\n"
+        "| Ctrl+N | 登记新事件 |\n| Ctrl+P | 命令面板 |\n| Ctrl+Q | 退出 |\n\n"
+        "## 事件页\n\n"
+        "| 键 | 作用 |\n|---|---|\n"
+        "| r | 已报告带班领导 |\n| a | 应急小组已到场 |\n| u | 进展报告（已采取措施/当前状态/下一步计划） |\n"
+        "| d | 手工完成事项 |\n| g | 标记紧急（到场时限15→5分钟） |\n| s | 调整事件级别 |\n"
+        "| t | 事件平息（开始3个工作日调查时限） |\n| i | 调查完成（开始15个工作日整改时限） |\n"
+        "| x | 整改完成 |\n| f | 已反馈服务对象 |\n| n | 备注 |\n| c | 关闭 |\n| Esc | 返回 |\n\n"
+        "倒计时颜色：绿色正常，黄色已过预警点，橙色5分钟内到期，红底已超时。"
+        "带 * 的时限为暂定（该年度节假日安排未确认）。",
+        "# Duty console keys\n\n"
+        "| key | does |\n|---|---|\n"
+        "| F1 | help |\n| F2 | the board |\n| F3 | alarms, dead letters, devices |\n"
+        "| F4 | duty log, handover |\n"
+        "| Ctrl+N | new incident |\n| Ctrl+P | command palette |\n| Ctrl+Q | quit |\n\n"
+        "## An incident\n\n"
+        "| key | does |\n|---|---|\n"
+        "| r | reported to the leader on duty |\n| a | emergency team on site |\n"
+        "| u | progress update (measures taken / current status / next steps) |\n"
+        "| d | tick off an obligation met by hand |\n| g | urgent (on-site limit 15 -> 5 min) |\n"
+        "| s | change the severity |\n| t | stabilised (starts the 3-working-day investigation) |\n"
+        "| i | investigated (starts the 15-working-day rectification) |\n| x | rectified |\n"
+        "| f | feedback given to the served departments |\n| n | note |\n| c | close |\n| Esc | back |\n\n"
+        "Countdowns: green on time, yellow past the warning point, orange due within 5 minutes, red overdue. "
+        "A due time marked * is provisional (that year's holiday schedule is not confirmed).",
+    ),
     # states
     "state.pending": ("待办", "pending"),
     "state.warning": ("预警", "warning"),
@@ -151,3 +261,7 @@ class Translator:
 
     def label(self, label: Label) -> str:
         return label.get(self.lang)
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(MESSAGES)

@@ -13,6 +13,7 @@ from dutydesk.connectors.store import Recorded
 from dutydesk.console.i18n import Translator
 from dutydesk.playbooks.alarmbook import Alarm, Device
 from dutydesk.playbooks.alarms import Availability
+from dutydesk.playbooks.commands import Rejected
 from dutydesk.playbooks.durations import Duration
 from dutydesk.playbooks.events import payload
 from dutydesk.playbooks.incidents import Incident
@@ -31,6 +32,19 @@ def span(delta: timedelta, lang: str) -> str:
     if seconds >= 60:
         seconds = round(seconds / 60) * 60
     return pendulum.duration(seconds=round(seconds)).in_words(locale=lang) or "0"
+
+
+def refusal(rejected: Rejected, t: Translator, zone: ZoneInfo) -> str:
+    """Why a command was refused, in the console's language, times in the centre's zone."""
+    params: dict[str, object] = {}
+    for name, value in rejected.params.items():
+        if isinstance(value, Milestone):
+            params[name] = t.label(value.label)
+        elif isinstance(value, datetime):
+            params[name] = iso(value, zone)
+        else:
+            params[name] = value
+    return t(rejected.code, **params) if rejected.code in t.codes else str(rejected)
 
 
 def limit_text(limit: Duration, t: Translator) -> str:

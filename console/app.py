@@ -1,0 +1,165 @@
+"""The duty console (值班台): a Textual app a duty officer runs a whole shift from.
+
+The app renders state and sends commands; it builds no clients and runs no business rules. It is
+handed a journal (the engine bound to its event log) and follows the log, so what another console,
+the command line or the engine process writes shows here within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from dutydesk.connectors.journal import Journal, Outcome
+from dutydesk.connectors.settings import Settings
+from dutydesk.connectors.store import Recorded
+from dutydesk.console import render
+from dutydesk.console.base import Changed, Tick, translate_bindings
+from dutydesk.console.i18n import Translator
+from dutydesk.console.screens.board import BoardScreen
+from dutydesk.console.screens.forms import NewIncidentForm
+from dutydesk.console.screens.incident import IncidentScreen
+from dutydesk.console.screens.others import AlarmsScreen, DutyLogScreen, HelpScreen
+from dutydesk.playbooks.clock import Clock
+from dutydesk.playbooks.commands import Command
+from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged
+
+STYLES = Path(__file__).parent / "styles"
+FOLLOW_INTERVAL = 0.1  # seconds between looks for what other processes wrote
+TICK_INTERVAL = 1.0  # seconds between countdown refreshes
+FEED_LENGTH = 200  # alarm events kept for the live feed
+
+
+class DutyApp(App[None]):
+    CSS_PATH = [  # noqa: RUF012 - declared by Textual
+        STYLES / "app.tcss",
+        STYLES / "board.tcss",
+        STYLES / "incident.tcss",
+        STYLES / "forms.tcss",
+    ]
+    TITLE = "dutydesk 值班台"
+
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        settings: Settings,
+        t: Translator,
+        operator: str,
+        follow_interval: float = FOLLOW_INTERVAL,
+    ) -> None:
+        super().__init__()
+        self.journal = journal
+        self.settings = settings
+        self.t = t
+        self.operator = operator
+        self.zone = settings.zone
+        self.feed: deque[Recorded] = deque(maxlen=FEED_LENGTH)
+        self._follow_interval = follow_interval
+        translate_bindings(
+            self,
+            t,
+            [
+                ("f1", "help", "key.help"),
+                ("f2", "show_board", "key.board"),
+                ("f3", "show_alarms", "key.alarms"),
+                ("f4", "show_log", "key.log"),
+                ("ctrl+n", "new_incident", "key.new"),
+                ("ctrl+q", "quit", "key.quit"),
+            ],
+        )
+        journal.subscribe(self._applied)
+
+    @property
+    def clock(self) -> Clock:
+        return self.journal.clock
+
+    def _applied(self, recorded: Sequence[Recorded]) -> None:
+        self.feed.extend(
+            r for r in recorded if isinstance(r.event, AlarmObserved | AlarmChanged | DeviceChanged)
+        )
+        self.post_message(Changed())
+
+    async def on_mount(self) -> None:
+        kinds = (AlarmObserved.kind, AlarmChanged.kind, DeviceChanged.kind)
+        self.feed.extend(await self.journal.store.read_recent(kinds, FEED_LENGTH))
+        await self.push_screen(BoardScreen())
+        self.run_worker(self._follow(), exclusive=False, group="follow")
+        self.set_interval(TICK_INTERVAL, self.tick)
+
+    async def _follow(self) -> None:
+        """Fold in what others write (the engine process, another console, the command line)."""
+        store = self.journal.store
+        await store.changed()
+        while True:
+            if await store.changed():
+                await self.journal.catch_up()
+            await asyncio.sleep(self._follow_interval)
+
+    def tick(self) -> None:
+        """Move the countdowns (called every second; tests call it after moving the clock)."""
+        self.screen.post_message(Tick())
+
+    def on_changed(self, message: Changed) -> None:
+        for screen in self.screen_stack:
+            screen.post_message(Changed())
+
+    async def submit(self, command: Command, done: str) -> Outcome:
+        """Send a command; confirm what it did, or say why it was refused."""
+        (outcome,) = await self.journal.submit(command)
+        if outcome.rejected is not None:
+            self.notify(self.refusal(outcome), severity="error", timeout=8)
+        elif outcome.repeated:
+            self.notify(self.t("repeated"))
+        else:
+            self.notify(done, timeout=4)
+        return outcome
+
+    def refusal(self, outcome: Outcome) -> str:
+        rejected = outcome.rejected
+        assert rejected is not None
+        return render.refusal(rejected, self.t, self.zone)
+
+    # -- navigation ------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def _switch(self, screen: Screen[None]) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if type(self.screen) is not type(screen):
+            self.push_screen(screen)
+
+    def action_show_board(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_show_alarms(self) -> None:
+        self._switch(AlarmsScreen())
+
+    def action_show_log(self) -> None:
+        self._switch(DutyLogScreen())
+
+    def action_new_incident(self) -> None:
+        def opened(incident: str | None) -> None:
+            if incident:
+                self.push_screen(IncidentScreen(incident))
+
+        self.push_screen(NewIncidentForm(), opened)
+
+    def get_system_commands(self, screen: Screen[object]) -> list[SystemCommand]:
+        t = self.t
+        return [
+            SystemCommand(t("key.board"), t("cmd.board"), self.action_show_board),
+            SystemCommand(t("key.alarms"), t("cmd.alarms"), self.action_show_alarms),
+            SystemCommand(t("key.log"), t("cmd.log"), self.action_show_log),
+            SystemCommand(t("key.new"), t("cmd.new"), self.action_new_incident),
+            SystemCommand(t("key.help"), t("cmd.help"), self.action_help),
+            *super().get_system_commands(screen),
+        ]

@@ -1,0 +1,161 @@
+"""The board (值班台): the clock, who is on duty, open incidents by their next deadline with live
+countdowns, the alarm feed, device availability and what falls due in the next hour."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Static
+
+from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
+from dutydesk.console.i18n import Translator
+from dutydesk.console.screens.incident import IncidentScreen
+from dutydesk.console.views import (
+    IncidentRow,
+    Urgency,
+    active_alarms,
+    countdown,
+    device_counts,
+    due_within,
+    incident_rows,
+)
+from dutydesk.playbooks.alarms import Availability
+from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged, Event
+
+URGENCY_STYLE = {
+    Urgency.NONE: "dim",
+    Urgency.OK: "green",
+    Urgency.WARNING: "bold yellow",
+    Urgency.DUE_SOON: "bold dark_orange",
+    Urgency.BREACHED: "bold white on red",
+}
+
+
+class BoardScreen(DutyScreen):
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        t = self.duty.t
+        translate_bindings(self, t, [("enter", "open_incident", "key.open")])
+        yield Static(id="topbar")
+        yield Static(t("drill.banner"), id="drill-banner")
+        table: DataTable[Text | str] = DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
+        table.add_column(t("h.id"), key="id")
+        table.add_column(t("h.title"), key="title")
+        table.add_column(t("h.severity"), key="severity")
+        table.add_column(t("h.next_due"), key="next")
+        table.add_column(t("h.countdown"), key="countdown")
+        yield table
+        with Horizontal(id="lower"):
+            with Vertical(id="feed-box"):
+                yield Static(t("h.feed"), classes="heading")
+                yield Static(id="feed")
+            with Vertical(id="due-box"):
+                yield Static(t("h.due_hour"), classes="heading")
+                yield Static(id="due")
+        yield Static(id="devices")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_all()
+
+    def on_changed(self, message: Changed) -> None:
+        self.refresh_all()
+
+    def on_tick(self, message: Tick) -> None:
+        self.refresh_all()
+
+    def refresh_all(self) -> None:
+        app, t = self.duty, self.duty.t
+        now = app.clock.now()
+        engine = app.journal.engine
+        local = now.astimezone(app.zone)
+        self.query_one("#topbar", Static).update(
+            f"[b]{t('board.title')}[/b]  {local:%Y-%m-%d %H:%M:%S} {local.tzname()}  "
+            f"{t('board.on_duty')}: {app.operator}"
+        )
+        rows = incident_rows(engine, now)
+        self.query_one("#drill-banner").display = any(r.incident.drill for r in rows)
+        self._fill_incidents(rows, now)
+        self._fill_feed()
+        due = due_within(engine, now)
+        self.query_one("#due", Static).update(
+            "\n".join(
+                f"{countdown(d.status, now):>8}  {d.incident.id}  {d.status.obligation.title.get(t.lang)}"
+                for d in due[:20]
+            )
+            or t("board.nothing_due")
+        )
+        counts = device_counts(engine.projection.alarms, engine.projection.alarms.last_seen)
+        active = len(active_alarms(engine.projection.alarms, now))
+        parts = [f"{t(f'availability.{a.value}')} {counts[a]}" for a in Availability if counts[a]]
+        self.query_one("#devices", Static).update(
+            f"{t('h.device')}: {'  '.join(parts) or '-'}   {t('board.active_alarms')}: {active}"
+        )
+
+    def _fill_incidents(self, rows: list[IncidentRow], now: datetime) -> None:
+        table = self.query_one("#incidents", DataTable)
+        ids = [r.incident.id for r in rows]
+        if ids != self._rows:  # the set or order changed: rebuild; else only the cells that move
+            cursor = table.cursor_row
+            table.clear()
+            for row in rows:
+                table.add_row(*self._cells(row, now), key=row.incident.id)
+            self._rows = ids
+            if rows:
+                table.move_cursor(row=min(cursor, len(rows) - 1))
+            return
+        for row in rows:
+            cells = self._cells(row, now)
+            table.update_cell(row.incident.id, "next", cells[3])
+            table.update_cell(row.incident.id, "countdown", cells[4])
+
+    def _cells(self, row: IncidentRow, now: datetime) -> tuple[Text | str, ...]:
+        t = self.duty.t
+        incident = row.incident
+        title = incident.title + (f" [{t('urgent')}]" if incident.urgent else "")
+        if incident.drill:
+            title = f"[{t('drill')}] {title}"
+        style = URGENCY_STYLE[row.urgency]
+        nxt = row.next.obligation.title.get(t.lang) if row.next else "-"
+        clock = countdown(row.next, now) if row.next else "-"
+        return (incident.id, title, t.label(incident.severity.label), nxt, Text(clock, style=style))
+
+    def _fill_feed(self) -> None:
+        app, t = self.duty, self.duty.t
+        lines = []
+        for item in reversed(app.feed):
+            event = item.event
+            when = event.at.astimezone(app.zone).strftime("%H:%M:%S")
+            lines.append(f"{when} {describe(event, t)}")
+            if len(lines) >= 30:
+                break
+        self.query_one("#feed", Static).update("\n".join(lines) or t("no_alarms"))
+
+    def action_open_incident(self) -> None:
+        table = self.query_one("#incidents", DataTable)
+        if not self._rows or table.cursor_row < 0:
+            return
+        self.app.push_screen(IncidentScreen(self._rows[table.cursor_row]))
+
+    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
+        if message.row_key.value:
+            self.app.push_screen(IncidentScreen(message.row_key.value))
+
+
+def describe(event: Event, t: Translator) -> str:
+    """One line for an alarm feed entry."""
+    if isinstance(event, AlarmObserved):
+        what = event.text or event.alarm_kind
+        state = t("alarm.cleared") if event.signal == "clear" else t("alarm.active")
+        return f"{state} {what} {event.source}/{event.device}"
+    if isinstance(event, AlarmChanged):
+        return f"{t(f'alarm.{event.status}')} {event.key}"
+    if isinstance(event, DeviceChanged):
+        return f"{t(f'availability.{event.availability}')} {event.device}"
+    return str(event)

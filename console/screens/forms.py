@@ -1,0 +1,230 @@
+"""The console's forms: the progress update, prompts for one value, and a new incident."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
+
+import pendulum
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from dutydesk.console.base import translate_bindings
+from dutydesk.console.i18n import Translator
+from dutydesk.playbooks.commands import OpenIncident
+from dutydesk.playbooks.vocab import Source
+
+if TYPE_CHECKING:
+    from dutydesk.console.app import DutyApp
+
+
+T = TypeVar("T")
+
+
+class Form(ModalScreen[T | None], Generic[T]):
+    """A modal form that reaches the app's language; escape cancels."""
+
+    @property
+    def duty(self) -> DutyApp:
+        return cast("DutyApp", self.app)
+
+    @property
+    def t(self) -> Translator:
+        return self.duty.t
+
+    def on_mount(self) -> None:
+        translate_bindings(self, self.t, [("escape", "cancel", "key.cancel")])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def buttons(self) -> ComposeResult:
+        with Horizontal(classes="buttons"):
+            yield Button(self.t("form.ok"), variant="primary", id="ok")
+            yield Button(self.t("form.cancel"), id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "cancel":
+            self.dismiss(None)
+        else:
+            self.submit()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        """Check the fields and dismiss with the value; each form overrides this."""
+
+    def refuse(self, message: str) -> None:
+        self.query_one("#error", Static).update(message)
+
+
+class UpdateForm(Form[tuple[str, str, str]]):
+    """The hourly progress report: 已采取措施 / 当前状态 / 下一步计划, none of them empty."""
+
+    PARTS = ("measures", "status", "next")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form"):
+            yield Label(self.t("form.update"), classes="title")
+            for part in self.PARTS:
+                yield Label(self.t(f"form.{part}"))
+                yield Input(id=part)
+            yield Static(id="error", classes="error")
+            yield from self.buttons()
+
+    def submit(self) -> None:
+        values = [self.query_one(f"#{part}", Input).value.strip() for part in self.PARTS]
+        for part, value in zip(self.PARTS, values, strict=True):
+            if not value:
+                self.refuse(self.t("form.part_empty", part=self.t(f"form.{part}")))
+                self.query_one(f"#{part}", Input).focus()
+                return
+        measures, status, next_steps = values
+        self.dismiss((measures, status, next_steps))
+
+
+class TextPrompt(Form[str]):
+    """One line of text: a note, a reason, the feedback given."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form"):
+            yield Label(self.title_text, classes="title")
+            yield Input(id="text")
+            yield Static(id="error", classes="error")
+            yield from self.buttons()
+
+    def submit(self) -> None:
+        text = self.query_one("#text", Input).value.strip()
+        if not text:
+            self.refuse(self.t("form.empty"))
+            return
+        self.dismiss(text)
+
+
+class ChoicePrompt(Form[str]):
+    """Pick one of a few: a severity level, an obligation to tick off."""
+
+    def __init__(self, title: str, choices: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form"):
+            yield Label(self.title_text, classes="title")
+            yield OptionList(*(Option(label, id=value) for value, label in self.choices), id="choices")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def submit(self) -> None:
+        options = self.query_one("#choices", OptionList)
+        if options.highlighted is not None:
+            self.dismiss(options.get_option_at_index(options.highlighted).id)
+
+
+class NewIncidentForm(Form[str]):
+    """A report by phone, from the OA system or on site: source, place, plan, urgency, what."""
+
+    def compose(self) -> ComposeResult:
+        t = self.t
+        with Vertical(classes="form wide"):
+            yield Label(t("form.new"), classes="title")
+            yield Label(t("h.title"))
+            yield Input(id="title")
+            with Horizontal(classes="row"):
+                yield Select(
+                    [(t.label(s.label), s.value) for s in Source if s is not Source.ALARM],
+                    value=Source.PHONE.value,
+                    allow_blank=False,
+                    id="source",
+                )
+                yield Checkbox(t("urgent"), id="urgent")
+            yield Label(t("h.location"))
+            yield Input(id="location")
+            yield Label(t("form.plan_search"))
+            yield Input(id="search")
+            yield OptionList(id="plans")
+            yield Label(t("form.received"))
+            yield Input(placeholder="2026-11-23 14:05", id="received")
+            yield Label(t("form.description"))
+            yield Input(id="description")
+            yield Static(id="error", classes="error")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.show_plans("")
+        self.query_one("#title", Input).focus()
+
+    def show_plans(self, text: str) -> None:
+        """Plans whose id, name or triggers contain the search text (either language)."""
+        needle = text.strip().lower()
+        options = self.query_one("#plans", OptionList)
+        options.clear_options()
+        for plan in self.duty.journal.engine.plans.values():
+            haystack = " ".join([plan.id, plan.title.zh, plan.title.en, *plan.triggers.reports]).lower()
+            if needle in haystack:
+                options.add_option(Option(f"{plan.title.get(self.t.lang)} ({plan.id})", id=plan.id))
+        if options.option_count:
+            options.highlighted = 0
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "search":
+            self.show_plans(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "search":
+            self.submit()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#received", Input).focus()
+
+    def submit(self) -> None:
+        t, app = self.t, self.duty
+        title = self.query_one("#title", Input).value.strip()
+        options = self.query_one("#plans", OptionList)
+        if not title:
+            self.refuse(t("form.empty_title"))
+            return
+        if options.highlighted is None:
+            self.refuse(t("form.no_plan"))
+            return
+        received = self.query_one("#received", Input).value.strip()
+        at = None
+        if received:
+            try:
+                parsed = pendulum.parse(received, tz=app.zone)
+            except (ValueError, pendulum.parsing.exceptions.ParserError):
+                parsed = None
+            if not isinstance(parsed, pendulum.DateTime):
+                self.refuse(t("form.bad_time", text=received))
+                return
+            at = parsed
+        source = self.query_one("#source", Select).value
+        command = OpenIncident(
+            actor=app.operator,
+            at=at,
+            plan_id=str(options.get_option_at_index(options.highlighted).id),
+            title=title,
+            urgent=self.query_one("#urgent", Checkbox).value,
+            source=Source(str(source)),
+            location=self.query_one("#location", Input).value.strip() or None,
+            description=self.query_one("#description", Input).value.strip() or None,
+        )
+        self.run_worker(self._open(command), exclusive=True)
+
+    async def _open(self, command: OpenIncident) -> None:
+        outcome = await self.duty.submit(command, self.t("done.opened"))
+        if outcome.rejected is None and outcome.recorded:
+            self.dismiss(outcome.recorded[-1].event.incident)
+        elif outcome.rejected is not None:
+            self.refuse(self.duty.refusal(outcome))

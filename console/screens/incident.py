@@ -1,0 +1,251 @@
+"""One incident: plan, severity, urgency and place; its obligations as a checklist with due times,
+countdowns and who met them when; the timeline of every event; actions on single keys."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Footer, Static
+
+from dutydesk.console import render
+from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
+from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt, UpdateForm
+from dutydesk.console.views import countdown, urgency
+from dutydesk.playbooks.commands import (
+    AddNote,
+    Command,
+    CompleteObligation,
+    MarkUrgent,
+    PostUpdate,
+    ReachMilestone,
+    SetSeverity,
+)
+from dutydesk.playbooks.events import payload
+from dutydesk.playbooks.obligations import State, Status
+from dutydesk.playbooks.plans import MET_BY_MANUAL
+from dutydesk.playbooks.vocab import Milestone, Severity
+
+STATE_STYLE = {
+    State.PENDING: "",
+    State.WARNING: "bold yellow",
+    State.MET: "green",
+    State.BREACHED: "bold white on red",
+    State.WAIVED: "dim",
+}
+
+# key, action, label: the actions of an incident, each on one key
+ACTIONS = [
+    ("r", "milestone('reported')", "act.report"),
+    ("a", "milestone('on_site')", "act.arrive"),
+    ("u", "update", "act.update"),
+    ("d", "done", "act.done"),
+    ("g", "urgent", "act.urgent"),
+    ("s", "severity", "act.severity"),
+    ("t", "milestone('stabilised')", "act.stabilise"),
+    ("i", "milestone('investigated')", "act.investigated"),
+    ("x", "milestone('rectified')", "act.rectified"),
+    ("f", "feedback", "act.feedback"),
+    ("n", "note", "act.note"),
+    ("c", "close", "act.close"),
+    ("escape", "back", "key.back"),
+]
+
+
+class IncidentScreen(DutyScreen):
+    def __init__(self, incident_id: str) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+        self._timeline_seq = 0
+
+    def compose(self) -> ComposeResult:
+        t = self.duty.t
+        translate_bindings(self, t, ACTIONS)
+        yield Static(id="incident-head")
+        table: DataTable[Text | str] = DataTable(id="obligations", cursor_type="row")
+        for key in ("h.obligation", "h.role", "h.due", "h.countdown", "h.state"):
+            table.add_column(t(key), key=key)
+        yield table
+        timeline: DataTable[str] = DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+        for key in ("h.since", "h.event", "h.actor", "h.detail"):
+            timeline.add_column(t(key), key=key)
+        yield timeline
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.refresh_view()
+        await self.load_timeline()
+
+    async def on_changed(self, message: Changed) -> None:
+        self.refresh_view()
+        await self.load_timeline()
+
+    def on_tick(self, message: Tick) -> None:
+        self.refresh_view()
+
+    def statuses(self) -> list[Status]:
+        app = self.duty
+        incident = app.journal.engine.incident(self.incident_id)
+        return app.journal.engine.status(incident, app.clock.now())
+
+    def refresh_view(self) -> None:
+        app, t = self.duty, self.duty.t
+        now = app.clock.now()
+        incident = app.journal.engine.incident(self.incident_id)
+        flags = [t("urgent")] if incident.urgent else []
+        if incident.drill:
+            flags.append(t("drill"))
+        state = t("incident.closed") if incident.closed else t("incident.open")
+        head = [
+            f"[b]{incident.id}  {incident.title}[/b]  [{state}{''.join(', ' + f for f in flags)}]",
+            f"{t('h.plan')}: {incident.plan.title.get(t.lang)}  {t('h.severity')}: "
+            f"{t.label(incident.severity.label)}  {t('h.phase')}: {t.label(incident.phase.label)}",
+            f"{t('h.received')}: {incident.received_at.astimezone(app.zone):%Y-%m-%d %H:%M}  "
+            f"{t('h.location')}: {incident.location or '-'}",
+        ]
+        self.query_one("#incident-head", Static).update("\n".join(head))
+        table = self.query_one("#obligations", DataTable)
+        table.clear()
+        for status in self.statuses():
+            ob = status.obligation
+            title = ob.title.get(t.lang) + (f" #{status.occurrence}" if ob.recurring else "")
+            if status.due_at is None:
+                due, clock = render.due_text(status, incident.plan, now, app.zone, t), ""
+            else:
+                due = status.due_at.astimezone(app.zone).strftime("%m-%d %H:%M")
+                clock = countdown(status, now) if status.met_at is None else ""
+            if status.met_at is not None:
+                clock = status.met_at.astimezone(app.zone).strftime("✓ %H:%M")
+            style = STATE_STYLE[status.state]
+            table.add_row(
+                title,
+                render.role_label(ob.role, t),
+                due + (" *" if status.provisional else ""),
+                Text(clock, style=style if urgency(status, now) > 1 else ""),
+                Text(t(f"state.{status.state.value}"), style=style),
+            )
+
+    async def load_timeline(self) -> None:
+        app = self.duty
+        events = await app.journal.store.read(self._timeline_seq, incident=self.incident_id)
+        table = self.query_one("#timeline", DataTable)
+        for item in events:
+            body = payload(item.event)
+            body.pop("plan", None)
+            detail = json.dumps(body, ensure_ascii=False)
+            table.add_row(
+                item.event.at.astimezone(app.zone).strftime("%m-%d %H:%M:%S"),
+                item.event.kind,
+                item.event.actor,
+                detail[:200],
+            )
+            self._timeline_seq = item.seq
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    async def _send(self, command: Command, label: str) -> None:
+        t = self.duty.t
+        await self.duty.submit(command, t("done.action", what=t(label), incident=self.incident_id))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    async def action_milestone(self, milestone: str) -> None:
+        step = Milestone(milestone)
+        command = ReachMilestone(actor=self.duty.operator, incident=self.incident_id, milestone=step)
+        await self._send(command, f"act.{_ACT_LABEL[step]}")
+
+    def action_update(self) -> None:
+        async def send(parts: tuple[str, str, str] | None) -> None:
+            if parts is not None:
+                measures, status, next_steps = parts
+                command = PostUpdate(
+                    actor=self.duty.operator,
+                    incident=self.incident_id,
+                    measures=measures,
+                    status=status,
+                    next_steps=next_steps,
+                )
+                await self._send(command, "act.update")
+
+        self.app.push_screen(UpdateForm(), send)
+
+    async def action_urgent(self) -> None:
+        await self._send(MarkUrgent(actor=self.duty.operator, incident=self.incident_id), "act.urgent")
+
+    def action_severity(self) -> None:
+        t = self.duty.t
+        choices = [(level.id, t.label(level.label)) for level in Severity]
+
+        async def send(level: str | None) -> None:
+            if level is not None:
+                command = SetSeverity(
+                    actor=self.duty.operator, incident=self.incident_id, severity=Severity[level.upper()]
+                )
+                await self._send(command, "act.severity")
+
+        self.app.push_screen(ChoicePrompt(t("act.severity"), choices), send)
+
+    def action_done(self) -> None:
+        t = self.duty.t
+        manual = [
+            (s.obligation.id, s.obligation.title.get(t.lang))
+            for s in self.statuses()
+            if s.obligation.met_by == MET_BY_MANUAL and s.met_at is None and s.due_at is not None
+        ]
+        if not manual:
+            self.app.notify(t("nothing_manual"))
+            return
+
+        async def send(obligation: str | None) -> None:
+            if obligation is not None:
+                command = CompleteObligation(
+                    actor=self.duty.operator, incident=self.incident_id, obligation=obligation
+                )
+                await self._send(command, "act.done")
+
+        self.app.push_screen(ChoicePrompt(t("act.done"), manual), send)
+
+    def action_note(self) -> None:
+        self._ask(
+            "act.note", lambda text: AddNote(actor=self.duty.operator, incident=self.incident_id, text=text)
+        )
+
+    def action_feedback(self) -> None:
+        self._ask(
+            "act.feedback",
+            lambda text: ReachMilestone(
+                actor=self.duty.operator, incident=self.incident_id, milestone=Milestone.FEEDBACK, text=text
+            ),
+        )
+
+    async def action_close(self) -> None:
+        outstanding = [s for s in self.statuses() if s.outstanding]
+
+        def closing(reason: str | None) -> ReachMilestone:
+            return ReachMilestone(
+                actor=self.duty.operator, incident=self.incident_id, milestone=Milestone.CLOSED, text=reason
+            )
+
+        if not outstanding:
+            await self._send(closing(None), "act.close")
+        else:  # closing early needs the reason, for the record
+            self._ask("ask.close_reason", closing, label="act.close")
+
+    def _ask(self, prompt: str, build: Callable[[str], Command], label: str | None = None) -> None:
+        async def send(text: str | None) -> None:
+            if text:
+                await self._send(build(text), label or prompt)
+
+        self.app.push_screen(TextPrompt(self.duty.t(prompt)), send)
+
+
+_ACT_LABEL = {
+    Milestone.REPORTED: "report",
+    Milestone.ON_SITE: "arrive",
+    Milestone.STABILISED: "stabilise",
+    Milestone.INVESTIGATED: "investigated",
+    Milestone.RECTIFIED: "rectified",
+}

@@ -1,0 +1,218 @@
+"""Alarms and devices, the duty log and handover, and help."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Input, Markdown, Static, TabbedContent, TabPane
+
+from dutydesk.console import render
+from dutydesk.console.base import Changed, DutyScreen, translate_bindings
+from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt
+from dutydesk.console.views import active_alarms, handover_summary
+from dutydesk.playbooks.commands import AcknowledgeAlarm, AcknowledgeHandover, ShelveAlarm, WriteLog
+from dutydesk.playbooks.events import DeadLetter, DutyLogged, HandoverAcknowledged
+
+SHELVE_FOR = (("1", 1), ("4", 4), ("8", 8), ("24", 24))  # hours a shelving may last
+
+
+class AlarmsScreen(DutyScreen):
+    """Active alarms (acknowledge, shelve), dead letters, device availability."""
+
+    def compose(self) -> ComposeResult:
+        t = self.duty.t
+        translate_bindings(
+            self,
+            t,
+            [
+                ("k", "acknowledge", "act.acknowledge"),
+                ("z", "shelve", "act.shelve"),
+                ("escape", "back", "key.back"),
+            ],
+        )
+        with TabbedContent():
+            with TabPane(t("tab.alarms"), id="tab-alarms"):
+                alarms: DataTable[str] = DataTable(id="alarms", cursor_type="row")
+                for key in ("h.since", "h.status", "h.alarm", "h.device", "h.location", "h.id", "h.ack"):
+                    alarms.add_column(t(key), key=key)
+                yield alarms
+            with TabPane(t("tab.dead_letters"), id="tab-dead"):
+                dead: DataTable[str] = DataTable(id="dead", cursor_type="row")
+                for key in ("h.since", "h.source", "h.topic", "h.reason"):
+                    dead.add_column(t(key), key=key)
+                yield dead
+            with TabPane(t("tab.devices"), id="tab-devices"):
+                devices: DataTable[str] = DataTable(id="devices", cursor_type="row")
+                for key in ("h.device", "h.availability", "h.last_seen", "h.location"):
+                    devices.add_column(t(key), key=key)
+                yield devices
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.refresh_view()
+
+    async def on_changed(self, message: Changed) -> None:
+        await self.refresh_view()
+
+    async def refresh_view(self) -> None:
+        app, t = self.duty, self.duty.t
+        now, zone = app.clock.now(), app.zone
+        book = app.journal.engine.projection.alarms
+        table = self.query_one("#alarms", DataTable)
+        table.clear()
+        for alarm in active_alarms(book, now):
+            table.add_row(
+                alarm.since.astimezone(zone).strftime("%m-%d %H:%M:%S"),
+                t(f"alarm.{alarm.status.value}") + (f" ×{alarm.flaps}" if alarm.flaps else ""),
+                alarm.text or alarm.kind,
+                f"{alarm.source}/{alarm.device}",
+                " ".join(p for p in (alarm.building, alarm.floor) if p),
+                alarm.incident or "-",
+                alarm.acknowledged_by or "",
+                key=alarm.key,
+            )
+        dead = self.query_one("#dead", DataTable)
+        dead.clear()
+        for item in reversed(await app.journal.store.read_kind(DeadLetter.kind)):
+            letter = item.event
+            assert isinstance(letter, DeadLetter)
+            dead.add_row(
+                letter.at.astimezone(zone).strftime("%m-%d %H:%M:%S"),
+                letter.source,
+                letter.topic,
+                letter.reason,
+            )
+        devices = self.query_one("#devices", DataTable)
+        devices.clear()
+        seen = await app.journal.store.liveness()
+        for key in sorted(book.devices.keys() | seen.keys()):
+            device = render.device_json(key, book.devices.get(key), seen.get(key), zone)
+            devices.add_row(
+                key,
+                t(f"availability.{device['availability']}"),
+                (device["last_seen"] or "-")[5:19].replace("T", " "),
+                " ".join(p for p in (device["building"], device["floor"]) if p),
+            )
+
+    def _selected(self) -> str | None:
+        table = self.query_one("#alarms", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return str(key) if key else None
+
+    def action_acknowledge(self) -> None:
+        key = self._selected()
+        if key is None:
+            return
+        app = self.duty
+
+        async def send(reason: str | None) -> None:
+            if reason:
+                command = AcknowledgeAlarm(actor=app.operator, key=key, reason=reason)
+                await app.submit(command, app.t("done.acknowledged"))
+
+        self.app.push_screen(TextPrompt(app.t("ask.ack_reason")), send)
+
+    def action_shelve(self) -> None:
+        key = self._selected()
+        if key is None:
+            return
+        app = self.duty
+        choices = [(value, app.t("shelve.hours", hours=hours)) for value, hours in SHELVE_FOR]
+
+        async def with_reason(hours: str | None) -> None:
+            if hours is None:
+                return
+
+            async def send(reason: str | None) -> None:
+                if reason:
+                    until = app.clock.now() + timedelta(hours=int(hours))
+                    command = ShelveAlarm(actor=app.operator, key=key, reason=reason, until=until)
+                    await app.submit(command, app.t("done.shelved"))
+
+            self.app.push_screen(TextPrompt(app.t("ask.shelve_reason")), send)
+
+        self.app.push_screen(ChoicePrompt(app.t("act.shelve"), choices), with_reason)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class DutyLogScreen(DutyScreen):
+    """The duty log (值班记录) and the handover (交接班)."""
+
+    def compose(self) -> ComposeResult:
+        t = self.duty.t
+        translate_bindings(self, t, [("f5", "handover", "act.handover"), ("escape", "back", "key.back")])
+        log: DataTable[str] = DataTable(id="log", cursor_type="row", zebra_stripes=True)
+        for key in ("h.since", "h.actor", "h.detail"):
+            log.add_column(t(key), key=key)
+        yield log
+        yield Input(placeholder=t("log.placeholder"), id="entry")
+        yield Static(id="handover")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.refresh_view()
+        self.query_one("#entry", Input).focus()
+
+    async def on_changed(self, message: Changed) -> None:
+        await self.refresh_view()
+
+    async def refresh_view(self) -> None:
+        app = self.duty
+        table = self.query_one("#log", DataTable)
+        table.clear()
+        entries = [
+            *await app.journal.store.read_kind(DutyLogged.kind),
+            *await app.journal.store.read_kind(HandoverAcknowledged.kind),
+        ]
+        for item in sorted(entries, key=lambda r: r.seq):
+            event = item.event
+            text = (
+                event.text
+                if isinstance(event, DutyLogged)
+                else app.t("log.handover", outgoing=getattr(event, "outgoing", ""), incoming=event.actor)
+            )
+            table.add_row(event.at.astimezone(app.zone).strftime("%m-%d %H:%M"), event.actor, text)
+        self.query_one("#handover", Static).update(
+            handover_summary(app.journal.engine, app.clock.now(), app.t.lang)
+        )
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        app = self.duty
+        outcome = await app.submit(WriteLog(actor=app.operator, text=text), app.t("done.logged"))
+        if outcome.rejected is None:
+            event.input.value = ""
+
+    def action_handover(self) -> None:
+        """The incoming officer (this console's operator) takes over from the one named."""
+        app = self.duty
+        summary = handover_summary(app.journal.engine, app.clock.now(), app.t.lang)
+
+        async def send(outgoing: str | None) -> None:
+            if outgoing:
+                command = AcknowledgeHandover(actor=app.operator, outgoing=outgoing, summary=summary)
+                await app.submit(command, app.t("done.handover", outgoing=outgoing))
+
+        self.app.push_screen(TextPrompt(app.t("ask.outgoing")), send)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class HelpScreen(DutyScreen):
+    def compose(self) -> ComposeResult:
+        translate_bindings(self, self.duty.t, [("escape", "back", "key.back")])
+        with VerticalScroll():
+            yield Markdown(self.duty.t("help.text"))
+        yield Footer()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,138 @@
+"""What the console's screens show, computed from the engine's state at a moment: plain rows,
+no widgets, so that screens stay thin and the arithmetic is testable on its own."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dutydesk.playbooks.alarmbook import LIVE, Alarm, AlarmBook
+from dutydesk.playbooks.alarms import Availability
+from dutydesk.playbooks.engine import Engine
+from dutydesk.playbooks.incidents import Incident
+from dutydesk.playbooks.obligations import State, Status
+
+DUE_SOON = timedelta(minutes=5)
+NEXT_HOUR = timedelta(hours=1)
+
+
+class Urgency(enum.IntEnum):
+    """How a countdown is coloured, least pressing first."""
+
+    NONE = 0  # nothing pending
+    OK = 1
+    WARNING = 2  # past the obligation's warning point
+    DUE_SOON = 3  # within five minutes
+    BREACHED = 4
+
+
+def urgency(status: Status, now: datetime) -> Urgency:
+    if status.state is State.BREACHED and status.met_at is None:
+        return Urgency.BREACHED
+    if status.state not in (State.PENDING, State.WARNING) or status.due_at is None:
+        return Urgency.NONE
+    if status.due_at - now <= DUE_SOON:
+        return Urgency.DUE_SOON
+    return Urgency.WARNING if status.state is State.WARNING else Urgency.OK
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    incident: Incident
+    next: Status | None  # the most pressing outstanding obligation
+    urgency: Urgency
+
+    @property
+    def sort_key(self) -> tuple[int, float, str]:
+        due = self.next.due_at.timestamp() if self.next and self.next.due_at else float("inf")
+        return (-int(self.urgency == Urgency.BREACHED), due, self.incident.id)
+
+
+def incident_rows(engine: Engine, now: datetime, *, drills: bool = True) -> list[IncidentRow]:
+    """Open incidents, overdue ones first, then by the next deadline."""
+    rows = []
+    for incident in engine.projection.incidents.open():
+        if incident.drill and not drills:
+            continue
+        statuses = [s for s in engine.status(incident, now) if s.due_at and s.met_at is None]
+        statuses = [s for s in statuses if s.state in (State.PENDING, State.WARNING, State.BREACHED)]
+        first = (
+            min(statuses, key=lambda s: (-(urgency(s, now) == Urgency.BREACHED), s.due_at))
+            if statuses
+            else None
+        )
+        rows.append(IncidentRow(incident, first, urgency(first, now) if first else Urgency.NONE))
+    return sorted(rows, key=lambda r: r.sort_key)
+
+
+@dataclass(frozen=True, slots=True)
+class DueRow:
+    incident: Incident
+    status: Status
+
+
+def due_within(engine: Engine, now: datetime, span: timedelta = NEXT_HOUR) -> list[DueRow]:
+    """Every obligation falling due in the next `span`, soonest first."""
+    rows = []
+    for incident in engine.projection.incidents.open():
+        for status in engine.status(incident, now):
+            if (
+                status.due_at is not None
+                and status.met_at is None
+                and status.state in (State.PENDING, State.WARNING)
+                and status.due_at <= now + span
+            ):
+                rows.append(DueRow(incident, status))
+    return sorted(rows, key=lambda r: (r.status.due_at or now, r.incident.id))
+
+
+def active_alarms(book: AlarmBook, now: datetime) -> list[Alarm]:
+    """Live alarms not shelved, newest change first."""
+    alarms = [a for a in book.alarms.values() if a.status in LIVE and not a.shelved(now)]
+    return sorted(alarms, key=lambda a: a.since, reverse=True)
+
+
+def device_counts(book: AlarmBook, heard: Iterable[str]) -> dict[Availability, int]:
+    """Devices by availability; one heard from and never logged otherwise is online."""
+    counts = dict.fromkeys(Availability, 0)
+    keys = set(book.devices) | set(heard)
+    for key in keys:
+        device = book.devices.get(key)
+        counts[device.availability if device else Availability.ONLINE] += 1
+    return counts
+
+
+def countdown(status: Status, now: datetime) -> str:
+    """`12:34` left, `-05:10` overdue; hours shown when needed."""
+    if status.due_at is None:
+        return "--:--"
+    seconds = int((status.due_at - now).total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours >= 48:
+        return f"{sign}{hours // 24}d{hours % 24:02d}h"
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes:02d}:{secs:02d}"
+
+
+def handover_summary(engine: Engine, now: datetime, lang: str, span: timedelta = timedelta(hours=8)) -> str:
+    """What the incoming officer must know: open incidents, what falls due, what is overdue."""
+    zh = lang == "zh"
+    lines = [f"{'交接时间' if zh else 'Handover at'}: {now.isoformat(timespec='minutes')}"]
+    rows = incident_rows(engine, now)
+    lines.append(f"{'进行中事件' if zh else 'Open incidents'}: {len(rows)}")
+    for row in rows:
+        nxt = row.next
+        what = nxt.obligation.title.get(lang) if nxt else "-"
+        when = countdown(nxt, now) if nxt else ""
+        lines.append(f"  {row.incident.id} {row.incident.title} — {what} {when}".rstrip())
+    due = due_within(engine, now, span)
+    lines.append(f"{'本班内到期' if zh else 'Falling due this shift'}: {len(due)}")
+    overdue = [r for r in rows if r.urgency is Urgency.BREACHED]
+    lines.append(f"{'已超时未完成' if zh else 'Overdue and not met'}: {len(overdue)}")
+    unacked = [a for a in active_alarms(engine.projection.alarms, now) if not a.acknowledged_by]
+    lines.append(f"{'未确认告警' if zh else 'Unacknowledged alarms'}: {len(unacked)}")
+    return "\n".join(lines)

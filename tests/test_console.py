@@ -1,0 +1,186 @@
+"""The duty console through Textual's pilot, on a real SQLite file and a manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+from textual.widgets import DataTable, Input, Static
+
+from dutydesk.connectors.journal import Journal
+from dutydesk.connectors.settings import load_settings
+from dutydesk.connectors.store import SqliteEventStore
+from dutydesk.console.app import DutyApp
+from dutydesk.console.i18n import Translator
+from dutydesk.console.screens.board import BoardScreen
+from dutydesk.console.screens.incident import IncidentScreen
+from dutydesk.playbooks.clock import ManualClock
+from dutydesk.playbooks.commands import OpenIncident
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan
+
+PATIENCE = 5.0  # seconds to wait for the UI or another process, never for a deadline
+
+
+@pytest.fixture
+async def journal(tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock) -> AsyncIterator[Journal]:
+    store = await SqliteEventStore.open(tmp_path / "duty.db")
+    yield await Journal.open(store, plans=plans, deadlines=deadlines, clock=clock)
+    await store.close()
+
+
+def console(journal: Journal, tmp_path: Path, lang: str = "en") -> DutyApp:
+    settings = load_settings(None, {"DUTYDESK_HOME": str(tmp_path)})
+    return DutyApp(journal=journal, settings=settings, t=Translator(lang), operator="王值班", follow_interval=0.05)
+
+
+async def open_incident(journal: Journal, plan: str = "elevator-entrapment", title: str = "3号楼2号梯困人") -> str:
+    (outcome,) = await journal.submit(OpenIncident(actor="王值班", plan_id=plan, title=title, location="3号楼"))
+    incident = outcome.recorded[-1].event.incident
+    assert incident is not None
+    return incident
+
+
+def cell(table: DataTable, row: str, column: str) -> Text | str:  # type: ignore[type-arg]
+    return table.get_cell(row, column)
+
+
+async def until(condition: object, what: str) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not seen within {PATIENCE}s")
+        await asyncio.sleep(0.02)
+
+
+async def test_board_countdown_changes_colour_at_the_warning_point(journal: Journal, tmp_path: Path, clock: ManualClock) -> None:
+    incident = await open_incident(journal, plan="normal-repair", title="会议室空调不制冷")
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        board = app.screen
+        assert isinstance(board, BoardScreen)
+        table = board.query_one("#incidents", DataTable)
+        clock_cell = cell(table, incident, "countdown")
+        assert isinstance(clock_cell, Text)
+        assert "green" in str(clock_cell.style)
+        # normal repair: dispatch within 2 working days; warned 1 working day before
+        clock.advance(timedelta(days=1, hours=16))
+        app.tick()
+        await pilot.pause()
+        clock_cell = cell(table, incident, "countdown")
+        assert isinstance(clock_cell, Text)
+        assert "yellow" in str(clock_cell.style)
+        clock.advance(timedelta(days=2))
+        app.tick()
+        await pilot.pause()
+        assert "red" in str(cell(table, incident, "countdown").style)  # type: ignore[union-attr]
+
+
+async def test_incident_actions_show_in_the_timeline(journal: Journal, tmp_path: Path, clock: ManualClock) -> None:
+    incident = await open_incident(journal)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, IncidentScreen) and screen.incident_id == incident
+        clock.advance(timedelta(minutes=3))
+        await pilot.press("r")
+        await until(lambda: journal.engine.incident(incident).milestones.get("reported"), "reported")
+        await pilot.pause()
+        timeline = screen.query_one("#timeline", DataTable)
+        kinds = [timeline.get_row_at(i)[1] for i in range(timeline.row_count)]
+        assert "incident.milestone" in kinds and "obligation.met" in kinds
+        obligations = screen.query_one("#obligations", DataTable)
+        states = [str(obligations.get_row_at(i)[4]) for i in range(obligations.row_count)]
+        assert "met" in states
+        # a second report is refused and says why; nothing is written
+        before = await journal.store.head()
+        await pilot.press("r")
+        await pilot.pause()
+        assert await journal.store.head() == before
+
+
+async def test_the_update_form_refuses_an_empty_part(journal: Journal, tmp_path: Path) -> None:
+    incident = await open_incident(journal)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter", "u")
+        await pilot.pause()
+        await pilot.click("#measures")
+        await pilot.press(*"切断电源")
+        await pilot.press("enter")
+        await pilot.pause()
+        error = app.screen.query_one("#error", Static)
+        assert "Current status" in str(error.render())
+        assert journal.engine.incident(incident).updates == 0
+        app.screen.query_one("#status", Input).value = "被困2人，情绪稳定"
+        app.screen.query_one("#next", Input).value = "等待维保到场"
+        await pilot.press("enter")
+        await until(lambda: journal.engine.incident(incident).updates == 1, "the update")
+
+
+async def test_new_incident_from_a_phone_call(journal: Journal, tmp_path: Path) -> None:
+    app = console(journal, tmp_path, lang="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#title", Input).value = "5楼卫生间漏水"
+        form.query_one("#location", Input).value = "2号楼5楼"
+        search = form.query_one("#search", Input)
+        search.value = "紧急维修"
+        await pilot.pause()
+        await pilot.click("#ok")
+        await until(lambda: len(journal.engine.projection.incidents) == 1, "the new incident")
+        (incident,) = journal.engine.projection.incidents.values()
+        assert (incident.plan.id, incident.title, incident.location) == ("urgent-repair", "5楼卫生间漏水", "2号楼5楼")
+        await until(lambda: isinstance(app.screen, IncidentScreen), "the incident screen")
+
+
+async def test_what_another_process_writes_shows_within_a_second(
+    journal: Journal, tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        other = await Journal.open(
+            await SqliteEventStore.open(tmp_path / "duty.db"), plans=plans, deadlines=deadlines, clock=clock
+        )
+        incident = await open_incident(other, title="配电房跳闸")
+        started = time.monotonic()
+        table = app.screen.query_one("#incidents", DataTable)
+        await until(lambda: table.row_count == 1, "the other process's incident")
+        assert time.monotonic() - started < 1.0
+        assert str(cell(table, incident, "title")) == "配电房跳闸"
+        await other.store.close()
+        await pilot.pause()
+
+
+async def test_duty_log_handover_and_help(journal: Journal, tmp_path: Path) -> None:
+    await open_incident(journal)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        entry = app.screen.query_one("#entry", Input)
+        entry.value = "22:00 巡查监控画面，正常"
+        await pilot.press("enter")
+        await until(lambda: journal.engine.seq == 3, "the log entry")
+        summary = str(app.screen.query_one("#handover", Static).render())
+        assert "Open incidents: 1" in summary
+        await pilot.press("f5")
+        await pilot.pause()
+        app.screen.query_one("#text", Input).value = "李值班"
+        await pilot.press("enter")
+        await until(lambda: journal.engine.seq == 4, "the handover")
+        handover = (await journal.store.read_kind("desk.handover"))[0].event
+        assert (handover.actor, handover.outgoing) == ("王值班", "李值班")  # type: ignore[attr-defined]
+        assert "Open incidents: 1" in handover.summary  # type: ignore[attr-defined]
+        await pilot.press("escape", "f1")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
