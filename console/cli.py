@@ -379,13 +379,8 @@ async def incidents_show(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     ctx.print(*render.incident_lines(incident, statuses, now, zone, t), "", f"{t('h.timeline')}:")
     for item in timeline:
-        body = render.event_json(item, zone)
-        detail = {k: v for k, v in body.items() if k not in ("seq", "at", "logged_at", "kind", "actor")}
         when = item.event.at.astimezone(zone).strftime("%m-%d %H:%M:%S")
-        ctx.print(
-            f"  {when}  {item.event.kind:<20} {item.event.actor:<10} "
-            + json.dumps(detail, ensure_ascii=False)
-        )
+        ctx.print(f"  {when}  {item.event.actor:<10} {render.describe(item.event, incident.plan, t)}")
     return 0
 
 

@@ -93,6 +93,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "availability.offline": ("离线", "offline"),
     "availability.stale": ("失联", "stale"),
     "availability.unknown": ("未知", "unknown"),
+    "ev.opened": ("接报", "received"),
+    "ev.warned": ("预警", "warning"),
+    "ev.breached": ("超时", "breached"),
     # the console
     "board.title": ("值班台", "Duty board"),
     "board.on_duty": ("值班", "on duty"),

@@ -15,7 +15,23 @@ from dutydesk.playbooks.alarmbook import Alarm, Device
 from dutydesk.playbooks.alarms import Availability
 from dutydesk.playbooks.commands import Rejected
 from dutydesk.playbooks.durations import Duration
-from dutydesk.playbooks.events import payload
+from dutydesk.playbooks.events import (
+    AlarmChanged,
+    AlarmObserved,
+    DeviceChanged,
+    DutyLogged,
+    Event,
+    IncidentOpened,
+    MilestoneReached,
+    NoteAdded,
+    ObligationBreached,
+    ObligationMet,
+    ObligationWarned,
+    ProgressUpdated,
+    SeverityChanged,
+    UrgencyChanged,
+    payload,
+)
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import State, Status
 from dutydesk.playbooks.plans import Plan
@@ -123,6 +139,56 @@ def event_json(item: Recorded, zone: ZoneInfo) -> dict[str, Any]:
         "actor": item.event.actor,
         **body,
     }
+
+
+MILESTONES = frozenset(m.value for m in Milestone)
+
+
+def describe(event: Event, plan: Plan | None, t: Translator) -> str:
+    """One line saying what an event was, in the console's language (timelines, feeds)."""
+
+    def title(obligation: str) -> str:
+        try:
+            return plan.obligation(obligation).title.get(t.lang) if plan else obligation
+        except KeyError:
+            return obligation
+
+    match event:
+        case IncidentOpened():
+            return f"{t('ev.opened')}: {event.title} ({event.plan_id}, {event.source})"
+        case MilestoneReached(milestone=milestone, text=text):
+            label = t.label(Milestone(milestone).label) if milestone in MILESTONES else milestone
+            return f"{label}" + (f": {text}" if text else "")
+        case ProgressUpdated():
+            return (
+                f"{t('form.measures')}: {event.measures} / {t('form.status')}: {event.status} / "
+                f"{t('form.next')}: {event.next_steps}"
+            )
+        case ObligationMet(margin_seconds=margin) if margin is not None:
+            word = "early" if margin >= 0 else "late"
+            return t(
+                "met",
+                title=title(event.obligation),
+                margin=t(word, span=span(timedelta(seconds=margin), t.lang)),
+            )
+        case ObligationWarned():
+            return f"{t('ev.warned')}: {title(event.obligation)}"
+        case ObligationBreached():
+            return f"{t('ev.breached')}: {title(event.obligation)}"
+        case UrgencyChanged():
+            return t("urgent")
+        case SeverityChanged():
+            return f"{t('h.severity')}: {event.previous} → {event.severity}"
+        case NoteAdded() | DutyLogged():
+            return event.text
+        case AlarmObserved():
+            state = t("alarm.cleared") if event.signal == "clear" else t("alarm.active")
+            return f"{state} {event.text or event.alarm_kind} {event.source}/{event.device}"
+        case AlarmChanged():
+            return f"{t(f'alarm.{event.status}')} {event.key}"
+        case DeviceChanged():
+            return f"{t(f'availability.{event.availability}')} {event.device}"
+    return event.kind
 
 
 def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Translator) -> str:

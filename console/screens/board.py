@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Static
 
+from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
-from dutydesk.console.i18n import Translator
 from dutydesk.console.screens.incident import IncidentScreen
 from dutydesk.console.views import (
     IncidentRow,
@@ -23,7 +23,6 @@ from dutydesk.console.views import (
     incident_rows,
 )
 from dutydesk.playbooks.alarms import Availability
-from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged, Event
 
 URGENCY_STYLE = {
     Urgency.NONE: "dim",
@@ -132,7 +131,7 @@ class BoardScreen(DutyScreen):
         for item in reversed(app.feed):
             event = item.event
             when = event.at.astimezone(app.zone).strftime("%H:%M:%S")
-            lines.append(f"{when} {describe(event, t)}")
+            lines.append(f"{when} {render.describe(event, None, t)}")
             if len(lines) >= 30:
                 break
         self.query_one("#feed", Static).update("\n".join(lines) or t("no_alarms"))
@@ -146,16 +145,3 @@ class BoardScreen(DutyScreen):
     def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
         if message.row_key.value:
             self.app.push_screen(IncidentScreen(message.row_key.value))
-
-
-def describe(event: Event, t: Translator) -> str:
-    """One line for an alarm feed entry."""
-    if isinstance(event, AlarmObserved):
-        what = event.text or event.alarm_kind
-        state = t("alarm.cleared") if event.signal == "clear" else t("alarm.active")
-        return f"{state} {what} {event.source}/{event.device}"
-    if isinstance(event, AlarmChanged):
-        return f"{t(f'alarm.{event.status}')} {event.key}"
-    if isinstance(event, DeviceChanged):
-        return f"{t(f'availability.{event.availability}')} {event.device}"
-    return str(event)

@@ -3,7 +3,6 @@ countdowns and who met them when; the timeline of every event; actions on single
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from rich.text import Text
@@ -23,7 +22,6 @@ from dutydesk.playbooks.commands import (
     ReachMilestone,
     SetSeverity,
 )
-from dutydesk.playbooks.events import payload
 from dutydesk.playbooks.obligations import State, Status
 from dutydesk.playbooks.plans import MET_BY_MANUAL
 from dutydesk.playbooks.vocab import Milestone, Severity
@@ -65,11 +63,11 @@ class IncidentScreen(DutyScreen):
         translate_bindings(self, t, ACTIONS)
         yield Static(id="incident-head")
         table: DataTable[Text | str] = DataTable(id="obligations", cursor_type="row")
-        for key in ("h.obligation", "h.role", "h.due", "h.countdown", "h.state"):
+        for key in ("h.state", "h.countdown", "h.obligation", "h.due", "h.role"):
             table.add_column(t(key), key=key)
         yield table
         timeline: DataTable[str] = DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
-        for key in ("h.since", "h.event", "h.actor", "h.detail"):
+        for key in ("h.since", "h.actor", "h.detail"):
             timeline.add_column(t(key), key=key)
         yield timeline
         yield Footer()
@@ -120,26 +118,23 @@ class IncidentScreen(DutyScreen):
                 clock = status.met_at.astimezone(app.zone).strftime("✓ %H:%M")
             style = STATE_STYLE[status.state]
             table.add_row(
-                title,
-                render.role_label(ob.role, t),
-                due + (" *" if status.provisional else ""),
-                Text(clock, style=style if urgency(status, now) > 1 else ""),
                 Text(t(f"state.{status.state.value}"), style=style),
+                Text(clock, style=style if urgency(status, now) > 1 else ""),
+                title,
+                due + (" *" if status.provisional else ""),
+                render.role_label(ob.role, t),
             )
 
     async def load_timeline(self) -> None:
         app = self.duty
         events = await app.journal.store.read(self._timeline_seq, incident=self.incident_id)
         table = self.query_one("#timeline", DataTable)
+        plan = app.journal.engine.incident(self.incident_id).plan
         for item in events:
-            body = payload(item.event)
-            body.pop("plan", None)
-            detail = json.dumps(body, ensure_ascii=False)
             table.add_row(
                 item.event.at.astimezone(app.zone).strftime("%m-%d %H:%M:%S"),
-                item.event.kind,
                 item.event.actor,
-                detail[:200],
+                render.describe(item.event, plan, app.t),
             )
             self._timeline_seq = item.seq
 
