@@ -4,7 +4,7 @@ as `PATH:LINE: message`."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -15,12 +15,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    ValidationError,
     model_validator,
 )
 
 from dutydesk.playbooks.durations import Duration, Unit
 from dutydesk.playbooks.vocab import ROLES, Label, Milestone, Severity
+from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_of, read_model
 
 
 def _text(value: Any) -> Any:
@@ -188,90 +188,17 @@ MET_BY_UPDATE = "update"
 MET_BY_MANUAL = "manual"
 
 
-@dataclass(frozen=True, slots=True)
-class PlanError:
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-class PlanLoadError(Exception):
-    def __init__(self, errors: Sequence[PlanError]) -> None:
-        super().__init__("\n".join(map(str, errors)))
-        self.errors = tuple(errors)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a mapping with the same key twice (PyYAML keeps the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
-    """The 1-based line of the node at `loc`, or of the deepest ancestor that exists."""
-    if node is None:
-        return 1
-    line = node.start_mark.line + 1
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == str(part):
-                    child = value_node
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        if child is None:
-            break
-        node, line = child, child.start_mark.line + 1
-    return line
-
-
-def _dotted(loc: Iterable[int | str]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+# a plan file's problems: each `PATH:LINE: message`
+PlanError = SourceError
+PlanLoadError = SourceErrors
 
 
 def parse_plan(text: str, path: str, *, roles: Collection[str] = ROLES) -> Plan:
     """Read one plan from YAML text; raise PlanLoadError listing every problem found."""
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PlanLoadError([PlanError(path, line, f"bad YAML: {problem}")]) from None
-    if not isinstance(data, dict):
-        raise PlanLoadError([PlanError(path, 1, "a plan file holds one mapping (id, title, ...)")])
-    try:
-        plan = Plan.model_validate(data)
-    except ValidationError as exc:
-        errors = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if isinstance(p, int | str)]
-            # pydantic appends the tag of a union member or a validator name; keep real keys only
-            message = err["msg"].removeprefix("Value error, ")
-            where = _dotted(loc)
-            errors.append(PlanError(path, _line_of(root, loc), f"{where}: {message}" if where else message))
-        raise PlanLoadError(errors) from None
+    plan, root = read_model(text, path, Plan, "plan")
     problems = list(_semantic_problems(plan, roles))
     if problems:
-        raise PlanLoadError([PlanError(path, _line_of(root, loc), msg) for loc, msg in problems])
+        raise PlanLoadError([PlanError(path, line_of(root, loc), msg) for loc, msg in problems])
     return plan
 
 
@@ -408,7 +335,7 @@ def load_plans(
             errors.extend(exc.errors)
             continue
         if plan.id in plans:
-            line = _line_of(yaml.compose(source.text, Loader=yaml.SafeLoader), ["id"])
+            line = line_of(yaml.compose(source.text, Loader=yaml.SafeLoader), ["id"])
             errors.append(
                 PlanError(source.path, line, f"duplicate plan id {plan.id!r} (also in {where[plan.id]})")
             )
