@@ -179,7 +179,7 @@ class Journal:
                 raise
             return outcomes
 
-    async def ingest(self, batch: Sequence[Incoming]) -> list[Recorded]:
+    async def ingest(self, batch: Sequence[Incoming], *, drill: bool = False) -> list[Recorded]:
         """Store what a batch of received messages means, in one transaction. Once this returns
         the messages may be acknowledged: everything they said is durable."""
         async with self._lock:
@@ -192,7 +192,7 @@ class Journal:
                     known = await txn.existing([d.key for d in dead.values()]) if dead else set()
                     for item in batch:
                         if item.decoded is not None:
-                            keyed = self.engine.ingest(item.feed, item.decoded, item.arrival)
+                            keyed = self.engine.ingest(item.feed, item.decoded, item.arrival, drill=drill)
                         elif dead[id(item)].key in known:
                             keyed = []
                         else:

@@ -89,6 +89,7 @@ class MqttIngest:
     broker: Broker
     subscriptions: Sequence[Subscription]
     batch_max: int = BATCH_MAX
+    drill: bool = False  # everything this ingest writes belongs to a drill
     state: Connection = field(default_factory=Connection)
 
     def _client(self) -> aiomqtt.Client:
@@ -153,7 +154,7 @@ class MqttIngest:
             if subscription is None:  # a broker may deliver overlapping or stale subscriptions
                 continue
             incoming.append(decode(subscription, received))
-        await self.journal.ingest(incoming)
+        await self.journal.ingest(incoming, drill=self.drill)
         # only now is everything these messages said durable: acknowledge them
         for message in batch:
             client._client.ack(message.mid, message.qos)

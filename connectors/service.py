@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
+from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.journal import Journal
 
 FOLLOW_INTERVAL = 0.2  # seconds between looks for commands written by other processes
@@ -44,7 +45,7 @@ async def engine_holder(journal: Journal) -> str | None:
     """Who runs the engine on this database now, if anyone (checked by taking and giving back)."""
     probe = f"probe-{this_process()}"
     holder = await journal.store.lease(
-        ENGINE_LEASE, probe, journal.clock.now(), timedelta(0), alive=holder_alive
+        ENGINE_LEASE, probe, WallClock().now(), timedelta(0), alive=holder_alive
     )
     if holder is None:
         await journal.store.release(ENGINE_LEASE, probe)
@@ -80,6 +81,7 @@ class Service:
     ) -> None:
         self.journal = journal
         self.sources = sources
+        self.wall = WallClock()
         self._follow_interval = follow_interval
         self._changed = asyncio.Event()
         journal.subscribe(lambda _: self._changed.set())
@@ -88,7 +90,8 @@ class Service:
         """Run until `stop` is set, then leave a fresh snapshot for a quick restart. Refuses to
         start while another process runs the engine on the same database."""
         me = this_process()
-        store, clock = self.journal.store, self.journal.clock
+        # the lease is about real processes, so it runs on the wall clock even in a fast drill
+        store, clock = self.journal.store, self.wall
         holder = await store.lease(ENGINE_LEASE, me, clock.now(), LEASE_TTL, alive=holder_alive)
         if holder is not None:
             raise EngineRunning(f"{store.path}: the engine is already running ({holder})")
@@ -105,7 +108,7 @@ class Service:
 
     async def _hold(self, me: str, stop: asyncio.Event) -> None:
         """Renew the engine lease well before it runs out."""
-        clock = self.journal.clock
+        clock = self.wall
         while not stop.is_set():
             await _first(clock.sleep_until(clock.now() + LEASE_TTL / 3), stop.wait())
             if not stop.is_set():

@@ -8,6 +8,7 @@ what others committed since, so each writer decides on the latest state.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sqlite3
@@ -185,6 +186,7 @@ class SqliteEventStore:
         self._db = db
         self.path = path
         self._data_version: int | None = None
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout: float = 5.0) -> SqliteEventStore:
@@ -219,14 +221,8 @@ class SqliteEventStore:
 
     async def _migrate(self) -> None:
         """Bring the schema up to date in one transaction (another process may be doing the same)."""
-        db = self._db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._writing():
             await self._upgrade()
-            await db.commit()
-        except BaseException:
-            await db.rollback()
-            raise
 
     async def _upgrade(self) -> None:
         db = self._db
@@ -270,6 +266,15 @@ class SqliteEventStore:
             raise _explain(exc, self.path) from None
         return [_decode(row) for row in rows]
 
+    async def read_recent(self, kinds: Sequence[str], limit: int) -> list[Recorded]:
+        """The last `limit` events of these kinds, oldest first (the console's live feed)."""
+        marks = ",".join("?" * len(kinds))
+        rows = await self._db.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE kind IN ({marks}) ORDER BY seq DESC LIMIT ?",
+            (*kinds, limit),
+        )
+        return [_decode(row) for row in reversed(list(rows))]
+
     async def read_kind(self, kind: str) -> list[Recorded]:
         """Every event of one kind, oldest first (dead letters, for instance)."""
         rows = await self._db.execute_fetchall(
@@ -296,14 +301,26 @@ class SqliteEventStore:
         return changed
 
     @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time on this connection: BEGIN IMMEDIATE, then commit, or
+        roll back on any error (the connection is shared by the tasks of one process)."""
+        async with self._write_lock:
+            db = self._db
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise _explain(exc, self.path) from None
+            try:
+                yield db
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+
+    @asynccontextmanager
     async def transaction(self, *, after: int, now: datetime) -> AsyncIterator[Transaction]:
         """One write: BEGIN IMMEDIATE, read what others wrote since `after`, append, commit."""
-        db = self._db
-        try:
-            await db.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as exc:
-            raise _explain(exc, self.path) from None
-        try:
+        async with self._writing() as db:
             rows = await db.execute_fetchall(
                 f"SELECT {_COLUMNS}, hash FROM events WHERE seq > ? ORDER BY seq",
                 (after,),
@@ -329,10 +346,6 @@ class SqliteEventStore:
                     "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
                     [(device, _micros(when)) for device, when in txn._seen.items()],
                 )
-            await db.commit()
-        except BaseException:
-            await db.rollback()
-            raise
 
     async def liveness(self) -> dict[str, datetime]:
         """When each device was last heard from."""
@@ -344,28 +357,21 @@ class SqliteEventStore:
     ) -> str | None:
         """Take or renew the lease `name` for `holder` until now + ttl. Returns None when taken,
         else the other holder, whose lease has not expired and who is `alive`."""
-        db = self._db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._writing() as db:
             rows = list(
                 await db.execute_fetchall("SELECT holder, expires FROM leases WHERE name = ?", (name,))
             )
             if rows and rows[0][0] != holder and rows[0][1] > _micros(now) and alive(rows[0][0]):
-                await db.rollback()
                 return str(rows[0][0])
             await db.execute(
                 "INSERT OR REPLACE INTO leases (name, holder, expires) VALUES (?, ?, ?)",
                 (name, holder, _micros(now + ttl)),
             )
-            await db.commit()
-        except BaseException:
-            await db.rollback()
-            raise
         return None
 
     async def release(self, name: str, holder: str) -> None:
-        await self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
-        await self._db.commit()
+        async with self._writing() as db:
+            await db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
         rows = list(
@@ -381,17 +387,12 @@ class SqliteEventStore:
     async def save_snapshot(self, seq: int, data: dict[str, Any], now: datetime) -> None:
         """Cache the projection at `seq` so a restart replays only what came after."""
         blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            await self._db.execute(
+        async with self._writing() as db:
+            await db.execute(
                 "INSERT OR REPLACE INTO snapshots (seq, taken_at, data) VALUES (?, ?, ?)",
                 (seq, _micros(now), blob),
             )
-            await self._db.execute("DELETE FROM snapshots WHERE seq < ?", (seq,))
-            await self._db.commit()
-        except BaseException:
-            await self._db.rollback()
-            raise
+            await db.execute("DELETE FROM snapshots WHERE seq < ?", (seq,))
 
     async def backup(self, target: Path) -> None:
         """A consistent copy, safe while other processes write."""

@@ -125,6 +125,13 @@ class DutyApp(App[None]):
         assert rejected is not None
         return render.refusal(rejected, self.t, self.zone)
 
+    def drill_finished(self, error: BaseException | None) -> None:
+        """The drill beside this console has run to its end (or failed): say so, keep the screen."""
+        if error is None:
+            self.notify(self.t("drill.over"), timeout=30)
+        else:
+            self.notify(self.t("drill.failed", error=str(error)), severity="error", timeout=30)
+
     # -- navigation ------------------------------------------------------------------------------
 
     def action_help(self) -> None:

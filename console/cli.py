@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import aiomqtt
 import pendulum
 
 from dutydesk.connectors.clock import WallClock
@@ -35,6 +36,7 @@ from dutydesk.connectors.settings import (
 from dutydesk.connectors.sources import sources_from_settings
 from dutydesk.connectors.store import SqliteEventStore, StoreError
 from dutydesk.console import render
+from dutydesk.console.drills import DrillRun, publish_scenario, run_drill
 from dutydesk.console.i18n import Translator, detect
 from dutydesk.playbooks.alarmbook import LIVE
 from dutydesk.playbooks.clock import Clock
@@ -53,6 +55,9 @@ from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import State, evaluate
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.vocab import Milestone, Severity, Source
+from dutydesk.playbooks.yamlfile import SourceErrors
+from dutydesk.sim.scenario import Scenario, bundled_scenarios, load_scenario
+from dutydesk.sim.score import result_json
 
 
 class CliError(Exception):
@@ -503,6 +508,83 @@ def _start_engine(ctx: Context, config: Path | None) -> subprocess.Popen[bytes]:
         return subprocess.Popen([*command, "serve"], stdout=output, stderr=output)
 
 
+def _scenario(ctx: Context, name: str) -> tuple[Scenario, dict[str, Plan]]:
+    plans = _library(ctx)
+    try:
+        return load_scenario(name, plans=plans), plans
+    except SourceErrors as exc:
+        raise CliError(str(exc)) from None
+
+
+async def drill_run(args: argparse.Namespace, ctx: Context) -> int:
+    scenario, plans = _scenario(ctx, args.scenario)
+    speed = None if args.virtual else args.speed
+    run = await run_drill(
+        scenario,
+        settings=ctx.settings,
+        plans=plans,
+        t=ctx.t,
+        operator=ctx.operator,
+        speed=speed,
+        headless=args.headless,
+    )
+    return _drill_summary(run, ctx, args.json)
+
+
+def _drill_summary(run: DrillRun, ctx: Context, as_json: bool) -> int:
+    result = run.result
+    if as_json:
+        ctx.json({**result_json(result, ctx.settings.zone), "folder": str(run.folder), "broker": run.broker})
+    else:
+        t = ctx.t
+        ctx.print(
+            t(
+                "drill.result",
+                scenario=result.scenario.id,
+                on_time=sum(s.on_time for s in result.armed),
+                armed=len(result.armed),
+                rate=f"{result.rate:.0%}",
+                verdict=t("drill.passed") if result.passed else t("drill.not_passed"),
+                report=run.folder / "report.md",
+            )
+        )
+    return 0 if result.passed else 1
+
+
+async def demo(args: argparse.Namespace, ctx: Context) -> int:
+    """The lively scenario against an embedded broker, with the console in front."""
+    scenario, plans = _scenario(ctx, args.scenario)
+    run = await run_drill(
+        scenario,
+        settings=ctx.settings,
+        plans=plans,
+        t=ctx.t,
+        operator=ctx.operator,
+        speed=args.speed,
+        headless=args.headless,
+    )
+    _drill_summary(run, ctx, as_json=False)
+    return 0
+
+
+async def sim_publish(args: argparse.Namespace, ctx: Context) -> int:
+    scenario, _ = _scenario(ctx, args.scenario)
+    host, port = ctx.settings.file.mqtt.host, ctx.settings.file.mqtt.port
+    if args.broker:
+        host, _, number = args.broker.rpartition(":")
+        if not number.isdigit():
+            raise CliError(f"--broker {args.broker!r}: write HOST:PORT")
+        port = int(number)
+    try:
+        count = await publish_scenario(
+            scenario, host=host or "127.0.0.1", port=port, speed=args.speed, clock=ctx.clock
+        )
+    except aiomqtt.MqttError as exc:
+        raise CliError(f"broker {host}:{port}: {exc}") from None
+    ctx.print(ctx.t("drill.published", count=count))
+    return 0
+
+
 async def backup(args: argparse.Namespace, ctx: Context) -> int:
     target = Path(args.file)
     async with _journal(ctx) as journal:
@@ -605,6 +687,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("console", help="the duty console (starts the engine unless one runs)")
     p.add_argument("--attach", action="store_true", help="never start the engine; follow the database")
     p.set_defaults(handler=console)
+
+    p = commands.add_parser("demo", help="a lively drill on an embedded broker, with the console")
+    p.add_argument("--speed", type=float, default=30.0, help="drill seconds per real second")
+    p.add_argument("--scenario", default="power-cut-elevator")
+    p.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(handler=demo)
+
+    drill = commands.add_parser("drill", help="rehearse a plan end to end").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = drill.add_parser("run", help="run a scenario through the whole pipeline and score it")
+    p.add_argument(
+        "scenario", help="a bundled scenario or a scenario file: " + ", ".join(bundled_scenarios())
+    )
+    timing = p.add_mutually_exclusive_group()
+    timing.add_argument("--speed", type=float, default=1.0, help="drill seconds per real second")
+    timing.add_argument("--virtual", action="store_true", help="as fast as possible on virtual time")
+    p.add_argument("--headless", action="store_true", help="no console")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=drill_run)
+    sim = commands.add_parser("sim", help="the simulator").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = sim.add_parser("publish", help="publish a scenario's device messages to a broker")
+    p.add_argument("scenario")
+    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--broker", metavar="HOST:PORT", help="default: the configured [mqtt] broker")
+    p.set_defaults(handler=sim_publish)
 
     p = commands.add_parser("serve", help="run the engine headless until SIGINT/SIGTERM")
     p.set_defaults(handler=serve)

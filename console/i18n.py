@@ -101,6 +101,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "board.on_duty": ("值班", "on duty"),
     "board.nothing_due": ("一小时内没有到期事项", "nothing falls due in the next hour"),
     "board.active_alarms": ("告警中", "active alarms"),
+    "drill.over": (
+        "演练结束：退出后生成演练总结（Ctrl+Q）",
+        "The drill is over: quit (Ctrl+Q) for the after-action report",
+    ),
+    "drill.failed": ("演练中断：{error}", "The drill stopped: {error}"),
+    "drill.result": (
+        "演练 {scenario}：按时完成 {on_time}/{armed}（{rate}），{verdict}；报告 {report}",
+        "drill {scenario}: {on_time}/{armed} met on time ({rate}), {verdict}; report {report}",
+    ),
+    "drill.passed": ("符合预期", "as expected"),
+    "drill.not_passed": ("与预期不符", "NOT as expected"),
+    "drill.published": ("已发布 {count} 条消息", "published {count} messages"),
     "drill.banner": (
         "【演练】 演练进行中 —— 演练事件不会通知真实人员",
         "[DRILL] A drill is running — drill incidents never page real people",

@@ -58,6 +58,7 @@ class Alarm:
     observations: int = 0
     incident: str | None = None
     replay: bool = False
+    drill: bool = False
     acknowledged_by: str | None = None  # who has seen it, since it last became active
     shelved_until: datetime | None = None
 
@@ -163,6 +164,7 @@ class AlarmBook:
             )
             self.by_device.setdefault(alarm.device_key, []).append(alarm.key)
         alarm.observations += 1
+        alarm.drill = event.drill
         for name in ("severity", "vendor_code", "text", "site", "building", "floor", "clock"):
             value = getattr(event, name)
             if value is not None:

@@ -197,7 +197,7 @@ class Engine:
         return out
 
     def _alarm_events(self, alarm: Alarm, now: datetime) -> list[Keyed]:
-        confirmed = self.projection.alarms.confirm(alarm, now, self.debounce, drill=False)
+        confirmed = self.projection.alarms.confirm(alarm, now, self.debounce, drill=alarm.drill)
         if confirmed is None:
             return []
         keyed = self._correlate([confirmed], now)
@@ -396,6 +396,7 @@ class Engine:
                     at=at,
                     incident=None,
                     actor=command.actor,
+                    drill=command.drill,
                     fingerprint=fingerprint,
                     plan=plan.model_dump(mode="json"),
                 )

@@ -1,1 +1,1 @@
-"""The simulator: scenarios and drills (arrives with the drills issue)."""
+"""The simulator: drill scenarios, the drill runner and its scoring."""

@@ -31,7 +31,7 @@ def test_plans_list_and_check(cli: CliRunner) -> None:
     assert listed.code == 0
     assert "elevator-entrapment" in listed.out and "fire-conflict" in listed.out
     checked = cli("plans", "check")
-    assert (checked.code, checked.out.strip()) == (0, "8 plans valid")
+    assert (checked.code, checked.out.strip()) == (0, "9 plans valid")
 
 
 def test_plans_check_reports_broken_files(cli: CliRunner, home: Path) -> None:

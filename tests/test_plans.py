@@ -42,6 +42,7 @@ def test_every_bundled_plan_loads(plans: dict[str, object]) -> None:
         "public-opinion",
         "urgent-repair",
         "normal-repair",
+        "medical-emergency",
     }
 
 

@@ -1,0 +1,192 @@
+"""Drill scenarios as YAML: a timeline of injections in real device formats and manual reports,
+scripted responders, and the expectations a drill is scored against."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from dutydesk.playbooks.plans import Text
+from dutydesk.playbooks.vocab import Severity, Source
+from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_of, read_model
+
+_DELAY = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
+
+
+def _delay(value: Any) -> Any:
+    """`90s`, `2m`, `1h30m` -> timedelta."""
+    if isinstance(value, int):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DELAY.match(value)
+        if match is None or not any(match.groups()):
+            raise ValueError(f"cannot read {value!r}; write e.g. 30s, 2m, 1h30m")
+        hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    return value
+
+
+Delay = Annotated[timedelta, BeforeValidator(_delay)]
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Publication(_Model):
+    """A message in a device's own format (a mapping is sent as compact JSON). `{n}` in the topic
+    or the payload is the repetition's number."""
+
+    topic: str
+    payload: str | dict[str, Any]
+    retain: bool = False
+
+    def body(self, n: int) -> bytes:
+        if isinstance(self.payload, dict):
+            text = json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
+        else:
+            text = self.payload
+        return text.replace("{n}", str(n)).encode()
+
+
+class Report(_Model):
+    """A manual report: a phone call, the OA system, someone on site."""
+
+    plan: str
+    title: str
+    source: Source = Source.PHONE
+    location: str | None = None
+    urgent: bool = False
+    severity: (
+        Annotated[Severity, BeforeValidator(lambda v: Severity.parse(v) if isinstance(v, str) else v)] | None
+    ) = None
+
+
+class Repeat(_Model):
+    count: int = Field(ge=1, le=100_000)
+    every: Delay
+
+
+class Injection(_Model):
+    at: Delay
+    publish: Publication | None = None
+    report: Report | None = None
+    repeat: Repeat | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Injection:
+        if (self.publish is None) == (self.report is None):
+            raise ValueError("an injection either publishes a message or makes a report")
+        return self
+
+    def times(self) -> Iterable[tuple[timedelta, int]]:
+        """(when, repetition number) for every occurrence."""
+        if self.repeat is None:
+            yield self.at, 0
+            return
+        for n in range(self.repeat.count):
+            yield self.at + self.repeat.every * n, n
+
+
+ACTIONS = ("report", "arrive", "update", "stabilise", "investigated", "done", "close", "urgent")
+
+
+class Response(_Model):
+    """A scripted responder: once an incident of `plan` opens, do this `after` its receipt
+    (and again `every` so often, `until` that long after receipt)."""
+
+    plan: str  # a plan id, or "*" for every incident
+    after: Delay
+    do: Literal["report", "arrive", "update", "stabilise", "investigated", "done", "close", "urgent"]
+    obligation: str | None = None  # for "done"
+    every: Delay | None = None
+    until: Delay | None = None
+
+    @model_validator(mode="after")
+    def _done_names_obligation(self) -> Response:
+        if (self.do == "done") != (self.obligation is not None):
+            raise ValueError("'done' names the obligation it ticks off, and only 'done' does")
+        if self.until is not None and self.every is None:
+            raise ValueError("'until' belongs to a recurring response ('every')")
+        return self
+
+
+class Expectation(_Model):
+    """What the drill should show: this plan's obligation met (or breached)."""
+
+    plan: str
+    obligation: str
+    state: Literal["met", "breached"] = "met"
+
+
+class ScenarioFeed(_Model):
+    name: Identifier
+    topic: str | tuple[str, ...]
+    codec: str
+    site: str | None = None
+    building: str | None = None
+    floor: str | None = None
+    options: dict[str, Any] = {}
+
+
+class Scenario(_Model):
+    id: Identifier
+    title: Text
+    description: Text | None = None
+    duration: Delay
+    seed: int = 1
+    feeds: tuple[ScenarioFeed, ...] = ()
+    injections: tuple[Injection, ...] = Field(min_length=1)
+    responders: tuple[Response, ...] = ()
+    expect: tuple[Expectation, ...] = ()
+
+
+def parse_scenario(text: str, path: str, *, plans: Iterable[str]) -> Scenario:
+    """Read one scenario; every problem is reported as PATH:LINE: message."""
+    scenario, root = read_model(text, path, Scenario, "scenario")
+    known = set(plans)
+    problems: list[tuple[list[int | str], str]] = []
+    for n, injection in enumerate(scenario.injections):
+        if injection.report and injection.report.plan not in known:
+            problems.append((["injections", n, "report", "plan"], f"unknown plan {injection.report.plan!r}"))
+        if injection.at > scenario.duration:
+            problems.append((["injections", n, "at"], "after the end of the scenario"))
+    for n, response in enumerate(scenario.responders):
+        if response.plan != "*" and response.plan not in known:
+            problems.append((["responders", n, "plan"], f"unknown plan {response.plan!r}"))
+    for n, expectation in enumerate(scenario.expect):
+        if expectation.plan not in known:
+            problems.append((["expect", n, "plan"], f"unknown plan {expectation.plan!r}"))
+    if problems:
+        raise SourceErrors([SourceError(path, line_of(root, loc), message) for loc, message in problems])
+    return scenario
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    folder = resources.files("dutydesk.sim").joinpath("library")
+    return {
+        entry.name.removesuffix(".yaml"): Path(str(entry))
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
+    }
+
+
+def load_scenario(name_or_path: str, *, plans: Iterable[str]) -> Scenario:
+    """A bundled scenario by name, or a scenario file."""
+    path = bundled_scenarios().get(name_or_path) or Path(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        names = ", ".join(bundled_scenarios())
+        raise SourceErrors(
+            [SourceError(str(path), 1, f"cannot read ({exc.strerror}); bundled: {names}")]
+        ) from None
+    return parse_scenario(text, str(path), plans=plans)

@@ -1,0 +1,175 @@
+"""Drills end to end: every bundled scenario through a real broker, scored; the same outcome at
+any speed; drills marked and kept apart; the embedded broker; the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from dutydesk.connectors.broker import start_broker
+from dutydesk.connectors.settings import load_settings
+from dutydesk.console.cli import main
+from dutydesk.console.drills import DrillRun, run_drill
+from dutydesk.console.i18n import Translator
+from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.yamlfile import SourceErrors
+from dutydesk.sim.scenario import Scenario, bundled_scenarios, load_scenario
+from dutydesk.sim.score import result_json
+
+SCENARIOS = Path(__file__).parent / "fixtures" / "scenarios"
+
+
+async def drill(
+    home: Path, plans: dict[str, Plan], scenario: Scenario, speed: float | None, **options: Any
+) -> DrillRun:
+    settings = load_settings(None, {"DUTYDESK_HOME": str(home)})
+    return await run_drill(
+        scenario,
+        settings=settings,
+        plans=plans,
+        t=Translator("en"),
+        operator="演练员",
+        speed=speed,
+        headless=True,
+        **options,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(bundled_scenarios()))
+async def test_every_bundled_scenario_scores_as_it_expects(
+    tmp_path: Path, plans: dict[str, Plan], name: str
+) -> None:
+    scenario = load_scenario(name, plans=plans)
+    run = await drill(tmp_path, plans, scenario, speed=None)
+    result = run.result
+    assert run.broker == "mosquitto"
+    assert [c for c in result.checked if not c.ok] == []
+    assert result.passed
+    assert result.armed, "the drill armed nothing: nothing was tested"
+    assert (run.folder / "report.md").read_text(encoding="utf-8").startswith("# After-action report")
+    # every event the drill wrote is marked as a drill
+    db = sqlite3.connect(run.folder / "drill.db")
+    assert db.execute("SELECT COUNT(*) FROM events WHERE drill = 0").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] > 0
+
+
+def outcome(run: DrillRun) -> list[tuple[str, str, int, str]]:
+    return sorted((s.plan, s.obligation, s.occurrence, s.state) for s in run.result.scored)
+
+
+async def test_the_same_outcome_at_speed_1_speed_600_and_virtual(
+    tmp_path: Path, plans: dict[str, Plan]
+) -> None:
+    scenario = load_scenario(str(SCENARIOS / "short-fire.yaml"), plans=plans)
+    virtual = await drill(tmp_path / "v", plans, scenario, speed=None)
+    fast = await drill(tmp_path / "f", plans, scenario, speed=600)
+    real = await drill(tmp_path / "r", plans, scenario, speed=1)  # 70 seconds of wall time
+    assert virtual.result.passed and fast.result.passed and real.result.passed
+    assert outcome(virtual) == outcome(fast) == outcome(real)
+    assert ("fire-conflict", "security-start", 1, "breached") in outcome(real)
+    assert virtual.result.rate == fast.result.rate == real.result.rate
+
+    # responders act at their scheduled moments: the margins agree to the second
+    def margins(run: DrillRun) -> list[float | None]:
+        return [
+            round(s.margin.total_seconds()) if s.margin else None
+            for s in sorted(run.result.scored, key=lambda s: (s.obligation, s.occurrence))
+        ]
+
+    assert margins(virtual) == margins(fast)
+
+
+async def test_the_embedded_broker_runs_a_drill_without_mosquitto(
+    tmp_path: Path, plans: dict[str, Plan]
+) -> None:
+    scenario = load_scenario("cctv-night-intrusion", plans=plans)
+    run = await drill(tmp_path, plans, scenario, speed=None, prefer_installed_broker=False)
+    assert run.broker == "embedded"
+    assert run.result.passed
+
+
+def test_broken_scenarios_are_reported_by_line(plans: dict[str, Plan]) -> None:
+    with pytest.raises(SourceErrors) as caught:
+        load_scenario(str(SCENARIOS / "broken.yaml"), plans=plans)
+    text = str(caught.value)
+    assert "broken.yaml:7: injections[1].at: cannot read 'soon'" in text
+    assert "broken.yaml:10: responders[0]:" in text and "'done' names the obligation" in text
+    with pytest.raises(SourceErrors, match="cannot read"):
+        load_scenario("no-such-scenario", plans=plans)
+
+
+async def test_sim_publish_sends_the_device_messages(tmp_path: Path) -> None:
+    broker = await start_broker(tmp_path / "broker")
+    received: list[str] = []
+    try:
+        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="watcher") as watcher:
+            await watcher.subscribe("#", qos=1)
+
+            async def listen() -> None:
+                async for message in watcher.messages:
+                    received.append(str(message.topic))
+                    if len(received) == 50:
+                        return
+
+            listening = asyncio.create_task(listen())
+            out, err = io.StringIO(), io.StringIO()
+            code = await asyncio.to_thread(
+                main,
+                [
+                    "--lang",
+                    "en",
+                    "sim",
+                    "publish",
+                    "power-cut-flood",
+                    "--speed",
+                    "100000",
+                    "--broker",
+                    f"127.0.0.1:{broker.port}",
+                ],
+                env={"DUTYDESK_HOME": str(tmp_path)},
+                out=out,
+                err=err,
+            )
+            assert code == 0, err.getvalue()
+            await asyncio.wait_for(listening, 20)
+    finally:
+        await broker.stop()
+    assert out.getvalue().strip() == "published 100 messages"
+    assert received[0].startswith("tele/pm-") and received[0].endswith("/SENSOR")
+
+
+def test_drill_run_and_demo_from_the_command_line(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    args = ["--lang", "en", "drill", "run", "guest-ill-large-event", "--virtual", "--headless", "--json"]
+    assert main(args, env={"DUTYDESK_HOME": str(tmp_path)}, out=out, err=err) == 0, err.getvalue()
+    import json
+
+    summary = json.loads(out.getvalue())
+    assert summary["passed"] and summary["score"]["rate"] == 1.0
+    assert {o["state"] for o in summary["obligations"]} >= {"met"}
+    assert all({"due", "met_at", "state"} <= o.keys() for o in summary["obligations"])
+    demo = io.StringIO()
+    assert (
+        main(
+            ["--lang", "en", "demo", "--headless", "--speed", "5000"],
+            env={"DUTYDESK_HOME": str(tmp_path)},
+            out=demo,
+            err=err,
+        )
+        == 0
+    ), err.getvalue()
+    assert "drill power-cut-elevator" in demo.getvalue()
+
+
+def test_result_json_lists_obligations_with_due_met_and_state(tmp_path: Path, plans: dict[str, Plan]) -> None:
+    scenario = load_scenario("fire-alarm", plans=plans)
+    run = asyncio.run(drill(tmp_path, plans, scenario, speed=None))
+    data = result_json(run.result, load_settings(None, {"DUTYDESK_HOME": str(tmp_path)}).zone)
+    security = next(o for o in data["obligations"] if o["id"] == "security-start")
+    assert security["state"] == "met" and security["margin_seconds"] == 20.0
