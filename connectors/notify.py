@@ -95,6 +95,8 @@ def load_destinations(path: Path, drill_tag: str) -> Destinations:
     if "include" in data:
         # apprise would fetch included files or URLs at run time; keep every destination here
         raise SettingsError(f"{path}: include: not allowed; list every destination in this file")
+    if not data["urls"]:
+        raise SettingsError(f"{path}: urls: no destinations")
     asset = apprise.AppriseAsset(storage_mode="memory")
     config = apprise.AppriseConfig(asset=asset)
     config.add_config(text, format="yaml")
@@ -105,10 +107,10 @@ def load_destinations(path: Path, drill_tag: str) -> Destinations:
         services = list(config.services())
     finally:
         logger.removeHandler(problems)
-    if problems:
-        raise SettingsError("\n".join(f"{path}: {line}" for line in problems.lines))
-    if not services:
-        raise SettingsError(f"{path}: urls: no destinations")
+    if problems or not services:
+        raise SettingsError(
+            "\n".join(f"{path}: {line}" for line in problems.lines or ["urls: no destinations"])
+        )
     real, drill = apprise.Apprise(asset=asset), apprise.Apprise(asset=asset)
     real.add(services)
     drill.add([service for service in services if drill_tag in service.tags])

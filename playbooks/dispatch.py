@@ -200,7 +200,9 @@ class Dispatcher:
             )
         keys = [k for k in self.book.open_breaches(incident.id) if obligation is None or k[1] == obligation]
         if not keys:
-            raise Rejected("nothing_to_ack", f"incident {incident.id} has no unacknowledged breach")
+            raise Rejected(
+                "nothing_to_ack", f"incident {incident.id} has no unacknowledged breach", incident=incident.id
+            )
         return [
             BreachAcknowledged(
                 at=at,

@@ -41,7 +41,7 @@ def _handler(endpoint: Endpoint, status: int, hang: bool) -> type[BaseHTTPReques
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler
