@@ -99,3 +99,17 @@ def test_incident_ack_stops_escalation(
     assert acked.code == 0 and "acknowledged: Call the elevator maintenance contractor" in acked.out
     timeline = cli("incidents", "show", incident, "--json").json()["timeline"]
     assert [e["kind"] for e in timeline][-2:] == ["obligation.breached", "obligation.acknowledged"]
+
+
+def test_notification_settings_name_the_key(cli: CliRunner, home: Path) -> None:
+    cases = {
+        '[escalation]\nchain = ["duty_officer", "cook"]\ndelays = [60]\n': "escalation.chain: unknown role",
+        '[escalation]\nchain = ["duty_officer", "leader_on_duty"]\ndelays = []\n': "escalation: delays: 2",
+        '[notify]\nfallback_tag = "drill"\n': "notify: fallback_tag and drill_tag must differ",
+        '[notify]\ndrill_tag = "a:b"\n': "notify.drill_tag: String should match pattern",
+        '[notify]\napprise_config = "missing.yml"\n': "notify.apprise_config: no file",
+    }
+    for text, expected in cases.items():
+        (home / "dutydesk.toml").write_text(text, encoding="utf-8")
+        run = cli("notify", "test", "--role", "duty_officer")
+        assert run.code == 1 and expected in run.err, (text, run.err)
