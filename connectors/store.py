@@ -8,6 +8,7 @@ what others committed since, so each writer decides on the latest state.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sqlite3
@@ -185,6 +186,9 @@ class SqliteEventStore:
         self._db = db
         self.path = path
         self._data_version: int | None = None
+        # one connection, one write at a time: the journal, the engine lease and snapshots all
+        # write through it from different tasks, and SQLite refuses a BEGIN inside a BEGIN
+        self._writing = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout: float = 5.0) -> SqliteEventStore:
@@ -298,6 +302,11 @@ class SqliteEventStore:
     @asynccontextmanager
     async def transaction(self, *, after: int, now: datetime) -> AsyncIterator[Transaction]:
         """One write: BEGIN IMMEDIATE, read what others wrote since `after`, append, commit."""
+        async with self._writing, self._transaction(after=after, now=now) as txn:
+            yield txn
+
+    @asynccontextmanager
+    async def _transaction(self, *, after: int, now: datetime) -> AsyncIterator[Transaction]:
         db = self._db
         try:
             await db.execute("BEGIN IMMEDIATE")
@@ -344,6 +353,12 @@ class SqliteEventStore:
     ) -> str | None:
         """Take or renew the lease `name` for `holder` until now + ttl. Returns None when taken,
         else the other holder, whose lease has not expired and who is `alive`."""
+        async with self._writing:
+            return await self._lease(name, holder, now, ttl, alive=alive)
+
+    async def _lease(
+        self, name: str, holder: str, now: datetime, ttl: timedelta, *, alive: Callable[[str], bool]
+    ) -> str | None:
         db = self._db
         await db.execute("BEGIN IMMEDIATE")
         try:
@@ -364,6 +379,10 @@ class SqliteEventStore:
         return None
 
     async def release(self, name: str, holder: str) -> None:
+        async with self._writing:
+            await self._release(name, holder)
+
+    async def _release(self, name: str, holder: str) -> None:
         await self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
         await self._db.commit()
 
@@ -380,6 +399,10 @@ class SqliteEventStore:
 
     async def save_snapshot(self, seq: int, data: dict[str, Any], now: datetime) -> None:
         """Cache the projection at `seq` so a restart replays only what came after."""
+        async with self._writing:
+            await self._save_snapshot(seq, data, now)
+
+    async def _save_snapshot(self, seq: int, data: dict[str, Any], now: datetime) -> None:
         blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         await self._db.execute("BEGIN IMMEDIATE")
         try:
