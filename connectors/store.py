@@ -282,6 +282,15 @@ class SqliteEventStore:
         )
         return [_decode(row) for row in rows]
 
+    async def read_recent(self, kinds: Sequence[str], limit: int) -> list[Recorded]:
+        """The last `limit` events of these kinds, oldest first (the console's live feed)."""
+        marks = ",".join("?" * len(kinds))
+        rows = await self._db.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE kind IN ({marks}) ORDER BY seq DESC LIMIT ?",
+            (*kinds, limit),
+        )
+        return [_decode(row) for row in reversed(list(rows))]
+
     async def iterate(self, after: int = 0) -> AsyncIterator[list[Recorded]]:
         """Every event after `after`, in batches (restart, verification)."""
         while True:
