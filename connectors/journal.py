@@ -23,6 +23,7 @@ from dutydesk.playbooks.commands import Command, Rejected
 from dutydesk.playbooks.engine import Engine, Keyed
 from dutydesk.playbooks.events import DeadLetter
 from dutydesk.playbooks.incidents import Projection
+from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
 
@@ -93,9 +94,11 @@ class Journal:
         clock: Clock,
         feeds: Mapping[str, Feed] | None = None,
         debounce: Debounce | None = None,
+        notices: NoticePolicy | None = None,
     ) -> Journal:
-        """Rebuild the engine from the log and be ready to write to it."""
-        engine = Engine(plans=plans, deadlines=deadlines, feeds=feeds, debounce=debounce)
+        """Rebuild the engine from the log and be ready to write to it. `notices`: decide
+        notifications and escalations (the running service does; the command line does not)."""
+        engine = Engine(plans=plans, deadlines=deadlines, feeds=feeds, debounce=debounce, notices=notices)
         journal = cls(store, engine, clock)
         await journal._load(engine)
         await journal.checkpoint_if_due()
@@ -117,6 +120,7 @@ class Journal:
             projection=projection,
             feeds=blank.feeds,
             debounce=blank.debounce,
+            notices=blank.dispatcher.policy,
         )
         async for batch in self.store.iterate(engine.seq):
             engine.load((r.seq, r.event) for r in batch)
@@ -222,6 +226,21 @@ class Journal:
                 async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
                     self._apply(txn.tail)
                     stored = txn.append(self.engine.tick(self.clock.now()))
+                    self._apply(stored)
+            except BaseException:
+                self._stale = True
+                raise
+            return stored
+
+    async def record(self, keyed: Sequence[Keyed]) -> list[Recorded]:
+        """Store facts observed outside the engine (delivery attempts), once each by key."""
+        async with self._lock:
+            await self._fresh()
+            try:
+                async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
+                    self._apply(txn.tail)
+                    known = await txn.existing([item.key for item in keyed])
+                    stored = txn.append([item for item in keyed if item.key not in known])
                     self._apply(stored)
             except BaseException:
                 self._stale = True

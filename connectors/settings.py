@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from dutydesk.playbooks.alarms import Debounce, Feed, Place
 from dutydesk.playbooks.library import bundled_sources
+from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan, PlanError, PlanSource, load_plans
 from dutydesk.playbooks.vocab import ROLES
@@ -121,6 +122,50 @@ class AlarmsSection(_Section):
     clear_hysteresis: dict[str, timedelta] = {}
 
 
+Tag = Annotated[str, Field(pattern=r"^[^\s,;:|]+$")]  # apprise reads ':' in a tag as a priority
+
+
+class NotifySection(_Section):
+    """Notifications through apprise: its own YAML file holds the destinations, by tag."""
+
+    apprise_config: Path = Path("apprise.yml")
+    lang: Literal["zh", "en"] = "zh"  # the language of the messages
+    templates: Path | None = None  # a folder of title.zh.j2, body.zh.j2, ... overriding the bundled ones
+    digest_interval: timedelta = timedelta(seconds=60)  # at most one message per role per interval
+    timeout: float = Field(default=10.0, gt=0)  # seconds one delivery attempt may take
+    attempts: int = Field(default=3, ge=1)  # per destination, before the fallback
+    backoff: timedelta = timedelta(seconds=5)  # before the second attempt; then times backoff_factor
+    backoff_factor: float = Field(default=3.0, ge=1)
+    backoff_max: timedelta = timedelta(minutes=5)
+    fallback_tag: Tag = "fallback"  # where a message goes when its destinations fail or nobody is on
+    drill_tag: Tag = "drill"  # drills go only to destinations with this tag
+
+    @model_validator(mode="after")
+    def _distinct_tags(self) -> NotifySection:
+        if self.fallback_tag == self.drill_tag:
+            raise ValueError(
+                "fallback_tag and drill_tag must differ: a drill must never reach a real fallback"
+            )
+        return self
+
+
+class EscalationSection(_Section):
+    """An unacknowledged breach moves up `chain`; `delays[i]` (seconds) is the wait from chain[i]
+    to chain[i+1], so there is one delay fewer than roles."""
+
+    chain: tuple[str, ...] = ("duty_officer", "leader_on_duty", "centre_leadership")
+    delays: tuple[timedelta, ...] = (timedelta(minutes=10), timedelta(minutes=20))
+
+    @model_validator(mode="after")
+    def _one_delay_per_step(self) -> EscalationSection:
+        if len(self.delays) != max(len(self.chain) - 1, 0):
+            raise ValueError(
+                f"delays: {len(self.chain)} roles in the chain need {max(len(self.chain) - 1, 0)} delays, "
+                f"not {len(self.delays)}"
+            )
+        return self
+
+
 class SettingsFile(_Section):
     duty: DutySection = DutySection()
     database: DatabaseSection = DatabaseSection()
@@ -129,6 +174,8 @@ class SettingsFile(_Section):
     mqtt: MqttSection = MqttSection()
     feeds: tuple[FeedSection, ...] = ()
     alarms: AlarmsSection = AlarmsSection()
+    notify: NotifySection = NotifySection()
+    escalation: EscalationSection = EscalationSection()
 
     @model_validator(mode="after")
     def _unique_feeds(self) -> SettingsFile:
@@ -136,6 +183,14 @@ class SettingsFile(_Section):
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"feed name {name!r} is used twice")
+        return self
+
+    @model_validator(mode="after")
+    def _known_chain(self) -> SettingsFile:
+        known = (*ROLES, *self.plans.roles)
+        for role in self.escalation.chain:
+            if role not in known:
+                raise ValueError(f"escalation.chain: unknown role {role!r}; known roles: {', '.join(known)}")
         return self
 
 
@@ -204,7 +259,7 @@ def _explain(path: Path, exc: ValidationError) -> SettingsError:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
-        lines.append(f"{path}: {key}: {message}")
+        lines.append(f"{path}: {key}: {message}" if key else f"{path}: {message}")
     return SettingsError("\n".join(lines))
 
 
@@ -269,6 +324,38 @@ def debounce(settings: Settings) -> Debounce:
 
 def deadlines(settings: Settings) -> Deadlines:
     return Deadlines(load_calendar(settings), settings.zone, settings.file.duty.close_of_business)
+
+
+def notice_policy(settings: Settings) -> NoticePolicy:
+    notify, escalation = settings.file.notify, settings.file.escalation
+    return NoticePolicy(
+        digest_interval=notify.digest_interval,
+        chain=escalation.chain,
+        delays=escalation.delays,
+        fallback_tag=notify.fallback_tag,
+        drill_tag=notify.drill_tag,
+    )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    notify = settings.file.notify
+    return RetryPolicy(
+        attempts=notify.attempts,
+        backoff=notify.backoff,
+        factor=notify.backoff_factor,
+        ceiling=notify.backoff_max,
+    )
+
+
+def apprise_path(settings: Settings) -> Path | None:
+    """The apprise configuration, or None when there is none at the default place (notifications
+    are then decided and logged, but not delivered)."""
+    path = settings.resolve(settings.file.notify.apprise_config)
+    if path.exists():
+        return path
+    if "apprise_config" in settings.file.notify.model_fields_set:
+        raise SettingsError(f"{settings.source}: notify.apprise_config: no file {path}")
+    return None
 
 
 def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[PlanSource]:

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import pendulum
 
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.journal import Journal, Outcome
+from dutydesk.connectors.notify import AppriseDeliverer, Messages, load_destinations, notifier_from_settings
 from dutydesk.connectors.service import EngineRunning, Service, engine_holder
 from dutydesk.connectors.settings import (
     Settings,
@@ -32,28 +34,36 @@ from dutydesk.connectors.settings import (
     load_calendar,
     load_library,
     load_settings,
+    notice_policy,
 )
+from dutydesk.connectors.settings import apprise_path as apprise_file
 from dutydesk.connectors.sources import sources_from_settings
 from dutydesk.connectors.store import SqliteEventStore, StoreError
 from dutydesk.console import render
+from dutydesk.console.deliveries import KINDS, delivery_rows
 from dutydesk.console.drills import DrillRun, publish_scenario, run_drill
 from dutydesk.console.i18n import Translator, detect
 from dutydesk.playbooks.alarmbook import LIVE
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import (
+    AcknowledgeBreach,
     AddNote,
     Command,
     CompleteObligation,
+    ImportRoster,
     MarkUrgent,
     OpenIncident,
     PostUpdate,
     ReachMilestone,
     SetSeverity,
 )
-from dutydesk.playbooks.events import DeadLetter, ObligationMet
+from dutydesk.playbooks.engine import Keyed
+from dutydesk.playbooks.events import BreachAcknowledged, DeadLetter, NotificationAttempted, ObligationMet
 from dutydesk.playbooks.incidents import Incident
+from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import State, evaluate
 from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.roster import RosterError, parse_roster_csv, role_id
 from dutydesk.playbooks.vocab import Milestone, Severity, Source
 from dutydesk.playbooks.yamlfile import SourceErrors
 from dutydesk.sim.scenario import Scenario, bundled_scenarios, load_scenario
@@ -224,7 +234,7 @@ async def calendar_is_workday(args: argparse.Namespace, ctx: Context) -> int:
 
 
 @asynccontextmanager
-async def _journal(ctx: Context, *, need_plans: bool = False) -> Any:
+async def _journal(ctx: Context, *, need_plans: bool = False, notices: NoticePolicy | None = None) -> Any:
     settings = ctx.settings
     plans = _library(ctx) if need_plans else {}
     store = await SqliteEventStore.open(settings.database, busy_timeout=settings.file.database.busy_timeout)
@@ -236,6 +246,7 @@ async def _journal(ctx: Context, *, need_plans: bool = False) -> Any:
             clock=ctx.clock,
             feeds=feeds(settings),
             debounce=debounce(settings),
+            notices=notices,
         )
     finally:
         await store.close()
@@ -298,6 +309,7 @@ ACTIONS.update(
     severity=lambda a, i, who: SetSeverity(actor=who, at=a.at_time, incident=i, severity=_severity(a.level)),
     note=lambda a, i, who: AddNote(actor=who, at=a.at_time, incident=i, text=a.text),
     done=lambda a, i, who: CompleteObligation(actor=who, at=a.at_time, incident=i, obligation=a.obligation),
+    ack=lambda a, i, who: AcknowledgeBreach(actor=who, at=a.at_time, incident=i, obligation=a.obligation),
 )
 
 
@@ -319,6 +331,9 @@ async def incident_action(args: argparse.Namespace, ctx: Context) -> int:
             margin = pendulum.duration(seconds=event.margin_seconds)
             word = "early" if event.margin_seconds >= 0 else "late"
             ctx.print(ctx.t("met", title=title, margin=ctx.t(word, span=render.span(margin, ctx.t.lang))))
+        elif isinstance(event, BreachAcknowledged):
+            title = incident.plan.obligation(event.obligation).title.get(ctx.t.lang)
+            ctx.print(ctx.t("acknowledged", title=title))
     return 0
 
 
@@ -398,8 +413,13 @@ async def serve(args: argparse.Namespace, ctx: Context) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with _journal(ctx, need_plans=True) as journal:
-        sources = sources_from_settings(journal, ctx.settings)
+    if apprise_file(ctx.settings) is None:
+        ctx.warn(ctx.t("notify_off", path=ctx.settings.resolve(ctx.settings.file.notify.apprise_config)))
+    async with _journal(ctx, need_plans=True, notices=notice_policy(ctx.settings)) as journal:
+        sources = [
+            *sources_from_settings(journal, ctx.settings),
+            notifier_from_settings(journal, ctx.settings),
+        ]
         ctx.print(ctx.t("serving", db=ctx.settings.database))
         ctx.out.flush()
         await Service(journal, sources=sources).run(stop)
@@ -607,6 +627,178 @@ async def audit_verify(args: argparse.Namespace, ctx: Context) -> int:
     return 1
 
 
+# -- roster and notifications -----------------------------------------------------------------
+
+
+async def roster_show(args: argparse.Namespace, ctx: Context) -> int:
+    at = _when(args.at, ctx.settings) if args.at else ctx.clock.now()
+    async with _journal(ctx) as journal:
+        roster = journal.engine.projection.notices.roster
+    zone, t = ctx.settings.zone, ctx.t
+    rows: list[dict[str, Any]] = [
+        {
+            "role": role,
+            "holder": shift.holder if shift else None,
+            "tags": list(shift.tags) if shift else [],
+            "start": render.iso(shift.start, zone) if shift else None,
+            "end": render.iso(shift.end, zone) if shift else None,
+        }
+        for role in ctx.settings.roles
+        for shift in (roster.holders(role, at) or [None])
+    ]
+    if args.json:
+        ctx.json({"at": render.iso(at, zone), "holders": rows})
+        return 0
+    table = [[t("h.role"), t("h.holder"), t("h.tags"), t("h.until")]]
+    for row in rows:
+        until = row["end"][5:16].replace("T", " ") if row["end"] else t("standing") if row["holder"] else ""
+        table.append(
+            [render.role_label(row["role"], t), row["holder"] or t("nobody"), " ".join(row["tags"]), until]
+        )
+    ctx.print(f"{t('h.since')}: {render.iso(at, zone)}", render.table(table))
+    return 0
+
+
+def _roster_file(path: Path, settings: Settings, actor: str) -> ImportRoster:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: not UTF-8; save the sheet as CSV UTF-8") from None
+    try:
+        shifts = parse_roster_csv(text, str(path), zone=settings.zone, roles=settings.roles)
+    except RosterError as exc:
+        raise CliError(str(exc)) from None
+    return ImportRoster(actor=actor, source=path.name, shifts=tuple(shifts))
+
+
+async def roster_import(args: argparse.Namespace, ctx: Context) -> int:
+    command = _roster_file(Path(args.file), ctx.settings, ctx.operator)
+    async with _journal(ctx) as journal:
+        (outcome,) = await journal.submit(command)
+    _outcome(outcome, ctx)
+    ctx.print(ctx.t("roster_imported", count=len(command.shifts), source=command.source))
+    return 0
+
+
+async def notifications_list(args: argparse.Namespace, ctx: Context) -> int:
+    settings, t = ctx.settings, ctx.t
+    async with await SqliteEventStore.open(
+        settings.database, busy_timeout=settings.file.database.busy_timeout
+    ) as store:
+        recorded = [item for kind in KINDS for item in await store.read_kind(kind)]
+    rows = delivery_rows(recorded, settings.zone)
+    if args.failed:
+        rows = [row for row in rows if row["failures"] or row["state"] == "failed"]
+    if args.json:
+        ctx.json(rows)
+        return 0
+    if not rows:
+        ctx.print(t("no_notifications"))
+        return 0
+    table = [
+        [
+            t("h.since"),
+            t("h.notification"),
+            t("h.role"),
+            t("h.target"),
+            t("h.state"),
+            t("h.attempts"),
+            t("h.error"),
+        ]
+    ]
+    for row in rows:
+        table.append(
+            [
+                row["at"][5:19].replace("T", " "),
+                row["notification"] + (f" [{t('drill')}]" if row["drill"] else ""),
+                render.role_label(row["role"], t),
+                row["target"] + (f" ({t('fallback')})" if row["fallback"] else ""),
+                t(f"delivery.{row['state']}"),
+                str(row["attempts"]),
+                (row["error"] or "")[:60],
+            ]
+        )
+    ctx.print(render.table(table))
+    return 0
+
+
+async def notify_test(args: argparse.Namespace, ctx: Context) -> int:
+    settings, t = ctx.settings, ctx.t
+    role = role_id(args.role, settings.roles)
+    if role is None:
+        raise CliError(t("unknown_role", role=args.role, roles=", ".join(settings.roles)))
+    path = apprise_file(settings)
+    if path is None:
+        raise CliError(t("no_apprise", path=settings.resolve(settings.file.notify.apprise_config)))
+    notify, now = settings.file.notify, ctx.clock.now()
+    deliverer = AppriseDeliverer(load_destinations(path, notify.drill_tag), timeout=notify.timeout)
+    messages = Messages(lang=notify.lang, zone=settings.zone)
+    notification = f"test-{uuid.uuid4().hex[:8]}"
+    try:
+        async with _journal(ctx) as journal:
+            holders = journal.engine.projection.notices.roster.holders(role, now)
+            if not holders:
+                raise CliError(t("nobody_on", role=render.role_label(role, t)))
+            title, body = messages.compose(
+                role=role,
+                items=[],
+                recipients=[h.holder for h in holders],
+                drill=False,
+                unstaffed=False,
+                at=now,
+            )
+            attempts: list[Keyed] = []
+            for tag in dict.fromkeys(tag for h in holders for tag in h.tags):
+                sent = await deliverer.send(title, body, tag, drill=False)
+                ok = t("test_sent", target=tag, elapsed=sent.elapsed)
+                ctx.print(ok if sent.ok else t("test_failed", target=tag, error=sent.error))
+                attempt = NotificationAttempted(
+                    at=ctx.clock.now(),
+                    incident=None,
+                    actor=ctx.operator,
+                    notification=notification,
+                    role=role,
+                    target=tag,
+                    attempt=1,
+                    ok=sent.ok,
+                    error=sent.error,
+                    elapsed=round(sent.elapsed, 3),
+                )
+                attempts.append(Keyed(f"attempt:{notification}:to:{tag}:1", attempt))
+            await journal.record(attempts)
+    finally:
+        deliverer.close()
+    return 0 if all(isinstance(k.event, NotificationAttempted) and k.event.ok for k in attempts) else 1
+
+
+def _notify_parsers(commands: Any) -> None:
+    roster = commands.add_parser("roster", help="the duty roster").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = roster.add_parser("show", help="who holds each role (now, or --at)")
+    p.add_argument("--at", metavar="ISO")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=roster_show)
+    p = roster.add_parser("import", help="lay a roster CSV (role,holder,tags,start,end) over the current one")
+    p.add_argument("file", metavar="FILE.csv")
+    p.set_defaults(handler=roster_import)
+    notes = commands.add_parser("notifications", help="the delivery log").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = notes.add_parser("list", help="every notification to every target, with attempts and errors")
+    p.add_argument("--failed", action="store_true", help="only those with failed attempts")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=notifications_list)
+    notify = commands.add_parser("notify", help="notification channels").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = notify.add_parser("test", help="send a test message to whoever holds ROLE now")
+    p.add_argument("--role", required=True)
+    p.set_defaults(handler=notify_test)
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 
@@ -726,6 +918,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = audit.add_parser("verify", help="verify the hash chain of the event log")
     p.set_defaults(handler=audit_verify)
+    _notify_parsers(commands)
     return parser
 
 
@@ -763,6 +956,7 @@ def _action_parser(incident: str) -> argparse.ArgumentParser:
         "done": "tick off an obligation met by hand",
         "note": "add a note to the timeline",
         "close": "close the incident",
+        "ack": "acknowledge breaches (all, or one obligation's): their escalation stops (确认超时)",
     }
     for name, text in helps.items():
         a = actions.add_parser(name, help=text, aliases=["stabilize"] if name == "stabilise" else [])
@@ -782,6 +976,8 @@ def _action_parser(incident: str) -> argparse.ArgumentParser:
             a.add_argument("text")
         elif name == "close":
             a.add_argument("--reason", help="needed while obligations are outstanding")
+        elif name == "ack":
+            a.add_argument("obligation", nargs="?", help="default: every unacknowledged breach")
     p.set_defaults(handler=incident_action, incident=incident)
     return p
 

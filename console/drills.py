@@ -16,7 +16,8 @@ import aiomqtt
 from dutydesk.connectors.broker import start_broker
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.journal import Journal
-from dutydesk.connectors.settings import Settings, deadlines, debounce
+from dutydesk.connectors.notify import notifier_from_settings
+from dutydesk.connectors.settings import Settings, deadlines, debounce, notice_policy
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.i18n import Translator
 from dutydesk.console.render import iso, span
@@ -76,8 +77,16 @@ async def run_drill(
             clock=clock,
             feeds=scenario_feeds(scenario),
             debounce=debounce(settings),
+            notices=notice_policy(settings),
         )
-        drill = Drill(scenario, journal, port=broker.port, virtual=speed is None, zone=settings.zone)
+        drill = Drill(
+            scenario,
+            journal,
+            port=broker.port,
+            virtual=speed is None,
+            zone=settings.zone,
+            sources=[notifier_from_settings(journal, settings)],  # drill-tagged destinations only
+        )
         if headless:
             await drill.run()
         else:

@@ -53,6 +53,47 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_armed": ("{obligation} 尚未开始计时", "{obligation} has not started yet"),
     "already_met": ("{obligation} 已完成", "{obligation} is already met"),
     "bad_milestone": ("事件在登记时即为接报", "an incident is received when it is opened"),
+    "nothing_to_ack": (
+        "事件 {incident} 没有待确认的超时",
+        "incident {incident} has no unacknowledged breach",
+    ),
+    # roster and notifications
+    "acknowledged": ("已确认超时：{title}，升级通知停止", "acknowledged: {title}; escalation stops"),
+    "roster_imported": (
+        "已导入 {count} 个班次（{source}）",
+        "imported {count} shift(s) from {source}",
+    ),
+    "nobody": ("（无人）", "(nobody)"),
+    "standing": ("常设", "standing"),
+    "unknown_role": ("未知角色 {role}；可用：{roles}", "unknown role {role}; known roles: {roles}"),
+    "nobody_on": (
+        "当前无人担任{role}，见 dutydesk roster show",
+        "nobody holds {role} now; see dutydesk roster show",
+    ),
+    "no_apprise": (
+        "未配置通知渠道：没有 apprise 配置文件 {path}（notify.apprise_config）",
+        "no apprise configuration at {path} (notify.apprise_config)",
+    ),
+    "notify_off": (
+        "警告：通知不会发出——没有 apprise 配置文件 {path}（notify.apprise_config）",
+        "warning: notifications will not be delivered: "
+        "no apprise configuration at {path} (notify.apprise_config)",
+    ),
+    "test_sent": ("已送达 {target}（{elapsed:.2f} 秒）", "delivered to {target} ({elapsed:.2f} s)"),
+    "test_failed": ("未送达 {target}：{error}", "not delivered to {target}: {error}"),
+    "no_notifications": ("没有通知记录", "no notifications"),
+    "delivery.pending": ("待发送", "pending"),
+    "delivery.retrying": ("重试中", "retrying"),
+    "delivery.delivered": ("已送达", "delivered"),
+    "delivery.failed": ("失败", "failed"),
+    "fallback": ("备用", "fallback"),
+    "h.holder": ("人员", "holder"),
+    "h.tags": ("通知标签", "tags"),
+    "h.until": ("至", "until"),
+    "h.target": ("目标", "target"),
+    "h.attempts": ("尝试", "attempts"),
+    "h.error": ("错误", "error"),
+    "h.notification": ("通知", "notification"),
     # command line
     "error": ("错误", "error"),
     "opened": ("已登记事件 {incident}", "opened incident {incident}"),

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dutydesk.playbooks.roster import Shift
 from dutydesk.playbooks.vocab import Milestone, Severity, Source
 
 
@@ -105,6 +106,19 @@ class ShelveAlarm(Command):
     key: str
     reason: str
     until: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcknowledgeBreach(IncidentCommand):
+    """Someone takes a breach in hand (all of the incident's, or one obligation's): escalation stops."""
+
+    obligation: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportRoster(Command):
+    source: str  # the file it came from
+    shifts: tuple[Shift, ...]
 
 
 class Rejected(Exception):  # noqa: N818 - reads as "the command was rejected"

@@ -19,10 +19,12 @@ from dutydesk.playbooks.alarmbook import Alarm
 from dutydesk.playbooks.alarms import Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.commands import (
     AcknowledgeAlarm,
+    AcknowledgeBreach,
     AcknowledgeHandover,
     AddNote,
     Command,
     CompleteObligation,
+    ImportRoster,
     IncidentCommand,
     MarkUrgent,
     OpenIncident,
@@ -33,6 +35,7 @@ from dutydesk.playbooks.commands import (
     ShelveAlarm,
     WriteLog,
 )
+from dutydesk.playbooks.dispatch import Dispatcher
 from dutydesk.playbooks.events import (
     AlarmAcknowledged,
     AlarmChanged,
@@ -49,10 +52,12 @@ from dutydesk.playbooks.events import (
     ObligationWarned,
     PlanRegistered,
     ProgressUpdated,
+    RosterImported,
     SeverityChanged,
     UrgencyChanged,
 )
 from dutydesk.playbooks.incidents import Incident, Projection, apply_to
+from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
 from dutydesk.playbooks.plans import MET_BY_MANUAL, MET_BY_UPDATE, Plan
 from dutydesk.playbooks.vocab import Milestone, Severity, Source
@@ -97,6 +102,7 @@ class Engine:
         projection: Projection | None = None,
         feeds: Mapping[str, Feed] | None = None,
         debounce: Debounce | None = None,
+        notices: NoticePolicy | None = None,
     ) -> None:
         self.plans = dict(plans)
         self.deadlines = deadlines
@@ -114,6 +120,8 @@ class Engine:
             self._schedule(incident)
         for alarm in self.projection.alarms.alarms.values():
             self._schedule_alarm(alarm)
+        # notification timers (escalations, digests) keep their own heaps; None: decide none
+        self.dispatcher = Dispatcher(self.projection, notices)
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -137,6 +145,7 @@ class Engine:
             self._schedule(touched)
         elif isinstance(touched, Alarm):
             self._schedule_alarm(touched)
+        self.dispatcher.applied(event)
 
     def load(self, events: Iterable[tuple[int, Event]]) -> None:
         """Replay many persisted events, arming deadlines once at the end (restart)."""
@@ -150,6 +159,7 @@ class Engine:
                 self._schedule(item)
             else:
                 self._schedule_alarm(item)
+        self.dispatcher.rebuild()
 
     def started(self, now: datetime) -> None:
         """The engine starts running at `now`: device silence counts from here."""
@@ -165,7 +175,8 @@ class Engine:
         heap = self._heap
         while heap and self._versions.get(heap[0][2]) != heap[0][3]:
             heapq.heappop(heap)  # superseded by a later schedule of the same incident
-        return heap[0][0] if heap else None
+        times = [t for t in (heap[0][0] if heap else None, self.dispatcher.next_wakeup()) if t is not None]
+        return min(times) if times else None
 
     def tick(self, now: datetime) -> list[Keyed]:
         """Everything due by `now`: warnings, breaches, confirmed alarms, stale devices.
@@ -194,6 +205,7 @@ class Engine:
                 self._versions.pop(ref, None)
             else:
                 self._schedule(self.projection.incidents[name], not_before=now + RETRY_AFTER)
+        out += [Keyed(key, event) for key, event in self.dispatcher.tick(now)]
         return out
 
     def _alarm_events(self, alarm: Alarm, now: datetime) -> list[Keyed]:
@@ -369,6 +381,13 @@ class Engine:
             raise Rejected("future", f"{at.isoformat()} is in the future", at=at)
         if isinstance(command, OpenIncident):
             events = self._open(command, at)
+        elif isinstance(command, ImportRoster):
+            shifts = tuple(shift.to_dict() for shift in command.shifts)
+            events = [
+                RosterImported(
+                    at=at, incident=None, actor=command.actor, source=command.source, shifts=shifts
+                )
+            ]
         elif isinstance(command, IncidentCommand):
             incident = self.incident(command.incident)
             events = self._act(incident, command, at)
@@ -473,6 +492,8 @@ class Engine:
                 return [SeverityChanged(**head, severity=severity.id, previous=incident.severity.id)]
             case CompleteObligation():
                 return []  # the obligation met is all there is to it; see _obligations_met
+            case AcknowledgeBreach(obligation=obligation):
+                return self.dispatcher.acknowledge(incident, obligation, at=at, actor=command.actor)
         raise TypeError(f"unknown command {type(command).__name__}")
 
     def _desk(self, command: Command, at: datetime) -> Event:

@@ -208,6 +208,82 @@ class AlarmShelved(Event):
     until: datetime
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RosterImported(Event):
+    """A duty roster laid over the current one (see `Roster.merged`); shifts as `Shift.to_dict`."""
+
+    kind: ClassVar[str] = "roster.imported"
+    source: str
+    shifts: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreachAcknowledged(Event):
+    """Someone has taken a breach in hand: its escalation stops."""
+
+    kind: ClassVar[str] = "obligation.acknowledged"
+    obligation: str
+    occurrence: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreachEscalated(Event):
+    """A breach nobody acknowledged moved up the escalation chain to `level`."""
+
+    kind: ClassVar[str] = "obligation.escalated"
+    obligation: str
+    occurrence: int
+    due_at: datetime
+    level: int
+    notify: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationQueued(Event):
+    """One message for one role: a single item, or a digest of everything pending for the role.
+
+    `items` say what it tells (incident, obligation, stage, due time); `targets` are the apprise
+    tags it goes to, resolved from the roster when it was decided."""
+
+    kind: ClassVar[str] = "notification.queued"
+    notification: str
+    role: str
+    items: tuple[dict[str, Any], ...]
+    recipients: tuple[str, ...]
+    targets: tuple[str, ...]
+    unstaffed: bool = False  # nobody held the role: it went to the fallback tag
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationAttempted(Event):
+    """One try at delivering a notification to one target (an apprise tag)."""
+
+    kind: ClassVar[str] = "notification.attempt"
+    notification: str
+    role: str
+    target: str
+    attempt: int
+    ok: bool
+    error: str | None = None
+    fallback: bool = False
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationFailed(Event):
+    """Delivery to a target was given up after its retries; `next_target` is the fallback tag
+    tried next, if any is left."""
+
+    kind: ClassVar[str] = "notification.failed"
+    notification: str
+    role: str
+    target: str
+    attempts: int
+    error: str
+    fallback: bool = False  # this delivery was itself to the fallback
+    next_target: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -229,6 +305,12 @@ EVENT_TYPES: dict[str, type[Event]] = {
         HandoverAcknowledged,
         AlarmAcknowledged,
         AlarmShelved,
+        RosterImported,
+        BreachAcknowledged,
+        BreachEscalated,
+        NotificationQueued,
+        NotificationAttempted,
+        NotificationFailed,
     )
 }
 HEADER = frozenset(f.name for f in dataclasses.fields(Event))

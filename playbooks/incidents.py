@@ -28,6 +28,7 @@ from dutydesk.playbooks.events import (
     SeverityChanged,
     UrgencyChanged,
 )
+from dutydesk.playbooks.notices import NoticeBook
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.vocab import Milestone, Severity
 
@@ -136,7 +137,7 @@ class Incident:
         )
 
 
-SNAPSHOT_VERSION = 4
+SNAPSHOT_VERSION = 5
 _time = datetime.fromisoformat
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -205,11 +206,13 @@ class Projection:
         self.daily: dict[str, int] = {}  # incidents opened per id prefix (drill flag + date)
         self.alarms = AlarmBook()
         self.by_trigger: dict[str, str] = {}  # open incidents by the device and alarm kind that started them
+        self.notices = NoticeBook()  # roster, unacknowledged breaches, messages and deliveries under way
         self.seq = 0
 
     def apply(self, event: Event, seq: int) -> Incident | Alarm | None:
         """Fold one event in; returns the incident or alarm it touched, if any."""
         self.seq = max(self.seq, seq)
+        self.notices.apply(event, seq)
         if isinstance(event, AlarmObserved | AlarmChanged | DeviceChanged | AlarmAcknowledged | AlarmShelved):
             return self.alarms.apply(event)
         if isinstance(event, PlanRegistered):
@@ -257,6 +260,7 @@ class Projection:
             "open": live,
             "closed": dormant,
             "alarms": self.alarms.to_snapshot(),
+            "notices": self.notices.to_snapshot(),
         }
 
     @classmethod
@@ -269,6 +273,7 @@ class Projection:
         projection.daily = dict(data["daily"])
         projection.incidents.restore(data["open"], data["closed"])
         projection.alarms.restore(data["alarms"])
+        projection.notices = NoticeBook.from_snapshot(data["notices"])
         projection.by_trigger = {i.trigger: i.id for i in projection.incidents.open() if i.trigger}
         return projection
 

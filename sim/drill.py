@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiomqtt
@@ -22,7 +23,7 @@ from dutydesk.connectors.codecs.base import CodecContext
 from dutydesk.connectors.codecs.registry import build_codec
 from dutydesk.connectors.journal import Journal
 from dutydesk.connectors.mqtt import Broker, MqttIngest, Subscription
-from dutydesk.connectors.service import Service
+from dutydesk.connectors.service import Service, Source
 from dutydesk.connectors.store import Recorded
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import (
@@ -81,8 +82,11 @@ class Drill:
         port: int,
         virtual: bool,
         zone: ZoneInfo,
+        sources: Sequence[Source] = (),
     ) -> None:
+        """`sources`: what else runs beside the drill's own ingest (the notifier)."""
         self.scenario = scenario
+        self.sources = sources
         self.journal = journal
         self.port = port
         self.virtual = virtual
@@ -139,10 +143,12 @@ class Drill:
         stop = asyncio.Event()
         # on virtual time the drill fires deadlines itself, step by step; on a scaled clock the
         # service does, as it would on duty
-        runner = (
-            self.ingest.run(stop) if self.virtual else Service(self.journal, sources=[self.ingest]).run(stop)
+        sources = [self.ingest, *self.sources]
+        task = asyncio.create_task(
+            _together(*(s.run(stop) for s in sources))
+            if self.virtual
+            else Service(self.journal, sources=sources).run(stop)
         )
-        task = asyncio.create_task(runner)
         try:
             await self._wait(lambda: self.ingest.state.connected or task.done(), "the broker")
             if task.done():
@@ -259,6 +265,12 @@ class Drill:
             await asyncio.wait_for(poll(), SETTLE_LIMIT)
         except TimeoutError:
             raise DrillError(f"{what} did not catch up within {SETTLE_LIMIT:.0f} s") from None
+
+
+async def _together(*runs: Coroutine[Any, Any, None]) -> None:
+    async with asyncio.TaskGroup() as group:
+        for run in runs:
+            group.create_task(run)
 
 
 def drill_start(now: datetime) -> datetime:

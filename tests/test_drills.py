@@ -173,3 +173,24 @@ def test_result_json_lists_obligations_with_due_met_and_state(tmp_path: Path, pl
     data = result_json(run.result, load_settings(None, {"DUTYDESK_HOME": str(tmp_path)}).zone)
     security = next(o for o in data["obligations"] if o["id"] == "security-start")
     assert security["state"] == "met" and security["margin_seconds"] == 20.0
+
+
+async def test_a_drills_notifications_reach_only_the_drill_destination(
+    tmp_path: Path, plans: dict[str, Plan]
+) -> None:
+    from tests.endpoints import endpoint
+    from tests.test_notify import apprise_yaml
+
+    with endpoint() as ok:
+        routes = {ok.url("real"): "fallback", ok.url("drill"): "drill"}
+        (tmp_path / "apprise.yml").write_text(apprise_yaml(routes), encoding="utf-8")
+        scenario = load_scenario("network-outage-meeting", plans=plans)  # the report to the leader is late
+        run = await drill(tmp_path, plans, scenario, speed=None)
+        assert run.result.passed
+        drill_messages = ok.bodies("drill")
+    assert drill_messages, "the drill sent nothing: nothing was tested"
+    assert all(m["title"].startswith("【演练】") for m in drill_messages)
+    assert not ok.bodies("real")
+    db = sqlite3.connect(run.folder / "drill.db")
+    attempts = db.execute("SELECT COUNT(*) FROM events WHERE kind = 'notification.attempt'").fetchone()[0]
+    assert attempts >= len(drill_messages)
