@@ -149,11 +149,11 @@ class Journal:
             self.engine.apply(item.event, item.seq)
         self._applied(recorded)
 
-    async def catch_up(self) -> list[Recorded]:
-        """Fold in what other processes have committed."""
+    async def catch_up(self, limit: int | None = None) -> list[Recorded]:
+        """Fold in what other processes have committed (at most `limit` events at a time)."""
         async with self._lock:
             await self._fresh()
-            recorded = await self.store.read(self.engine.seq)
+            recorded = await self.store.read(self.engine.seq, limit=limit)
             self._apply(recorded)
             return recorded
 

@@ -33,6 +33,7 @@ STYLES = Path(__file__).parent / "styles"
 FOLLOW_INTERVAL = 0.1  # seconds between looks for what other processes wrote
 TICK_INTERVAL = 1.0  # seconds between countdown refreshes
 FEED_LENGTH = 200  # alarm events kept for the live feed
+CATCH_UP_BITE = 200  # events folded in between two looks at the keyboard
 
 
 class DutyApp(App[None]):
@@ -98,7 +99,9 @@ class DutyApp(App[None]):
         await store.changed()
         while True:
             if await store.changed():
-                await self.journal.catch_up()
+                # in small bites, so that a flood of alarms never holds up a key press
+                while len(await self.journal.catch_up(limit=CATCH_UP_BITE)) == CATCH_UP_BITE:  # noqa: ASYNC110
+                    await asyncio.sleep(0)  # let the keyboard in between bites
             await asyncio.sleep(self._follow_interval)
 
     def tick(self) -> None:

@@ -50,13 +50,31 @@ class IncidentRow:
         return (-int(self.urgency == Urgency.BREACHED), due, self.incident.id)
 
 
-def incident_rows(engine: Engine, now: datetime, *, drills: bool = True) -> list[IncidentRow]:
+class StatusCache:
+    """Obligation statuses per incident, evaluated again only when the incident changed; between
+    changes only the clock moves them (Status.at), which is cheap. Keeps the board fluid with
+    hundreds of open incidents."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[int, list[Status]]] = {}
+
+    def statuses(self, engine: Engine, incident: Incident, now: datetime) -> list[Status]:
+        cached = self._cache.get(incident.id)
+        if cached is None or cached[0] != incident.last_seq:
+            cached = self._cache[incident.id] = (incident.last_seq, engine.status(incident, now))
+        return [s.at(now) for s in cached[1]]
+
+
+def incident_rows(
+    engine: Engine, now: datetime, *, drills: bool = True, cache: StatusCache | None = None
+) -> list[IncidentRow]:
     """Open incidents, overdue ones first, then by the next deadline."""
     rows = []
+    cache = cache or StatusCache()
     for incident in engine.projection.incidents.open():
         if incident.drill and not drills:
             continue
-        statuses = [s for s in engine.status(incident, now) if s.due_at and s.met_at is None]
+        statuses = [s for s in cache.statuses(engine, incident, now) if s.due_at and s.met_at is None]
         statuses = [s for s in statuses if s.state in (State.PENDING, State.WARNING, State.BREACHED)]
         first = (
             min(statuses, key=lambda s: (-(urgency(s, now) == Urgency.BREACHED), s.due_at))
@@ -73,11 +91,14 @@ class DueRow:
     status: Status
 
 
-def due_within(engine: Engine, now: datetime, span: timedelta = NEXT_HOUR) -> list[DueRow]:
+def due_within(
+    engine: Engine, now: datetime, span: timedelta = NEXT_HOUR, *, cache: StatusCache | None = None
+) -> list[DueRow]:
     """Every obligation falling due in the next `span`, soonest first."""
     rows = []
+    cache = cache or StatusCache()
     for incident in engine.projection.incidents.open():
-        for status in engine.status(incident, now):
+        for status in cache.statuses(engine, incident, now):
             if (
                 status.due_at is not None
                 and status.met_at is None

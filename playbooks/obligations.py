@@ -7,6 +7,7 @@ was running shows as breached.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +51,19 @@ class Status:
     @property
     def outstanding(self) -> bool:
         return self.state in (State.PENDING, State.WARNING, State.BREACHED)
+
+    def at(self, now: datetime) -> Status:
+        """The same obligation a moment later: only the passing of time changes (warning,
+        breached); what people did changes the incident and needs a fresh evaluation."""
+        if self.state in (State.MET, State.WAIVED) or self.due_at is None:
+            return self
+        if now >= self.due_at:
+            state = State.BREACHED
+        elif self.warn_at is not None and now >= self.warn_at:
+            state = State.WARNING
+        else:
+            state = State.PENDING
+        return self if state is self.state else dataclasses.replace(self, state=state)
 
     def margin(self, now: datetime) -> timedelta | None:
         """Time left (positive) or overdue (negative); for a met obligation, how early it was met."""

@@ -3,6 +3,7 @@ countdowns, the alarm feed, device availability and what falls due in the next h
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from rich.text import Text
@@ -15,12 +16,14 @@ from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
 from dutydesk.console.screens.incident import IncidentScreen
 from dutydesk.console.views import (
     IncidentRow,
+    StatusCache,
     Urgency,
     active_alarms,
     countdown,
     device_counts,
     due_within,
     incident_rows,
+    urgency,
 )
 from dutydesk.playbooks.alarms import Availability
 
@@ -33,10 +36,19 @@ URGENCY_STYLE = {
 }
 
 
+REFRESH_EVERY = 0.25  # seconds: changes arriving faster than this are shown together
+FULL_EVERY = 5  # ticks between full refreshes when nothing changed (the order of what is pressing)
+
+
 class BoardScreen(DutyScreen):
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[str] = []
+        self._dirty = False
+        self._cache = StatusCache()
+        self._shown: dict[str, tuple[Text | str, ...]] = {}
+        self._last: list[IncidentRow] = []
+        self._ticks = 0
 
     def compose(self) -> ComposeResult:
         t = self.duty.t
@@ -62,27 +74,48 @@ class BoardScreen(DutyScreen):
 
     def on_mount(self) -> None:
         self.refresh_all()
+        self.set_interval(REFRESH_EVERY, self._refresh_if_changed)
 
     def on_changed(self, message: Changed) -> None:
-        self.refresh_all()
+        # a stream of alarms must not keep the screen busy: gather changes, show them together
+        self._dirty = True
+
+    def _refresh_if_changed(self) -> None:
+        if self._dirty:
+            self.refresh_all()
 
     def on_tick(self, message: Tick) -> None:
-        self.refresh_all()
+        self._ticks += 1
+        if self._dirty or self._ticks % FULL_EVERY == 0:
+            self.refresh_all()
+        else:  # between full refreshes only the clock and the countdowns in view move
+            now = self.duty.clock.now()
+            self._show_clock(now)
+            rows = [
+                dataclasses.replace(r, urgency=urgency(r.next.at(now), now)) if r.next else r
+                for r in self._last
+            ]
+            self._fill_incidents(rows, now)
 
-    def refresh_all(self) -> None:
+    def _show_clock(self, now: datetime) -> None:
         app, t = self.duty, self.duty.t
-        now = app.clock.now()
-        engine = app.journal.engine
         local = now.astimezone(app.zone)
         self.query_one("#topbar", Static).update(
             f"[b]{t('board.title')}[/b]  {local:%Y-%m-%d %H:%M:%S} {local.tzname()}  "
             f"{t('board.on_duty')}: {app.operator}"
         )
-        rows = incident_rows(engine, now)
+
+    def refresh_all(self) -> None:
+        app, t = self.duty, self.duty.t
+        now = app.clock.now()
+        engine = app.journal.engine
+        self._show_clock(now)
+        self._dirty = False
+        rows = self._last = incident_rows(engine, now, cache=self._cache)
         self.query_one("#drill-banner").display = any(r.incident.drill for r in rows)
         self._fill_incidents(rows, now)
         self._fill_feed()
-        due = due_within(engine, now)
+        due = due_within(engine, now, cache=self._cache)
         self.query_one("#due", Static).update(
             "\n".join(
                 f"{countdown(d.status, now):>8}  {d.incident.id}  {d.status.obligation.title.get(t.lang)}"
@@ -100,19 +133,27 @@ class BoardScreen(DutyScreen):
     def _fill_incidents(self, rows: list[IncidentRow], now: datetime) -> None:
         table = self.query_one("#incidents", DataTable)
         ids = [r.incident.id for r in rows]
-        if ids != self._rows:  # the set or order changed: rebuild; else only the cells that move
+        if ids != self._rows:  # the set or order changed: rebuild; else only the cells that moved
             cursor = table.cursor_row
             table.clear()
+            self._shown = {}
             for row in rows:
-                table.add_row(*self._cells(row, now), key=row.incident.id)
+                cells = self._shown[row.incident.id] = self._cells(row, now)
+                table.add_row(*cells, key=row.incident.id)
             self._rows = ids
             if rows:
                 table.move_cursor(row=min(cursor, len(rows) - 1))
             return
-        for row in rows:
+        # countdowns move every second for every row: touch only the rows in view (the others are
+        # brought up to date when they scroll into view, within a second)
+        first = max(0, int(table.scroll_y) - 1)
+        for row in rows[first : first + table.size.height + 2]:
             cells = self._cells(row, now)
-            table.update_cell(row.incident.id, "next", cells[3])
-            table.update_cell(row.incident.id, "countdown", cells[4])
+            shown = self._shown.get(row.incident.id)
+            for column, index in (("next", 3), ("countdown", 4)):
+                if shown is None or cells[index] != shown[index]:
+                    table.update_cell(row.incident.id, column, cells[index])
+            self._shown[row.incident.id] = cells
 
     def _cells(self, row: IncidentRow, now: datetime) -> tuple[Text | str, ...]:
         t = self.duty.t

@@ -11,7 +11,6 @@ import asyncio
 import platform
 import tempfile
 import time
-from pathlib import Path
 
 from dutydesk.connectors.settings import load_settings
 from dutydesk.console.drills import run_drill
