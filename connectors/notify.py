@@ -12,12 +12,11 @@ anything else.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from dutydesk.connectors.journal import Journal
+from dutydesk.connectors.service import first_of
 from dutydesk.connectors.settings import Settings, SettingsError, apprise_path, retry_policy
 from dutydesk.connectors.store import Recorded, StoreError
 from dutydesk.playbooks.dispatch import NOTIFIER_ACTOR
@@ -301,18 +301,6 @@ class _Job:
     attempt: int = 1
 
 
-async def _first(*waits: Awaitable[object]) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
 class Notifier:
     """Delivers queued notifications, each target in a task of its own: failed attempts are
     retried with backoff on the injected clock, then the message goes to the fallback tag. Every
@@ -421,7 +409,7 @@ class Notifier:
                 job = dataclasses.replace(job, target=fallback, fallback=True, attempt=1)
                 continue
             job.attempt += 1
-            await _first(self.journal.clock.sleep_until(now + delay), stop.wait())
+            await first_of(self.journal.clock.sleep_until(now + delay), stop.wait())
             if stop.is_set():
                 return
 

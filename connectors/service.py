@@ -52,7 +52,7 @@ async def engine_holder(journal: Journal) -> str | None:
     return holder
 
 
-async def _first(*waits: Awaitable[object]) -> None:
+async def first_of(*waits: Awaitable[object]) -> None:
     """Wait until the first of these finishes; cancel the rest."""
     tasks = [asyncio.ensure_future(w) for w in waits]
     try:
@@ -110,7 +110,7 @@ class Service:
         """Renew the engine lease well before it runs out."""
         clock = self.wall
         while not stop.is_set():
-            await _first(clock.sleep_until(clock.now() + LEASE_TTL / 3), stop.wait())
+            await first_of(clock.sleep_until(clock.now() + LEASE_TTL / 3), stop.wait())
             if not stop.is_set():
                 await self.journal.store.lease(ENGINE_LEASE, me, clock.now(), LEASE_TTL, alive=holder_alive)
 
@@ -121,7 +121,7 @@ class Service:
         while not stop.is_set():
             if await store.changed():
                 await self.journal.catch_up()
-            await _first(asyncio.sleep(self._follow_interval), stop.wait())
+            await first_of(asyncio.sleep(self._follow_interval), stop.wait())
 
     async def _deadlines(self, stop: asyncio.Event) -> None:
         """Sleep until the next warning or breach is due (or the state changes), then fire it."""
@@ -134,4 +134,4 @@ class Service:
             wake = self.journal.engine.next_wakeup()
             if wake is not None:
                 waits.append(clock.sleep_until(wake))
-            await _first(*waits)
+            await first_of(*waits)

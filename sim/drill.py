@@ -23,7 +23,7 @@ from dutydesk.connectors.codecs.base import CodecContext
 from dutydesk.connectors.codecs.registry import build_codec
 from dutydesk.connectors.journal import Journal
 from dutydesk.connectors.mqtt import Broker, MqttIngest, Subscription
-from dutydesk.connectors.service import Service, Source
+from dutydesk.connectors.service import Service, Source, first_of
 from dutydesk.connectors.store import Recorded
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import (
@@ -186,12 +186,7 @@ class Drill:
         clock = self.journal.clock
         if not isinstance(clock, ManualClock):
             self._scheduled.clear()
-            sleeping = asyncio.ensure_future(clock.sleep_until(moment))
-            waking = asyncio.ensure_future(self._scheduled.wait())
-            await asyncio.wait({sleeping, waking}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (sleeping, waking):
-                task.cancel()
-            await asyncio.gather(sleeping, waking, return_exceptions=True)
+            await first_of(clock.sleep_until(moment), self._scheduled.wait())
             return
         while (wake := self.journal.engine.next_wakeup()) is not None and wake < moment:
             clock.set(max(wake, clock.now()))

@@ -55,10 +55,16 @@ async def history(path: Path, closed: int, open_: int) -> None:
                 batch.append(OpenIncident(actor="bench", at=at, plan_id="cctv-alarm", title=f"历史 #{k}"))
             outcomes = await journal.submit(*batch)
             closing = [
-                ReachMilestone(actor="bench", at=o.recorded[-1].event.at + timedelta(minutes=30),
-                               incident=o.recorded[-1].event.incident or "", milestone=Milestone.CLOSED, text="历史")
+                ReachMilestone(
+                    actor="bench",
+                    at=o.recorded[-1].event.at + timedelta(minutes=30),
+                    incident=o.recorded[-1].event.incident or "",
+                    milestone=Milestone.CLOSED,
+                    text="历史",
+                )
                 for o in outcomes
-                if o.recorded and "历史" in getattr(o.recorded[-1].event, "title", "")
+                if o.recorded
+                and "历史" in getattr(o.recorded[-1].event, "title", "")
                 and o.recorded[-1].event.at < start + timedelta(minutes=closed * 4)
             ]
             if closing:
@@ -68,6 +74,7 @@ async def history(path: Path, closed: int, open_: int) -> None:
 
 def stream(path: str, rate: int, seconds: float, ready: multiprocessing.synchronize.Event) -> None:
     """Another process: alarms through the journal at `rate` per second, in 20 ms batches."""
+
     async def run() -> None:
         wall = WallClock()
         async with await SqliteEventStore.open(Path(path)) as store:
@@ -79,9 +86,13 @@ def stream(path: str, rate: int, seconds: float, ready: multiprocessing.synchron
             while time.perf_counter() - begin < seconds:
                 batch = []
                 for _ in range(per_batch):
-                    reading = Reading(device=f"cam-{n % 2000:04d}", kind="cctv.motion", point="1",
-                                      signal=Signal.RAISE if n // 2000 % 2 == 0 else Signal.CLEAR,
-                                      text=f"motion {n}")
+                    reading = Reading(
+                        device=f"cam-{n % 2000:04d}",
+                        kind="cctv.motion",
+                        point="1",
+                        signal=Signal.RAISE if n // 2000 % 2 == 0 else Signal.CLEAR,
+                        text=f"motion {n}",
+                    )
                     arrival = Arrival(f"s{n}", "bench", "{}", False, wall.now())
                     batch.append(Incoming("cameras", arrival, b"{}", decoded=Decoded((reading,))))
                     n += 1
@@ -89,6 +100,7 @@ def stream(path: str, rate: int, seconds: float, ready: multiprocessing.synchron
                 due = begin + n / rate
                 if (wait := due - time.perf_counter()) > 0:
                     await asyncio.sleep(wait)
+
     asyncio.run(run())
 
 
@@ -135,13 +147,19 @@ async def measure(path: Path, rate: int, seconds: float) -> None:
     q = lambda values: (statistics.median(values), statistics.quantiles(values, n=100)[98])  # noqa: E731
     print(f"console: {rate:,} alarms/s for {seconds:.0f} s, 10,000 incidents in history, 500 open")
     print(f"console: event-loop lag p50 {q(lags)[0]:.1f} ms, p99 {q(lags)[1]:.1f} ms (target p99 <= 50 ms)")
-    print(f"console: key press to cursor moved p50 {q(keys)[0]:.1f} ms, p99 {q(keys)[1]:.1f} ms (target <= 100 ms)")
-    print(f"console: alarm committed to shown in the feed p50 {q(shown)[0]:.0f} ms, p99 {q(shown)[1]:.0f} ms "
-          f"(target p99 <= 250 ms)")
+    print(
+        f"console: key press to cursor moved p50 {q(keys)[0]:.1f} ms, p99 {q(keys)[1]:.1f} ms (target <= 100 ms)"
+    )
+    print(
+        f"console: alarm committed to shown in the feed p50 {q(shown)[0]:.0f} ms, p99 {q(shown)[1]:.0f} ms "
+        f"(target p99 <= 250 ms)"
+    )
 
 
 async def main(rate: int, seconds: float) -> None:
-    print(f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, {platform.platform()}")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, {platform.platform()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "duty.db"
         started = time.perf_counter()

@@ -59,14 +59,22 @@ def scenario_text(alarms: int, devices: int) -> str:
 
 
 async def main(alarms: int, devices: int) -> None:
-    print(f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, {platform.platform()}")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, {platform.platform()}"
+    )
     plans, _ = load_plans(bundled_sources())
     scenario = parse_scenario(scenario_text(alarms, devices), "<generated>", plans=plans)
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(None, {"DUTYDESK_HOME": tmp})
         started = time.perf_counter()
         run = await run_drill(
-            scenario, settings=settings, plans=plans, t=Translator("en"), operator="bench", speed=None, headless=True
+            scenario,
+            settings=settings,
+            plans=plans,
+            t=Translator("en"),
+            operator="bench",
+            speed=None,
+            headless=True,
         )
         elapsed = time.perf_counter() - started
         events = run.folder / "drill.db"
