@@ -140,6 +140,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # the console
     "board.title": ("值班台", "Duty board"),
     "board.on_duty": ("值班", "on duty"),
+    "board.leader": ("带班领导", "leader"),
     "board.nothing_due": ("一小时内没有到期事项", "nothing falls due in the next hour"),
     "board.active_alarms": ("告警中", "active alarms"),
     "drill.over": (

@@ -247,3 +247,18 @@ async def test_snapshots(
         path.write_text(svg, encoding="utf-8")
     assert path.exists(), f"no snapshot {path.name}; run with DUTYDESK_UPDATE_SNAPSHOTS=1 and review it"
     assert svg == path.read_text(encoding="utf-8"), f"{path.name} changed"
+
+
+async def test_the_board_shows_who_is_on_duty_from_the_roster(journal: Journal, tmp_path: Path) -> None:
+    from dutydesk.playbooks.commands import ImportRoster
+    from dutydesk.playbooks.roster import parse_roster_csv
+    from tests.conftest import SHANGHAI
+
+    rota = "role,holder,tags,start,end\n值班人员,李值班,li,2026-11-23 08:00,2026-11-23 20:00\n带班领导,张主任,zhang,,\n"
+    shifts = tuple(parse_roster_csv(rota, "rota.csv", zone=SHANGHAI))
+    await journal.submit(ImportRoster(actor="tester", source="rota.csv", shifts=shifts))
+    app = console(journal, tmp_path, lang="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        top = str(app.screen.query_one("#topbar", Static).render())
+        assert "值班: 李值班" in top and "带班领导: 张主任" in top

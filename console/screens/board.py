@@ -56,11 +56,12 @@ class BoardScreen(DutyScreen):
         yield Static(id="topbar")
         yield Static(t("drill.banner"), id="drill-banner")
         table: DataTable[Text | str] = DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
+        # the countdown comes second so that it shows on the narrowest terminal
         table.add_column(t("h.id"), key="id")
+        table.add_column(t("h.countdown"), key="countdown")
         table.add_column(t("h.title"), key="title")
         table.add_column(t("h.severity"), key="severity")
         table.add_column(t("h.next_due"), key="next")
-        table.add_column(t("h.countdown"), key="countdown")
         yield table
         with Horizontal(id="lower"):
             with Vertical(id="feed-box"):
@@ -98,11 +99,16 @@ class BoardScreen(DutyScreen):
             self._fill_incidents(rows, now)
 
     def _show_clock(self, now: datetime) -> None:
+        """The clock, who is on duty and the leader on duty (from the roster, else this console's
+        operator)."""
         app, t = self.duty, self.duty.t
         local = now.astimezone(app.zone)
+        roster = app.journal.engine.projection.notices.roster
+        officers = ", ".join(s.holder for s in roster.holders("duty_officer", now)) or app.operator
+        leaders = ", ".join(s.holder for s in roster.holders("leader_on_duty", now)) or "-"
         self.query_one("#topbar", Static).update(
             f"[b]{t('board.title')}[/b]  {local:%Y-%m-%d %H:%M:%S} {local.tzname()}  "
-            f"{t('board.on_duty')}: {app.operator}"
+            f"{t('board.on_duty')}: {officers}  {t('board.leader')}: {leaders}"
         )
 
     def refresh_all(self) -> None:
@@ -150,7 +156,7 @@ class BoardScreen(DutyScreen):
         for row in rows[first : first + table.size.height + 2]:
             cells = self._cells(row, now)
             shown = self._shown.get(row.incident.id)
-            for column, index in (("next", 3), ("countdown", 4)):
+            for column, index in (("countdown", 1), ("next", 4)):
                 if shown is None or cells[index] != shown[index]:
                     table.update_cell(row.incident.id, column, cells[index])
             self._shown[row.incident.id] = cells
@@ -164,7 +170,7 @@ class BoardScreen(DutyScreen):
         style = URGENCY_STYLE[row.urgency]
         nxt = row.next.obligation.title.get(t.lang) if row.next else "-"
         clock = countdown(row.next, now) if row.next else "-"
-        return (incident.id, title, t.label(incident.severity.label), nxt, Text(clock, style=style))
+        return (incident.id, Text(clock, style=style), title, t.label(incident.severity.label), nxt)
 
     def _fill_feed(self) -> None:
         app, t = self.duty, self.duty.t
