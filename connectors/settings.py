@@ -166,6 +166,17 @@ class EscalationSection(_Section):
         return self
 
 
+class RectificationSection(_Section):
+    """The rectification register (整改台账): the rule's period and when to remind."""
+
+    workdays: int = Field(default=15, ge=1)  # 15个工作日内完成整改, counted from the investigation
+    reminders: tuple[Annotated[int, Field(ge=1)], ...] = (5, 2)  # working days left
+
+
+class ReportsSection(_Section):
+    font: Path | None = None  # a TrueType CJK font (TTF/TTC) for PDFs and charts
+
+
 class SettingsFile(_Section):
     duty: DutySection = DutySection()
     database: DatabaseSection = DatabaseSection()
@@ -176,6 +187,8 @@ class SettingsFile(_Section):
     alarms: AlarmsSection = AlarmsSection()
     notify: NotifySection = NotifySection()
     escalation: EscalationSection = EscalationSection()
+    rectification: RectificationSection = RectificationSection()
+    reports: ReportsSection = ReportsSection()
 
     @model_validator(mode="after")
     def _unique_feeds(self) -> SettingsFile:

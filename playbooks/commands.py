@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dutydesk.playbooks.roster import Shift
-from dutydesk.playbooks.vocab import Milestone, Severity, Source
+from dutydesk.playbooks.vocab import Cause, Milestone, Severity, Source
 
 
 def _request_id() -> str:
@@ -84,6 +84,14 @@ class WriteLog(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordCause(IncidentCommand):
+    """A cause found by the investigation, by category."""
+
+    category: Cause
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AcknowledgeHandover(Command):
     """The incoming officer takes over the shift (交接班), having read the handover summary."""
 
@@ -119,6 +127,35 @@ class AcknowledgeBreach(IncidentCommand):
 class ImportRoster(Command):
     source: str  # the file it came from
     shifts: tuple[Shift, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddRectification(IncidentCommand):
+    """A rectification item: from the investigation's 15-working-day period (`from_investigation`),
+    or `workdays` working days from now."""
+
+    content: str
+    owner: str
+    workdays: int
+    from_investigation: bool
+    reminders: tuple[int, ...]  # remind when this many working days are left
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemCommand(Command):
+    """An action on one rectification item; the engine knows its incident."""
+
+    item: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompleteRectification(ItemCommand):
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GiveRectificationFeedback(ItemCommand):
+    text: str
 
 
 class Rejected(Exception):  # noqa: N818 - reads as "the command was rejected"

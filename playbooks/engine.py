@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
 
+from dutydesk.playbooks import rectification
 from dutydesk.playbooks.alarmbook import Alarm
 from dutydesk.playbooks.alarms import Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.commands import (
@@ -26,6 +27,7 @@ from dutydesk.playbooks.commands import (
     CompleteObligation,
     ImportRoster,
     IncidentCommand,
+    ItemCommand,
     MarkUrgent,
     OpenIncident,
     PostUpdate,
@@ -60,6 +62,7 @@ from dutydesk.playbooks.incidents import Incident, Projection, apply_to
 from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
 from dutydesk.playbooks.plans import MET_BY_MANUAL, MET_BY_UPDATE, Plan
+from dutydesk.playbooks.rectification import REGISTER_COMMANDS, Item
 from dutydesk.playbooks.vocab import Milestone, Severity, Source
 
 ENGINE_ACTOR = "engine"
@@ -110,8 +113,8 @@ class Engine:
         self.feeds = dict(feeds or {})
         self.debounce = debounce or Debounce()
         # one heap for everything timed; entries name an incident ("i:"), an alarm waiting out
-        # its raise delay or hysteresis ("a:"), or the stale-device sweep; superseded entries
-        # are skipped by their version
+        # its raise delay or hysteresis ("a:"), a rectification item's reminders ("r:"), or the
+        # stale-device sweep; superseded entries are skipped by their version
         self._heap: list[tuple[datetime, int, str, int]] = []
         self._versions: dict[str, int] = {}
         self._order = itertools.count()
@@ -122,6 +125,8 @@ class Engine:
             self._schedule_alarm(alarm)
         # notification timers (escalations, digests) keep their own heaps; None: decide none
         self.dispatcher = Dispatcher(self.projection, notices)
+        for item in self.projection.register.items.values():
+            self._schedule_item(item)
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -145,18 +150,23 @@ class Engine:
             self._schedule(touched)
         elif isinstance(touched, Alarm):
             self._schedule_alarm(touched)
+        elif isinstance(touched, Item):
+            self._schedule_item(touched)
         self.dispatcher.applied(event)
 
     def load(self, events: Iterable[tuple[int, Event]]) -> None:
         """Replay many persisted events, arming deadlines once at the end (restart)."""
-        touched: dict[str, Incident | Alarm] = {}
+        touched: dict[str, Incident | Alarm | Item] = {}
         for seq, event in events:
             item = self.projection.apply(event, seq)
             if item is not None:
-                touched[item.id if isinstance(item, Incident) else item.key] = item
+                key = item.key if isinstance(item, Alarm) else f"{type(item).__name__}:{item.id}"
+                touched[key] = item
         for item in touched.values():
             if isinstance(item, Incident):
                 self._schedule(item)
+            elif isinstance(item, Item):
+                self._schedule_item(item)
             else:
                 self._schedule_alarm(item)
         self.dispatcher.rebuild()
@@ -195,6 +205,8 @@ class Engine:
             kind, name = ref.split(":", 1)
             if kind == "a":
                 fired = self._alarm_events(self.projection.alarms.alarms[name], now)
+            elif kind == "r":
+                fired = self._item_events(self.projection.register.items[name], now)
             else:
                 fired = self._timer_events(self.projection.incidents[name], now)
             if fired:
@@ -203,6 +215,8 @@ class Engine:
                 self._push(now + RETRY_AFTER, ref, version)
             elif kind == "a":
                 self._versions.pop(ref, None)
+            elif kind == "r":
+                self._schedule_item(self.projection.register.items[name], not_before=now + RETRY_AFTER)
             else:
                 self._schedule(self.projection.incidents[name], not_before=now + RETRY_AFTER)
         out += [Keyed(key, event) for key, event in self.dispatcher.tick(now)]
@@ -277,6 +291,20 @@ class Engine:
                 times.append(status.warn_at)
         if times:
             when = min(times)
+            self._push(max(when, not_before) if not_before else when, ref, version)
+
+    def _item_events(self, item: Item, now: datetime) -> list[Keyed]:
+        incident = self.projection.incidents[item.incident]
+        due = rectification.due_events(item, incident, self.deadlines, now, ENGINE_ACTOR)
+        return [Keyed(key, event) for key, event in due]
+
+    def _schedule_item(self, item: Item, not_before: datetime | None = None) -> None:
+        """Put the item's next reminder or overdue notice on the heap, like `_schedule`."""
+        ref = f"r:{item.id}"
+        version = self._versions.get(ref, 0) + 1
+        self._versions[ref] = version
+        when = rectification.next_wakeup(item, self.projection.incidents[item.incident], self.deadlines)
+        if when is not None:
             self._push(max(when, not_before) if not_before else when, ref, version)
 
     def _push(self, when: datetime, ref: str, version: int) -> None:
@@ -388,8 +416,12 @@ class Engine:
                     at=at, incident=None, actor=command.actor, source=command.source, shifts=shifts
                 )
             ]
-        elif isinstance(command, IncidentCommand):
-            incident = self.incident(command.incident)
+        elif isinstance(command, IncidentCommand | ItemCommand):
+            incident = self.incident(
+                command.incident
+                if isinstance(command, IncidentCommand)
+                else self.projection.register.get(command.item).incident
+            )
             events = self._act(incident, command, at)
             events += self._obligations_met(incident, events, command, at)
         else:
@@ -441,7 +473,7 @@ class Engine:
         )
         return events
 
-    def _act(self, incident: Incident, command: IncidentCommand, at: datetime) -> list[Event]:
+    def _act(self, incident: Incident, command: IncidentCommand | ItemCommand, at: datetime) -> list[Event]:
         head = Header(at=at, incident=incident.id, actor=command.actor, drill=incident.drill)
         if isinstance(command, AddNote):
             if not command.text.strip():
@@ -456,6 +488,8 @@ class Engine:
                 at=at,
                 received=incident.received_at,
             )
+        if isinstance(command, REGISTER_COMMANDS):
+            return rectification.act(self.projection.register, incident, command, at, self.deadlines)
         match command:
             case ReachMilestone(milestone=milestone, text=text):
                 return [self._milestone(incident, milestone, text, at, head)]
@@ -562,8 +596,15 @@ class Engine:
                     milestone=milestone,
                     needed=needed,
                 )
+        if milestone is Milestone.RECTIFIED and (items := self.projection.register.open_items(incident.id)):
+            raise Rejected(
+                "items_open",
+                f"rectification items are still open ({', '.join(items)})",
+                items=", ".join(items),
+            )
         if milestone is Milestone.CLOSED and not (text and text.strip()):
             open_items = [s.obligation.id for s in self.status(incident, at) if s.outstanding]
+            open_items += self.projection.register.open_items(incident.id)
             if open_items:
                 raise Rejected(
                     "close_outstanding",
@@ -575,7 +616,7 @@ class Engine:
         return MilestoneReached(**head, milestone=milestone.value, text=text)
 
     def _obligations_met(
-        self, incident: Incident, primary: list[Event], command: IncidentCommand, at: datetime
+        self, incident: Incident, primary: list[Event], command: IncidentCommand | ItemCommand, at: datetime
     ) -> list[Event]:
         """The obligations this action meets, with their margins; a met obligation may arm and
         meet another, so look again until nothing changes."""

@@ -284,6 +284,71 @@ class NotificationFailed(Event):
     next_target: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CauseRecorded(Event):
+    """One cause the investigation team found, by category (设备老化, 操作失误, 制度漏洞, 其他)."""
+
+    kind: ClassVar[str] = "incident.cause"
+    category: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RectificationAdded(Event):
+    """An item of the rectification register (整改通知单): content, time limit, responsible person.
+
+    The time limit is `workdays` working days counted from `anchor_at` (the investigation, or when
+    the item was added); reminders go out when that many working days are left."""
+
+    kind: ClassVar[str] = "rectification.added"
+    item: str
+    content: str
+    owner: str
+    workdays: int
+    anchor_at: datetime
+    reminders: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RectificationCompleted(Event):
+    kind: ClassVar[str] = "rectification.done"
+    item: str
+    evidence: str  # what shows it is done: a work order, photos, the new rule's number
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RectificationFeedback(Event):
+    """What the served department was told about the item, and (`at`) when."""
+
+    kind: ClassVar[str] = "rectification.feedback"
+    item: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RectificationReminder(Event):
+    """An open item has `workdays_left` working days to go; `notify` lists the roles to tell."""
+
+    kind: ClassVar[str] = "rectification.reminder"
+    item: str
+    due_at: datetime
+    workdays_left: int
+    owner: str
+    notify: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RectificationOverdue(Event):
+    """An item's time limit passed undone; told once, up the plan's breach chain."""
+
+    kind: ClassVar[str] = "rectification.overdue"
+    item: str
+    due_at: datetime
+    late_seconds: float
+    owner: str
+    notify: tuple[str, ...]
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -311,6 +376,12 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NotificationQueued,
         NotificationAttempted,
         NotificationFailed,
+        CauseRecorded,
+        RectificationAdded,
+        RectificationCompleted,
+        RectificationFeedback,
+        RectificationReminder,
+        RectificationOverdue,
     )
 }
 HEADER = frozenset(f.name for f in dataclasses.fields(Event))

@@ -30,6 +30,7 @@ from dutydesk.playbooks.events import (
 )
 from dutydesk.playbooks.notices import NoticeBook
 from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.rectification import REGISTER_EVENTS, Item, Register
 from dutydesk.playbooks.vocab import Milestone, Severity
 
 OccurrenceKey = tuple[str, int]  # (obligation id, occurrence number from 1)
@@ -137,7 +138,7 @@ class Incident:
         )
 
 
-SNAPSHOT_VERSION = 5
+SNAPSHOT_VERSION = 6
 _time = datetime.fromisoformat
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -205,16 +206,19 @@ class Projection:
         self.incidents = IncidentTable(self.plans)
         self.daily: dict[str, int] = {}  # incidents opened per id prefix (drill flag + date)
         self.alarms = AlarmBook()
+        self.register = Register()  # rectification items
         self.by_trigger: dict[str, str] = {}  # open incidents by the device and alarm kind that started them
         self.notices = NoticeBook()  # roster, unacknowledged breaches, messages and deliveries under way
         self.seq = 0
 
-    def apply(self, event: Event, seq: int) -> Incident | Alarm | None:
-        """Fold one event in; returns the incident or alarm it touched, if any."""
+    def apply(self, event: Event, seq: int) -> Incident | Alarm | Item | None:
+        """Fold one event in; returns the incident, alarm or rectification item it touched, if any."""
         self.seq = max(self.seq, seq)
         self.notices.apply(event, seq)
         if isinstance(event, AlarmObserved | AlarmChanged | DeviceChanged | AlarmAcknowledged | AlarmShelved):
             return self.alarms.apply(event)
+        if isinstance(event, REGISTER_EVENTS):
+            return self.register.apply(event)
         if isinstance(event, PlanRegistered):
             self.plans[event.fingerprint] = Plan.model_validate(event.plan)
             return None
@@ -261,6 +265,7 @@ class Projection:
             "closed": dormant,
             "alarms": self.alarms.to_snapshot(),
             "notices": self.notices.to_snapshot(),
+            "register": self.register.to_snapshot(),
         }
 
     @classmethod
@@ -274,6 +279,7 @@ class Projection:
         projection.incidents.restore(data["open"], data["closed"])
         projection.alarms.restore(data["alarms"])
         projection.notices = NoticeBook.from_snapshot(data["notices"])
+        projection.register.restore(data["register"])
         projection.by_trigger = {i.trigger: i.id for i in projection.incidents.open() if i.trigger}
         return projection
 

@@ -169,10 +169,10 @@ class Plan(_Model):
         return obligation.warning or self.warning
 
     def targets(
-        self, obligation: Obligation, stage: Literal["warning", "breach"], severity: Severity
+        self, obligation: Obligation | None, stage: Literal["warning", "breach"], severity: Severity
     ) -> tuple[str, ...]:
         """Who is told at this stage: the obligation's roles (or the plan's), plus severity extras."""
-        own = getattr(obligation.notify, stage, None) if obligation.notify else None
+        own = getattr(obligation.notify, stage, None) if obligation and obligation.notify else None
         roles = list(own if own is not None else getattr(self.notify, stage) or ())
         if stage == "breach":
             for rule in self.escalation:

@@ -127,3 +127,24 @@ SOURCE_LABELS = {
     Source.ONSITE: Label("现场报告", "on-site report"),
     Source.ALARM: Label("设备告警", "device alarm"),
 }
+
+
+class Cause(enum.StrEnum):
+    """Cause categories of the investigation (技术+管理调查组): what the rules name, and the rest."""
+
+    EQUIPMENT_AGEING = "equipment-ageing"  # 设备老化
+    OPERATOR_ERROR = "operator-error"  # 操作失误
+    RULE_GAP = "rule-gap"  # 制度漏洞
+    OTHER = "other"  # 其他
+
+    @property
+    def label(self) -> Label:
+        return CAUSE_LABELS[self]
+
+
+CAUSE_LABELS = {
+    Cause.EQUIPMENT_AGEING: Label("设备老化", "equipment ageing"),
+    Cause.OPERATOR_ERROR: Label("操作失误", "operator error"),
+    Cause.RULE_GAP: Label("制度漏洞", "gaps in the rules"),
+    Cause.OTHER: Label("其他", "other"),
+}
