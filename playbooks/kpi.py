@@ -1,0 +1,413 @@
+"""Monthly and yearly KPIs (值班工作指标): timeliness per obligation type, time to acknowledge and to
+stabilise, the rectification register, incidents by type, place and level, and alarm load in the
+ISA-18.2 manner — real incidents and drills apart.
+
+The figures fold in one pass over facts from the log: an incident opened, a milestone, an
+obligation met or breached, an item added or done, an alarm's confirmed change. Each fact is a
+method call with plain values rather than a whole event: a busy year is a million of them, and
+rebuilding each as a typed event costs more than the whole report may take (the reader in
+`connectors/reporting.py` extracts just the fields each fact needs).
+
+Incidents count in the period they were received in, with everything that happened to them since:
+an investigation due next month counts for this month, so a month's rates settle once its
+incidents' deadlines have passed, and an obligation still running is not counted yet. Alarms count
+in the period they were annunciated in.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan, Text
+from dutydesk.playbooks.rectification import ItemState, deadline, state_of
+from dutydesk.playbooks.vocab import Milestone, Severity
+
+INTERVAL = timedelta(minutes=10)  # ISA-18.2 counts alarms per operator per 10 minutes
+FLOOD_ALARMS = 10  # more than this in one interval is a flood (one operator: the duty desk)
+CHATTER_WINDOW = timedelta(minutes=1)  # an alarm raised again within a minute is chattering
+TOP_DEVICES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A calendar month or year in the centre's time zone."""
+
+    start: datetime
+    end: datetime
+    label: str  # 2026-11 or 2026
+
+    @classmethod
+    def month(cls, year: int, month: int, zone: ZoneInfo) -> Period:
+        start = datetime(year, month, 1, tzinfo=zone)
+        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+        return cls(start, end, f"{year:04d}-{month:02d}")
+
+    @classmethod
+    def year(cls, year: int, zone: ZoneInfo) -> Period:
+        return cls(datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone), f"{year:04d}")
+
+    def incident_ids(self, *, drill: bool) -> tuple[str, str]:
+        """The range [low, high) of the ids of incidents received in the period: the engine names
+        each by the day it was received, in the centre's zone (drills with a leading D)."""
+        prefix = "D" if drill else ""
+        return prefix + self.start.strftime("%Y%m%d"), prefix + self.end.strftime("%Y%m%d")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeliness:
+    """How often one kind of obligation was met in time."""
+
+    obligation: str
+    title: Text
+    on_time: int
+    late: int  # met late, or breached and never met
+
+    @property
+    def total(self) -> int:
+        return self.on_time + self.late
+
+    @property
+    def rate(self) -> float | None:
+        return self.on_time / self.total if self.total else None
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    count: int
+    median: timedelta | None
+    p90: timedelta | None
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Spread:
+        if not seconds:
+            return cls(0, None, None)
+        p90 = statistics.quantiles(seconds, n=10, method="inclusive")[-1] if len(seconds) > 1 else seconds[0]
+        return cls(len(seconds), timedelta(seconds=statistics.median(seconds)), timedelta(seconds=p90))
+
+
+@dataclass(frozen=True, slots=True)
+class LateItem:
+    item: str
+    incident: str
+    content: str
+    owner: str
+    due_at: datetime
+    done_at: datetime | None  # None: still open
+
+
+@dataclass(frozen=True, slots=True)
+class Rectification:
+    total: int
+    on_time: int
+    done_late: int
+    overdue: int  # open past the limit
+    open: int  # open within the limit
+    waived: int
+    late_items: tuple[LateItem, ...]  # done late or overdue, soonest deadline first
+
+    @property
+    def rate(self) -> float | None:
+        settled = self.on_time + self.done_late + self.overdue
+        return self.on_time / settled if settled else None
+
+
+@dataclass(frozen=True, slots=True)
+class Flood:
+    start: datetime
+    end: datetime
+    alarms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chattering:
+    device: str  # source/device
+    alarms: int
+    chatter: int  # raised again within a minute of its previous raise
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmLoad:
+    total: int
+    intervals: int  # 10-minute intervals in the period so far
+    peak: int
+    peak_at: datetime | None
+    flooded: int  # intervals with more than FLOOD_ALARMS
+    floods: tuple[Flood, ...]  # runs of flooded intervals, in time order
+    devices: tuple[Chattering, ...]  # the most chattering devices, then the most frequent
+    per_day: tuple[tuple[date, int], ...]
+
+    @property
+    def average(self) -> float:
+        """Alarms per 10 minutes (ISA-18.2: about 1 is acceptable, 2 manageable)."""
+        return self.total / self.intervals if self.intervals else 0.0
+
+    @property
+    def flooded_share(self) -> float:
+        """Share of time in flood (ISA-18.2: under 1 %)."""
+        return self.flooded / self.intervals if self.intervals else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    incidents: int
+    closed: int
+    by_plan: tuple[tuple[str, Text, int], ...]
+    by_location: tuple[tuple[str | None, int], ...]
+    by_severity: tuple[tuple[Severity, int], ...]
+    timeliness: tuple[Timeliness, ...]
+    acknowledge: Spread  # received -> reported to the leader on duty
+    stabilise: Spread  # received -> stabilised
+    rectification: Rectification
+    alarms: AlarmLoad
+
+
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    period: Period
+    as_of: datetime
+    real: Figures
+    drills: Figures
+
+
+@dataclass(slots=True)
+class _Case:
+    """What the figures need of one incident."""
+
+    drill: bool
+    plan: str
+    severity: str
+    location: str | None
+    received: datetime
+    reported: datetime | None = None
+    stabilised: datetime | None = None
+    closed: datetime | None = None
+
+
+@dataclass(slots=True)
+class _Item:
+    incident: str
+    content: str
+    owner: str
+    due: datetime
+    done: datetime | None = None
+
+
+@dataclass(slots=True)
+class _Side:
+    """Real incidents, or drills."""
+
+    on_time: Counter[tuple[str, str]] = field(default_factory=Counter)  # (obligation, title) -> n
+    late: Counter[tuple[str, str]] = field(default_factory=Counter)
+    buckets: Counter[int] = field(default_factory=Counter)  # 10-minute interval -> alarms
+    device_alarms: Counter[str] = field(default_factory=Counter)
+    device_chatter: Counter[str] = field(default_factory=Counter)
+    last_raised: dict[str, datetime] = field(default_factory=dict)
+
+
+class KpiBuilder:
+    """Folds facts into figures. Facts of incidents received outside the period are ignored, so
+    a reader may give more than it must."""
+
+    def __init__(self, period: Period, deadlines: Deadlines, now: datetime) -> None:
+        self.period = period
+        self.deadlines = deadlines
+        self.now = now
+        self._plans: dict[str, Plan] = {}
+        self._cases: dict[str, _Case] = {}
+        self._items: dict[str, _Item] = {}
+        self._sides = (_Side(), _Side())  # indexed by the drill flag
+        self._titles: dict[tuple[str, str], tuple[str, str]] = {}  # (plan, obligation) -> group
+        self._texts: dict[tuple[str, str], tuple[int, Text]] = {}  # group -> (order, title)
+        self._breached: dict[tuple[str, str, int], tuple[str, str]] = {}  # unmet yet: key -> group
+
+    # -- facts -------------------------------------------------------------------------------------
+
+    def plan(self, fingerprint: str, plan: Plan) -> None:
+        self._plans[fingerprint] = plan
+
+    def opened(
+        self,
+        incident: str,
+        at: datetime,
+        *,
+        drill: bool,
+        plan: str,
+        severity: str,
+        location: str | None,
+    ) -> None:
+        if self.period.start <= at < self.period.end:
+            self._cases[incident] = _Case(drill, plan, severity, location, at)
+
+    def severity(self, incident: str, severity: str) -> None:
+        case = self._cases.get(incident)
+        if case is not None:
+            case.severity = severity
+
+    def milestone(self, incident: str, milestone: str, at: datetime) -> None:
+        case = self._cases.get(incident)
+        if case is None:
+            return
+        if milestone == Milestone.REPORTED:
+            case.reported = at
+        elif milestone == Milestone.STABILISED:
+            case.stabilised = at
+        elif milestone == Milestone.CLOSED:
+            case.closed = at
+
+    def met(self, incident: str, obligation: str, occurrence: int, margin_seconds: float | None) -> None:
+        """An obligation met; with a negative margin, late. Meeting it settles an earlier breach:
+        a report backdated to before the deadline was in time after all."""
+        case = self._cases.get(incident)
+        if case is None or margin_seconds is None:  # no deadline, nothing to be timely about
+            return
+        group = self._group(case, obligation)
+        self._breached.pop((incident, obligation, occurrence), None)
+        side = self._sides[case.drill]
+        (side.on_time if margin_seconds >= 0 else side.late)[group] += 1
+
+    def breached(self, incident: str, obligation: str, occurrence: int) -> None:
+        case = self._cases.get(incident)
+        if case is not None:
+            self._breached[(incident, obligation, occurrence)] = self._group(case, obligation)
+
+    def item_added(
+        self, incident: str, item: str, *, anchor_at: datetime, workdays: int, content: str, owner: str
+    ) -> None:
+        if incident in self._cases:
+            due, _ = deadline(anchor_at, workdays, self.deadlines)
+            self._items[item] = _Item(incident, content, owner, due)
+
+    def item_done(self, item: str, at: datetime) -> None:
+        entry = self._items.get(item)
+        if entry is not None:
+            entry.done = at
+
+    def alarm(self, at: datetime, *, drill: bool, key: str, status: str, replay: bool) -> None:
+        """An alarm's confirmed change; a raise that is not a replayed state is annunciated."""
+        if status != "active" or replay or not self.period.start <= at < self.period.end:
+            return
+        side = self._sides[drill]
+        side.buckets[int((at - self.period.start) / INTERVAL)] += 1
+        device = key.rsplit("/", 2)[0]  # keys are source/device/point/kind
+        side.device_alarms[device] += 1
+        last = side.last_raised.get(key)
+        if last is not None and at - last <= CHATTER_WINDOW:
+            side.device_chatter[device] += 1
+        side.last_raised[key] = at
+
+    def _group(self, case: _Case, obligation: str) -> tuple[str, str]:
+        """Obligations of one kind across plans: the same id and the same wording (so "dispatch
+        within 1 hour" and "within 2 working days" stay apart)."""
+        known = self._titles.get((case.plan, obligation))
+        if known is None:
+            plan = self._plans.get(case.plan)
+            found = [
+                (n, ob.title) for n, ob in enumerate(plan.obligations if plan else ()) if ob.id == obligation
+            ]
+            index, text = found[0] if found else (len(self._texts), Text(zh=obligation, en=obligation))
+            known = self._titles[(case.plan, obligation)] = (obligation, text.zh)
+            self._texts.setdefault(known, (index, text))
+        return known
+
+    # -- figures -----------------------------------------------------------------------------------
+
+    def result(self) -> Kpi:
+        for (incident, _, _), group in self._breached.items():
+            self._sides[self._cases[incident].drill].late[group] += 1
+        self._breached.clear()
+        return Kpi(self.period, self.now, self._figures(drill=False), self._figures(drill=True))
+
+    def _figures(self, *, drill: bool) -> Figures:
+        cases = {k: c for k, c in self._cases.items() if c.drill == drill}
+        side = self._sides[drill]
+        plans: Counter[str] = Counter()
+        titles: dict[str, Text] = {}
+        for case in cases.values():
+            plan = self._plans.get(case.plan)
+            plan_id = plan.id if plan else case.plan
+            plans[plan_id] += 1
+            titles.setdefault(plan_id, plan.title if plan else Text(zh=plan_id, en=plan_id))
+        groups = sorted(side.on_time.keys() | side.late.keys(), key=lambda g: (self._texts[g][0], g))
+        return Figures(
+            incidents=len(cases),
+            closed=sum(c.closed is not None for c in cases.values()),
+            by_plan=tuple((p, titles[p], n) for p, n in plans.most_common()),
+            by_location=tuple(Counter(c.location for c in cases.values()).most_common()),
+            by_severity=tuple(
+                sorted(Counter(Severity[c.severity.upper()] for c in cases.values()).items(), reverse=True)
+            ),
+            timeliness=tuple(
+                Timeliness(g[0], self._texts[g][1], side.on_time[g], side.late[g]) for g in groups
+            ),
+            acknowledge=Spread.of(
+                [(c.reported - c.received).total_seconds() for c in cases.values() if c.reported]
+            ),
+            stabilise=Spread.of(
+                [(c.stabilised - c.received).total_seconds() for c in cases.values() if c.stabilised]
+            ),
+            rectification=self._rectification(cases),
+            alarms=self._alarm_load(side),
+        )
+
+    def _rectification(self, cases: dict[str, _Case]) -> Rectification:
+        states: Counter[str] = Counter()
+        late = []
+        for key, item in self._items.items():
+            case = cases.get(item.incident)
+            if case is None:
+                continue
+            state = state_of(item.due, item.done, case.closed, self.now)
+            if state is ItemState.DONE:
+                state_key = "late" if item.done and item.done > item.due else "on_time"
+            else:
+                state_key = state.value
+            states[state_key] += 1
+            if state_key in ("late", ItemState.OVERDUE):
+                late.append(LateItem(key, item.incident, item.content, item.owner, item.due, item.done))
+        late.sort(key=lambda i: (i.due_at, i.item))
+        return Rectification(
+            total=sum(states.values()),
+            on_time=states["on_time"],
+            done_late=states["late"],
+            overdue=states[ItemState.OVERDUE],
+            open=states[ItemState.OPEN],
+            waived=states[ItemState.WAIVED],
+            late_items=tuple(late),
+        )
+
+    def _alarm_load(self, side: _Side) -> AlarmLoad:
+        start, zone = self.period.start, self.deadlines.zone
+        elapsed = min(self.now, self.period.end) - start
+        intervals = max(0, math.ceil(elapsed / INTERVAL))
+        buckets = side.buckets
+        peak_bucket = max(buckets, key=lambda b: (buckets[b], -b)) if buckets else None
+        runs: list[tuple[int, int, int]] = []  # (first interval, interval after the last, alarms)
+        for bucket in sorted(b for b, n in buckets.items() if n > FLOOD_ALARMS):
+            if runs and runs[-1][1] == bucket:
+                first, _, alarms = runs[-1]
+                runs[-1] = (first, bucket + 1, alarms + buckets[bucket])
+            else:
+                runs.append((bucket, bucket + 1, buckets[bucket]))
+        days: Counter[date] = Counter()
+        for bucket, count in buckets.items():
+            days[(start + bucket * INTERVAL).astimezone(zone).date()] += count
+        devices = sorted(
+            side.device_alarms,
+            key=lambda d: (-side.device_chatter[d], -side.device_alarms[d], d),
+        )[:TOP_DEVICES]
+        return AlarmLoad(
+            total=sum(buckets.values()),
+            intervals=intervals,
+            peak=buckets[peak_bucket] if peak_bucket is not None else 0,
+            peak_at=start + peak_bucket * INTERVAL if peak_bucket is not None else None,
+            flooded=sum(1 for n in buckets.values() if n > FLOOD_ALARMS),
+            floods=tuple(Flood(start + a * INTERVAL, start + b * INTERVAL, n) for a, b, n in runs),
+            devices=tuple(Chattering(d, side.device_alarms[d], side.device_chatter[d]) for d in devices),
+            per_day=tuple(sorted(days.items())),
+        )
