@@ -24,6 +24,7 @@ import pendulum
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.journal import Journal, Outcome
 from dutydesk.connectors.notify import AppriseDeliverer, Messages, load_destinations, notifier_from_settings
+from dutydesk.connectors.reporting import read_kpi
 from dutydesk.connectors.service import EngineRunning, Service, engine_holder
 from dutydesk.connectors.settings import (
     Settings,
@@ -43,28 +44,53 @@ from dutydesk.console import render
 from dutydesk.console.deliveries import KINDS, delivery_rows
 from dutydesk.console.drills import DrillRun, publish_scenario, run_drill
 from dutydesk.console.i18n import Translator, detect
+from dutydesk.console.reports.document import Document
+from dutydesk.console.reports.incident import investigation_report
+from dutydesk.console.reports.kpi import kpi_report
+from dutydesk.console.reports.output import (
+    BINARY,
+    FORMATS,
+    ProgressLine,
+    ReportError,
+    check_target,
+    choose_format,
+)
+from dutydesk.console.reports.output import render as render_report
+from dutydesk.console.reports.output import write as write_report
 from dutydesk.playbooks.alarmbook import LIVE
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import (
     AcknowledgeBreach,
     AddNote,
+    AddRectification,
     Command,
     CompleteObligation,
+    CompleteRectification,
+    GiveRectificationFeedback,
     ImportRoster,
     MarkUrgent,
     OpenIncident,
     PostUpdate,
     ReachMilestone,
+    RecordCause,
     SetSeverity,
 )
 from dutydesk.playbooks.engine import Keyed
-from dutydesk.playbooks.events import BreachAcknowledged, DeadLetter, NotificationAttempted, ObligationMet
+from dutydesk.playbooks.events import (
+    BreachAcknowledged,
+    DeadLetter,
+    MilestoneReached,
+    NotificationAttempted,
+    ObligationMet,
+)
 from dutydesk.playbooks.incidents import Incident
+from dutydesk.playbooks.kpi import Period
 from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import State, evaluate
 from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.rectification import ItemState, assess, register_rows
 from dutydesk.playbooks.roster import RosterError, parse_roster_csv, role_id
-from dutydesk.playbooks.vocab import Milestone, Severity, Source
+from dutydesk.playbooks.vocab import Cause, Milestone, Severity, Source
 from dutydesk.playbooks.yamlfile import SourceErrors
 from dutydesk.sim.scenario import Scenario, bundled_scenarios, load_scenario
 from dutydesk.sim.score import result_json
@@ -310,6 +336,9 @@ ACTIONS.update(
     note=lambda a, i, who: AddNote(actor=who, at=a.at_time, incident=i, text=a.text),
     done=lambda a, i, who: CompleteObligation(actor=who, at=a.at_time, incident=i, obligation=a.obligation),
     ack=lambda a, i, who: AcknowledgeBreach(actor=who, at=a.at_time, incident=i, obligation=a.obligation),
+    cause=lambda a, i, who: RecordCause(
+        actor=who, at=a.at_time, incident=i, category=Cause(a.category), text=a.text
+    ),
 )
 
 
@@ -324,6 +353,12 @@ async def incident_action(args: argparse.Namespace, ctx: Context) -> int:
         _outcome(outcome, ctx)
         incident = journal.engine.incident(args.incident)
     ctx.print(ctx.t("recorded", what=f"{incident.id} {args.action}"))
+    _print_met(outcome, incident, ctx)
+    return 0
+
+
+def _print_met(outcome: Outcome, incident: Incident, ctx: Context) -> None:
+    """Each obligation the command met, with its margin, and each breach acknowledged."""
     for item in outcome.recorded:
         event = item.event
         if isinstance(event, ObligationMet) and event.margin_seconds is not None:
@@ -334,7 +369,6 @@ async def incident_action(args: argparse.Namespace, ctx: Context) -> int:
         elif isinstance(event, BreachAcknowledged):
             title = incident.plan.obligation(event.obligation).title.get(ctx.t.lang)
             ctx.print(ctx.t("acknowledged", title=title))
-    return 0
 
 
 def _next_due(statuses: list[Any]) -> datetime | None:
@@ -401,6 +435,179 @@ async def incidents_show(args: argparse.Namespace, ctx: Context) -> int:
     for item in timeline:
         when = item.event.at.astimezone(zone).strftime("%m-%d %H:%M:%S")
         ctx.print(f"  {when}  {item.event.actor:<10} {render.describe(item.event, incident.plan, t)}")
+    return 0
+
+
+# -- reports and the rectification register ----------------------------------------------------
+
+
+def _report_target(args: argparse.Namespace, default_name: str) -> tuple[str, Path | None]:
+    """The format and the file to write (None: standard output), checked before any work.
+    PDF and DOCX go to a file of a default name unless one is given."""
+    target = Path(args.output) if args.output else None
+    fmt = choose_format(args.format, target)
+    if target is None and fmt in BINARY:
+        target = Path(f"{default_name}.{fmt}")
+    if target is not None:
+        try:
+            check_target(target)
+        except ReportError as exc:
+            raise CliError(str(exc)) from None
+    return fmt, target
+
+
+def _progress(ctx: Context) -> ProgressLine:
+    stages = ("incidents", "drills", "alarms", "charts", "pages", "rows")
+    return ProgressLine(ctx.err, labels={stage: ctx.t(f"p.{stage}") for stage in stages})
+
+
+def _emit(document: Document, fmt: str, target: Path | None, ctx: Context, progress: ProgressLine) -> None:
+    font = ctx.settings.file.reports.font
+    try:
+        data = render_report(
+            document, fmt, font=ctx.settings.resolve(font) if font else None, progress=progress
+        )
+        if target is not None:
+            write_report(target, data)
+    except ReportError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        progress.done()
+    if target is None:
+        ctx.out.write(data.decode())
+    else:
+        ctx.print(ctx.t("report_written", path=target))
+
+
+async def report_incident(args: argparse.Namespace, ctx: Context) -> int:
+    fmt, target = _report_target(args, f"report-{args.id}")
+    now, zone = ctx.clock.now(), ctx.settings.zone
+    async with _journal(ctx) as journal:
+        engine = journal.engine
+        incident = engine.projection.incidents.get(args.id)
+        if incident is None:
+            raise CliError(ctx.t("unknown_incident", incident=args.id))
+        statuses = engine.status(incident, now)
+        closed = incident.milestones.get(Milestone.CLOSED)
+        items = [assess(i, engine.deadlines, now, closed) for i in engine.projection.register.of(args.id)]
+        timeline = await journal.store.read(0, incident=args.id)
+    # reports are in Chinese, the centre's usual wording, unless --lang asks otherwise
+    document = investigation_report(
+        incident, statuses, timeline, items, now=now, zone=zone, lang=args.lang or "zh"
+    )
+    _emit(document, fmt, target, ctx, _progress(ctx))
+    return 0
+
+
+def _period(args: argparse.Namespace, ctx: Context) -> Period:
+    zone = ctx.settings.zone
+    if args.month is not None:
+        year, _, month = args.month.partition("-")
+        if not (len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit()) or not (
+            1 <= int(month) <= 12
+        ):
+            raise CliError(ctx.t("bad_month", text=args.month))
+        return Period.month(int(year), int(month), zone)
+    if not (len(args.year) == 4 and args.year.isdigit()):
+        raise CliError(ctx.t("bad_year", text=args.year))
+    return Period.year(int(args.year), zone)
+
+
+async def report_kpi(args: argparse.Namespace, ctx: Context) -> int:
+    period, now = _period(args, ctx), ctx.clock.now()
+    if period.start > now:
+        raise CliError(ctx.t("future_period", period=period.label))
+    fmt, target = _report_target(args, f"kpi-{period.label}")
+    progress = _progress(ctx)
+    settings = ctx.settings
+    async with await SqliteEventStore.open(
+        settings.database, busy_timeout=settings.file.database.busy_timeout
+    ) as store:
+        try:
+            kpi = await read_kpi(store, period, deadlines(settings), now, progress.show)
+        finally:
+            progress.done()
+    _emit(kpi_report(kpi, zone=settings.zone, lang=args.lang or "zh"), fmt, target, ctx, progress)
+    return 0
+
+
+async def rectify_list(args: argparse.Namespace, ctx: Context) -> int:
+    now, zone, t = ctx.clock.now(), ctx.settings.zone, ctx.t
+    if args.overdue:
+        states: set[ItemState] | None = {ItemState.OVERDUE}
+    else:
+        states = None if args.all else {ItemState.OPEN, ItemState.OVERDUE}
+    async with _journal(ctx) as journal:
+        projection = journal.engine.projection
+        rows = register_rows(
+            projection.register,
+            projection.incidents,
+            journal.engine.deadlines,
+            now,
+            states=states,
+            drills=args.drills,
+        )
+    if args.json:
+        ctx.json([render.item_json(row, zone, now) for row in rows])
+        return 0
+    if not rows:
+        ctx.print(t("no_items"))
+        return 0
+    table = [[t("h.item"), t("h.incident"), t("h.content"), t("h.owner"), t("h.due"), t("h.state")]]
+    for row in rows:
+        status, item = row.status, row.status.item
+        due = status.due_at.astimezone(zone).strftime("%m-%d %H:%M")
+        if status.state in (ItemState.OPEN, ItemState.OVERDUE):
+            margin = status.margin(now)
+            word = "left" if margin.total_seconds() >= 0 else "overdue"
+            due += f" ({t(word, span=render.span(margin, t.lang))})"
+        if status.provisional:
+            due += t("provisional")
+        table.append([item.id, item.incident, item.content, item.owner, due, t(f"item.{status.state.value}")])
+    ctx.print(render.table(table))
+    return 0
+
+
+async def rectify_add(args: argparse.Namespace, ctx: Context) -> int:
+    rules = ctx.settings.file.rectification
+    command = AddRectification(
+        actor=ctx.operator,
+        at=_when(args.at, ctx.settings) if args.at else None,
+        incident=args.incident,
+        content=args.content,
+        owner=args.owner,
+        workdays=args.workdays if args.workdays is not None else rules.workdays,
+        from_investigation=args.workdays is None,
+        reminders=rules.reminders,
+    )
+    async with _journal(ctx) as journal:
+        (outcome,) = await journal.submit(command)
+    _outcome(outcome, ctx)
+    ctx.print(str(getattr(outcome.recorded[-1].event, "item", "")))
+    return 0
+
+
+async def rectify_item(args: argparse.Namespace, ctx: Context) -> int:
+    at = _when(args.at, ctx.settings) if args.at else None
+    command: Command
+    if args.action == "done":
+        command = CompleteRectification(actor=ctx.operator, at=at, item=args.item, evidence=args.evidence)
+    else:
+        command = GiveRectificationFeedback(actor=ctx.operator, at=at, item=args.item, text=args.text)
+    async with _journal(ctx) as journal:
+        (outcome,) = await journal.submit(command)
+        if outcome.repeated:
+            ctx.print(ctx.t("repeated"))
+            return 0
+        _outcome(outcome, ctx)
+        incident = journal.engine.incident(journal.engine.projection.register.get(args.item).incident)
+    ctx.print(ctx.t("recorded", what=f"{args.item} {args.action}"))
+    for item in outcome.recorded:
+        if isinstance(item.event, MilestoneReached):
+            ctx.print(
+                ctx.t("recorded", what=f"{incident.id} {ctx.t.label(Milestone(item.event.milestone).label)}")
+            )
+    _print_met(outcome, incident, ctx)
     return 0
 
 
@@ -913,6 +1120,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("backup", help="a consistent copy of the database, safe while running")
     p.add_argument("file")
     p.set_defaults(handler=backup)
+    p = commands.add_parser(
+        "rectify",
+        help="the rectification register (整改台账)",
+        usage="dutydesk rectify list [--overdue] [--all] [--drills] [--json]\n"
+        "       dutydesk rectify add INCIDENT --content TEXT --owner NAME [--workdays N]\n"
+        "       dutydesk rectify ITEM done --evidence TEXT\n"
+        "       dutydesk rectify ITEM feedback --text TEXT",
+    )
+    p.add_argument("target", metavar="list|add|ITEM")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    reports = commands.add_parser("report", help="investigation report and KPIs").add_subparsers(
+        dest="sub", required=True, metavar="KIND"
+    )
+    p = reports.add_parser("incident", help="the investigation report (事件调查报告) of one incident")
+    p.add_argument("id")
+    _output_options(p)
+    p.set_defaults(handler=report_incident)
+    p = reports.add_parser("kpi", help="timeliness, times, rectification and alarm load of a period")
+    period = p.add_mutually_exclusive_group(required=True)
+    period.add_argument("--month", metavar="YYYY-MM")
+    period.add_argument("--year", metavar="YYYY")
+    _output_options(p)
+    p.set_defaults(handler=report_kpi)
     audit = commands.add_parser("audit", help="check the event log").add_subparsers(
         dest="sub", required=True, metavar="ACTION"
     )
@@ -920,6 +1150,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=audit_verify)
     _notify_parsers(commands)
     return parser
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=FORMATS, help="default: from the file name, else md")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="default: standard output; report-ID.pdf for pdf/docx"
+    )
+
+
+def _rectify_parser(target: str) -> argparse.ArgumentParser:
+    if target == "list":
+        p = argparse.ArgumentParser(prog="dutydesk rectify list")
+        p.add_argument("--overdue", action="store_true", help="only items past their limit")
+        p.add_argument("--all", action="store_true", help="done and waived ones too")
+        p.add_argument("--drills", action="store_true", help="items of drills too")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(handler=rectify_list)
+        return p
+    if target == "add":
+        p = argparse.ArgumentParser(prog="dutydesk rectify add")
+        p.add_argument("incident", metavar="INCIDENT")
+        p.add_argument("--content", required=True, help="整改内容 what is to be done")
+        p.add_argument("--owner", required=True, help="责任人 who is responsible")
+        p.add_argument(
+            "--workdays",
+            type=int,
+            metavar="N",
+            help="working days from now (default: the period from the investigation)",
+        )
+        p.add_argument("--at", metavar="ISO", help="when it was decided (default: now)")
+        p.set_defaults(handler=rectify_add)
+        return p
+    p = argparse.ArgumentParser(prog=f"dutydesk rectify {target}")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("done", help="the item is done (整改完成)")
+    a.add_argument("--evidence", required=True, help="what shows it: a work order, photos, a new rule")
+    a.add_argument("--at", metavar="ISO", help="when it was done (default: now)")
+    a = actions.add_parser("feedback", help="feedback given to the served department (已反馈)")
+    a.add_argument("--text", required=True)
+    a.add_argument("--at", metavar="ISO", help="when it was given (default: now)")
+    p.set_defaults(handler=rectify_item, item=target)
+    return p
 
 
 def _open_parser() -> argparse.ArgumentParser:
@@ -954,6 +1226,7 @@ def _action_parser(incident: str) -> argparse.ArgumentParser:
         "rectified": "the rectification is done (整改完成)",
         "feedback": "feedback given to the served departments (已反馈)",
         "done": "tick off an obligation met by hand",
+        "cause": "a cause found by the investigation (原因分析)",
         "note": "add a note to the timeline",
         "close": "close the incident",
         "ack": "acknowledge breaches (all, or one obligation's): their escalation stops (确认超时)",
@@ -978,6 +1251,9 @@ def _action_parser(incident: str) -> argparse.ArgumentParser:
             a.add_argument("--reason", help="needed while obligations are outstanding")
         elif name == "ack":
             a.add_argument("obligation", nargs="?", help="default: every unacknowledged breach")
+        elif name == "cause":
+            a.add_argument("--category", required=True, choices=[c.value for c in Cause])
+            a.add_argument("--text", required=True)
     p.set_defaults(handler=incident_action, incident=incident)
     return p
 
@@ -992,8 +1268,11 @@ def main(
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     args = build_parser().parse_args(argv)
-    if args.command == "incident":
-        sub = _open_parser() if args.target == "open" else _action_parser(args.target)
+    if args.command in ("incident", "rectify"):
+        if args.command == "rectify":
+            sub = _rectify_parser(args.target)
+        else:
+            sub = _open_parser() if args.target == "open" else _action_parser(args.target)
         shared = {name: getattr(args, name) for name in ("config", "operator", "lang", "command")}
         args = sub.parse_args(args.rest, namespace=argparse.Namespace(**shared))
     try:

@@ -94,6 +94,57 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "h.attempts": ("尝试", "attempts"),
     "h.error": ("错误", "error"),
     "h.notification": ("通知", "notification"),
+    # refusals, causes and the rectification register
+    "not_investigated": (
+        "事件 {incident} 尚未完成调查；整改措施须针对调查查明的原因",
+        "incident {incident} has no investigation yet; rectification follows its causes",
+    ),
+    "before_investigation": (
+        "时间 {at} 早于调查完成时间 {investigated}",
+        "{at} is before the investigation ({investigated})",
+    ),
+    "period_over": (
+        "自调查完成起 {workdays} 个工作日的整改期已于 {due} 届满；请用 --workdays 给出自今日起的时限",
+        "the {workdays} working days from the investigation ran out at {due}; "
+        "give --workdays for a limit from today",
+    ),
+    "bad_workdays": ("时限至少为1个工作日", "a time limit is at least one working day"),
+    "unknown_item": (
+        "没有整改事项 {item}（见 dutydesk rectify list）",
+        "no rectification item {item} (see `dutydesk rectify list`)",
+    ),
+    "item_done": ("整改事项 {item} 已完成（{at}）", "{item} is already done (at {at})"),
+    "item_not_done": (
+        "整改事项 {item} 尚未完成；完成后再反馈",
+        "{item} is not done; feedback follows completion",
+    ),
+    "item_fed_back": ("整改事项 {item} 已反馈（{at}）", "{item} has had its feedback (at {at})"),
+    "before_added": ("时间 {at} 早于整改事项登记时间 {added}", "{at} is before the item was added ({added})"),
+    "before_done": ("时间 {at} 早于整改完成时间 {done}", "{at} is before the item was done ({done})"),
+    "items_open": ("仍有未完成的整改事项（{items}）", "rectification items are still open ({items})"),
+    "no_items": ("没有整改事项", "no rectification items"),
+    "item.open": ("整改中", "open"),
+    "item.done": ("已完成", "done"),
+    "item.overdue": ("已逾期", "overdue"),
+    "item.waived": ("已免除", "waived"),
+    "h.item": ("整改事项", "item"),
+    "h.incident": ("事件", "incident"),
+    "h.content": ("整改内容", "content"),
+    "h.owner": ("责任人", "responsible"),
+    # reports
+    "report_written": ("已生成 {path}", "written: {path}"),
+    "bad_month": (
+        "无法识别月份 {text}，应为 YYYY-MM，如 2026-11",
+        "cannot read month {text}; use YYYY-MM, e.g. 2026-11",
+    ),
+    "bad_year": ("无法识别年份 {text}，应为 YYYY，如 2026", "cannot read year {text}; use YYYY, e.g. 2026"),
+    "future_period": ("{period} 尚未开始", "{period} has not begun"),
+    "p.incidents": ("读取事件", "reading incidents"),
+    "p.drills": ("读取演练", "reading drills"),
+    "p.alarms": ("读取告警", "reading alarms"),
+    "p.charts": ("绘制图表", "drawing charts"),
+    "p.pages": ("排版页", "laying out page"),
+    "p.rows": ("写入表格行", "writing table rows"),
     # command line
     "error": ("错误", "error"),
     "opened": ("已登记事件 {incident}", "opened incident {incident}"),
@@ -308,11 +359,12 @@ def detect(configured: str | None, env: Mapping[str, str] = os.environ) -> str:
 
 
 class Translator:
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, messages: Mapping[str, tuple[str, str]] = MESSAGES) -> None:
         self.lang = lang
+        self.messages = messages
 
     def __call__(self, key: str, **params: object) -> str:
-        zh, en = MESSAGES[key]
+        zh, en = self.messages[key]
         text = zh if self.lang == "zh" else en
         return text.format(**params)
 

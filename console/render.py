@@ -35,6 +35,7 @@ from dutydesk.playbooks.events import (
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import State, Status
 from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.rectification import RegisterRow
 from dutydesk.playbooks.vocab import ROLES, Milestone, Source
 
 
@@ -313,4 +314,30 @@ def device_json(
         "site": device.site if device else None,
         "building": device.building if device else None,
         "floor": device.floor if device else None,
+    }
+
+
+def item_json(row: RegisterRow, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    """A rectification item as `dutydesk rectify list --json` gives it."""
+    status, item = row.status, row.status.item
+    return {
+        "id": item.id,
+        "incident": item.incident,
+        "incident_title": row.incident.title,
+        "drill": item.drill,
+        "content": item.content,
+        "owner": item.owner,
+        "workdays": item.workdays,
+        "counted_from": iso(item.anchor_at, zone),
+        "added_at": iso(item.added_at, zone),
+        "due_at": iso(status.due_at, zone),
+        "provisional": status.provisional,
+        "state": status.state.value,
+        "late": status.late,
+        "margin_seconds": status.margin(now).total_seconds(),
+        "reminders": [{"workdays_left": left, "at": iso(at, zone)} for left, at in status.reminders],
+        "done_at": iso(item.done_at, zone),
+        "evidence": item.evidence,
+        "feedback": item.feedback,
+        "feedback_at": iso(item.feedback_at, zone),
     }
