@@ -3,10 +3,10 @@ stabilise, the rectification register, incidents by type, place and level, and a
 ISA-18.2 manner — real incidents and drills apart.
 
 The figures fold in one pass over facts from the log: an incident opened, a milestone, an
-obligation met or breached, an item added or done, an alarm's confirmed change. Each fact is a
-method call with plain values rather than a whole event: a busy year is a million of them, and
-rebuilding each as a typed event costs more than the whole report may take (the reader in
-`connectors/reporting.py` extracts just the fields each fact needs).
+obligation met or breached, an item added or done, an alarm's confirmed change. A fact is a row
+of the few payload fields it needs (`INCIDENT_FACTS`, `ALARM_FACTS`), not a whole event: a busy
+year is a million of them, and rebuilding each as a typed event would cost more than the whole
+report may take. `connectors/reporting.py` reads the rows.
 
 Incidents count in the period they were received in, with everything that happened to them since:
 an investigation due next month counts for this month, so a month's rates settle once its
@@ -19,10 +19,22 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from dutydesk.playbooks.events import (
+    AlarmChanged,
+    IncidentOpened,
+    MilestoneReached,
+    ObligationBreached,
+    ObligationMet,
+    RectificationAdded,
+    RectificationCompleted,
+    SeverityChanged,
+)
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan, Text
 from dutydesk.playbooks.rectification import ItemState, deadline, state_of
@@ -32,6 +44,24 @@ INTERVAL = timedelta(minutes=10)  # ISA-18.2 counts alarms per operator per 10 m
 FLOOD_ALARMS = 10  # more than this in one interval is a flood (one operator: the duty desk)
 CHATTER_WINDOW = timedelta(minutes=1)  # an alarm raised again within a minute is chattering
 TOP_DEVICES = 10
+
+# The facts read from the log: per event kind, the payload fields each row carries after
+# (kind, at in microseconds since the epoch, incident, drill).
+INCIDENT_FACTS: dict[str, tuple[str, ...]] = {
+    IncidentOpened.kind: ("plan_fingerprint", "severity", "location"),
+    SeverityChanged.kind: ("severity",),
+    MilestoneReached.kind: ("milestone",),
+    ObligationMet.kind: ("obligation", "occurrence", "margin_seconds"),
+    ObligationBreached.kind: ("obligation", "occurrence"),
+    RectificationAdded.kind: ("item", "anchor_at", "workdays", "content", "owner"),
+    RectificationCompleted.kind: ("item",),
+}
+ALARM_FACTS: dict[str, tuple[str, ...]] = {AlarmChanged.kind: ("key", "status", "replay")}
+Fact = Sequence[Any]
+
+
+def _time(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros / 1_000_000, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,81 +255,81 @@ class KpiBuilder:
         self._titles: dict[tuple[str, str], tuple[str, str]] = {}  # (plan, obligation) -> group
         self._texts: dict[tuple[str, str], tuple[int, Text]] = {}  # group -> (order, title)
         self._breached: dict[tuple[str, str, int], tuple[str, str]] = {}  # unmet yet: key -> group
+        self._dues: dict[tuple[date, int], datetime] = {}  # limits depend on the day, not the hour
 
     # -- facts -------------------------------------------------------------------------------------
 
     def plan(self, fingerprint: str, plan: Plan) -> None:
         self._plans[fingerprint] = plan
 
-    def opened(
-        self,
-        incident: str,
-        at: datetime,
-        *,
-        drill: bool,
-        plan: str,
-        severity: str,
-        location: str | None,
+    def incidents(self, rows: Iterable[Fact]) -> None:
+        """Facts of incidents (`INCIDENT_FACTS`), each incident's in log order.
+
+        An obligation met with a negative margin was late; meeting it settles an earlier breach
+        (a report backdated to before the deadline was in time after all). The loop is written
+        out, the commonest kinds first: it runs a million times for a year."""
+        cases, titles, breached, sides = self._cases, self._titles, self._breached, self._sides
+        met, milestone = ObligationMet.kind, MilestoneReached.kind
+        reported, stabilised, closed = Milestone.REPORTED, Milestone.STABILISED, Milestone.CLOSED
+        for kind, at, incident, drill, a, b, c, d, e in rows:
+            case = cases.get(incident)
+            if kind == met:
+                if case is None or c is None:  # no deadline, nothing to be timely about
+                    continue
+                group = titles.get((case.plan, a)) or self._group(case, a)
+                if breached:
+                    breached.pop((incident, a, b), None)
+                side = sides[case.drill]
+                (side.on_time if c >= 0 else side.late)[group] += 1
+            elif kind == milestone:
+                if case is None:
+                    continue
+                if a == reported:
+                    case.reported = _time(at)
+                elif a == stabilised:
+                    case.stabilised = _time(at)
+                elif a == closed:
+                    case.closed = _time(at)
+            elif kind == IncidentOpened.kind:
+                received = _time(at)
+                if self.period.start <= received < self.period.end:
+                    cases[incident] = _Case(bool(drill), a, b, c, received)
+            elif case is None:
+                continue
+            elif kind == ObligationBreached.kind:
+                breached[(incident, a, b)] = self._group(case, a)
+            elif kind == SeverityChanged.kind:
+                case.severity = a
+            elif kind == RectificationAdded.kind:
+                self._item_added(incident, a, datetime.fromisoformat(b), c, d, e)
+            elif kind == RectificationCompleted.kind and a in self._items:
+                self._items[a].done = _time(at)
+
+    def _item_added(  # noqa: PLR0917 - the fields of one fact row, in order
+        self, incident: str, item: str, anchor_at: datetime, workdays: int, content: str, owner: str
     ) -> None:
-        if self.period.start <= at < self.period.end:
-            self._cases[incident] = _Case(drill, plan, severity, location, at)
+        day = (anchor_at.astimezone(self.deadlines.zone).date(), workdays)
+        due = self._dues.get(day)
+        if due is None:
+            due = self._dues[day] = deadline(anchor_at, workdays, self.deadlines)[0]
+        self._items[item] = _Item(incident, content, owner, due)
 
-    def severity(self, incident: str, severity: str) -> None:
-        case = self._cases.get(incident)
-        if case is not None:
-            case.severity = severity
-
-    def milestone(self, incident: str, milestone: str, at: datetime) -> None:
-        case = self._cases.get(incident)
-        if case is None:
-            return
-        if milestone == Milestone.REPORTED:
-            case.reported = at
-        elif milestone == Milestone.STABILISED:
-            case.stabilised = at
-        elif milestone == Milestone.CLOSED:
-            case.closed = at
-
-    def met(self, incident: str, obligation: str, occurrence: int, margin_seconds: float | None) -> None:
-        """An obligation met; with a negative margin, late. Meeting it settles an earlier breach:
-        a report backdated to before the deadline was in time after all."""
-        case = self._cases.get(incident)
-        if case is None or margin_seconds is None:  # no deadline, nothing to be timely about
-            return
-        group = self._group(case, obligation)
-        self._breached.pop((incident, obligation, occurrence), None)
-        side = self._sides[case.drill]
-        (side.on_time if margin_seconds >= 0 else side.late)[group] += 1
-
-    def breached(self, incident: str, obligation: str, occurrence: int) -> None:
-        case = self._cases.get(incident)
-        if case is not None:
-            self._breached[(incident, obligation, occurrence)] = self._group(case, obligation)
-
-    def item_added(
-        self, incident: str, item: str, *, anchor_at: datetime, workdays: int, content: str, owner: str
-    ) -> None:
-        if incident in self._cases:
-            due, _ = deadline(anchor_at, workdays, self.deadlines)
-            self._items[item] = _Item(incident, content, owner, due)
-
-    def item_done(self, item: str, at: datetime) -> None:
-        entry = self._items.get(item)
-        if entry is not None:
-            entry.done = at
-
-    def alarm(self, at: datetime, *, drill: bool, key: str, status: str, replay: bool) -> None:
-        """An alarm's confirmed change; a raise that is not a replayed state is annunciated."""
-        if status != "active" or replay or not self.period.start <= at < self.period.end:
-            return
-        side = self._sides[drill]
-        side.buckets[int((at - self.period.start) / INTERVAL)] += 1
-        device = key.rsplit("/", 2)[0]  # keys are source/device/point/kind
-        side.device_alarms[device] += 1
-        last = side.last_raised.get(key)
-        if last is not None and at - last <= CHATTER_WINDOW:
-            side.device_chatter[device] += 1
-        side.last_raised[key] = at
+    def alarms(self, rows: Iterable[Fact]) -> None:
+        """Confirmed alarm changes (`ALARM_FACTS`) in time order; a raise that is not a replayed
+        state is annunciated."""
+        start, end = self.period.start, self.period.end
+        for _, micros, _, drill, key, status, replay in rows:
+            at = _time(micros)
+            if status != "active" or replay or not start <= at < end:
+                continue
+            side = self._sides[bool(drill)]
+            side.buckets[int((at - start) / INTERVAL)] += 1
+            device = key.rsplit("/", 2)[0]  # keys are source/device/point/kind
+            side.device_alarms[device] += 1
+            last = side.last_raised.get(key)
+            if last is not None and at - last <= CHATTER_WINDOW:
+                side.device_chatter[device] += 1
+            side.last_raised[key] = at
 
     def _group(self, case: _Case, obligation: str) -> tuple[str, str]:
         """Obligations of one kind across plans: the same id and the same wording (so "dispatch

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -99,11 +100,13 @@ def _timeline(chart: Timeline) -> Figure:
             late_x.append(span.due)
             late_y.append(span.row)
     for row, bars in windows.items():
-        ax.broken_barh(bars, (row - 0.25, 0.5), facecolors=ALLOWED, edgecolors="#7aa6d8", linewidth=0.5)
+        ax.broken_barh(
+            _merged(bars), (row - 0.25, 0.5), facecolors=ALLOWED, edgecolors="#7aa6d8", linewidth=0.5
+        )
     for row, bars in overdue.items():
         ax.broken_barh(bars, (row - 0.08, 0.16), facecolors=LATE)
-    ax.scatter(done_x, done_y, marker="o", s=22, color=DONE, zorder=3)
-    ax.scatter(late_x, late_y, marker="X", s=36, color=LATE, zorder=3)
+    ax.scatter(*_visible(done_x, done_y), marker="o", s=22, color=DONE, zorder=3)
+    ax.scatter(*_visible(late_x, late_y), marker="X", s=36, color=LATE, zorder=3)
     ax.set_xscale("log")
     ax.set_xlim(FIRST_MINUTE, right * 1.6)
     ax.set_ylim(len(chart.rows) - 0.5, -0.5)
@@ -123,6 +126,27 @@ def _timeline(chart: Timeline) -> Figure:
     ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, fontsize=8, frameon=False)
     _tidy(ax)
     return figure
+
+
+def _merged(bars: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping (start, width) windows as one: an hourly report met every ten minutes for five
+    weeks is a single band, not five thousand rectangles."""
+    out: list[tuple[float, float]] = []
+    for start, width in sorted(bars):
+        if out and start <= out[-1][0] + out[-1][1]:
+            first, span = out[-1]
+            out[-1] = (first, max(span, start + width - first))
+        else:
+            out.append((start, width))
+    return out
+
+
+def _visible(xs: list[float], ys: list[int]) -> tuple[list[float], list[int]]:
+    """One marker per spot the eye can tell apart (a thousandth of the axis, logarithmically)."""
+    seen: dict[tuple[int, int], tuple[float, int]] = {}
+    for x, y in zip(xs, ys, strict=True):
+        seen.setdefault((y, round(math.log10(x) * 300)), (x, y))
+    return [x for x, _ in seen.values()], [y for _, y in seen.values()]
 
 
 def _bars(chart: Bars) -> Figure:
