@@ -1,8 +1,8 @@
 """What the KPI report reads from the event log: a period's facts, streamed into the pure builder.
 
-Incidents received in the period are found by their ids (which begin with the day received), in
-incident order through the log's incident index; alarms by time through a partial index on
-confirmed alarm changes. Only the few payload fields each fact needs are extracted.
+Incidents received in the period are found by their ids (which begin with the day received) in
+the facts the store keeps beside the log; alarms by time through a partial index on confirmed
+alarm changes, extracting only the few payload fields each needs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.playbooks.events import PlanRegistered
-from dutydesk.playbooks.kpi import ALARM_FACTS, INCIDENT_FACTS, Kpi, KpiBuilder, Period
+from dutydesk.playbooks.kpi import ALARM_FACTS, Kpi, KpiBuilder, Period
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
 
@@ -31,7 +31,7 @@ async def read_kpi(
     progress: Progress = _quiet,
 ) -> Kpi:
     builder = KpiBuilder(period, deadlines, now)
-    for recorded in await store.read_kind(PlanRegistered.kind):
+    for recorded in await store.registered_plans():
         event = recorded.event
         assert isinstance(event, PlanRegistered)
         builder.plan(event.fingerprint, Plan.model_validate(event.plan))
@@ -39,7 +39,7 @@ async def read_kpi(
     days = (period.end.date() - first).days
     for drill in (False, True):
         stage = "drills" if drill else "incidents"
-        async for rows in store.fields(INCIDENT_FACTS, incidents=period.incident_ids(drill=drill)):
+        async for rows in store.facts(*period.incident_ids(drill=drill)):
             builder.incidents(rows)
             day = rows[-1][2].removeprefix("D")[:8]  # the day the last incident was received
             progress(stage, (date(int(day[:4]), int(day[4:6]), int(day[6:8])) - first).days / days)

@@ -29,6 +29,65 @@ GENESIS = "0" * 64
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 READ_BATCH = 20_000
 
+# The KPI facts kept beside the log (schema 3): per event kind, the payload fields copied into
+# columns a, b, c, ... of `facts`, so that a year's figures read plain columns instead of taking
+# a million JSON documents apart. Frozen with the migration that made it: what the KPIs read
+# (`playbooks.kpi.INCIDENT_FACTS`) may only change with a new migration.
+FACTS_V3: dict[str, tuple[str, ...]] = {
+    "plan.registered": (),  # found through the facts' index: the log has none by kind
+    "incident.opened": ("plan_fingerprint", "severity", "location"),
+    "incident.severity": ("severity",),
+    "incident.milestone": ("milestone",),
+    "obligation.met": ("obligation", "occurrence", "margin_seconds"),
+    "obligation.breached": ("obligation", "occurrence"),
+    "rectification.added": ("item", "anchor_at", "workdays", "content", "owner"),
+    "rectification.done": ("item",),
+}
+FACT_COLUMNS = ("a", "b", "c", "d", "e")
+
+
+def _extracts(fields: Mapping[str, Sequence[str]], row: str) -> list[str]:
+    """One SQL expression per fact column: the field that kind keeps there, from `row`'s data."""
+    columns = []
+    for n in range(max(map(len, fields.values()))):
+        cases = " ".join(
+            f"WHEN '{kind}' THEN json_extract({row}data, '$.{names[n]}')"
+            for kind, names in fields.items()
+            if n < len(names)
+        )
+        columns.append(f"CASE {row}kind {cases} END")
+    return columns
+
+
+def _copy_facts(fields: Mapping[str, Sequence[str]], after: str) -> str:
+    """Copy the facts of the events after seq `after` (each transaction copies those it appends:
+    one statement per batch costs far less than a trigger on every row)."""
+    kinds = ", ".join(f"'{kind}'" for kind in fields)
+    return (
+        f"INSERT INTO facts SELECT seq, kind, at, incident, drill, {', '.join(_extracts(fields, ''))} "
+        f"FROM events WHERE seq > {after} AND kind IN ({kinds})"
+    )
+
+
+def _facts_migration(fields: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    return (
+        f"""CREATE TABLE facts (
+            seq INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            incident TEXT,
+            drill INTEGER NOT NULL,
+            {", ".join(FACT_COLUMNS)}
+        )""",
+        "CREATE INDEX facts_by_incident ON facts(incident, seq)",
+        _copy_facts(fields, "0"),
+        """CREATE TRIGGER facts_no_update BEFORE UPDATE ON facts
+           BEGIN SELECT RAISE(ABORT, 'the facts follow the append-only log'); END""",
+        """CREATE TRIGGER facts_no_delete BEFORE DELETE ON facts
+           BEGIN SELECT RAISE(ABORT, 'the facts follow the append-only log'); END""",
+    )
+
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE events (
@@ -73,9 +132,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # alarm load over a month or a year without scanning the whole log; partial, so appending
         # any other kind of event costs nothing more
         "CREATE INDEX events_alarms_by_time ON events(at) WHERE kind = 'alarm.changed'",
+        *_facts_migration(FACTS_V3),
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+COPY_FACTS = _copy_facts(FACTS_V3, "?")
 
 
 class StoreError(Exception):
@@ -289,50 +350,48 @@ class SqliteEventStore:
         )
         return [_decode(row) for row in rows]
 
-    async def fields(
-        self,
-        kinds: Mapping[str, Sequence[str]],
-        *,
-        incidents: tuple[str, str] | None = None,
-        between: tuple[datetime, datetime] | None = None,
-    ) -> AsyncIterator[list[tuple[Any, ...]]]:
-        """A few payload fields of the events of some kinds, in batches, for reports over a year
-        of the log (extracting them costs a fraction of decoding whole events).
+    async def registered_plans(self) -> list[Recorded]:
+        """Every plan registration, found through the facts (a year's log is too long to scan)."""
+        rows = await self._db.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE seq IN "
+            "(SELECT seq FROM facts WHERE incident IS NULL AND kind = 'plan.registered') ORDER BY seq"
+        )
+        return [_decode(row) for row in rows]
 
-        Rows are (kind, at in microseconds, incident, drill, field, ...), the fields in the order
-        `kinds` names them for each kind. Either the incidents with ids in [low, high), in
-        incident order, or the events at times in [start, end), in log order."""
+    async def facts(self, low: str, high: str) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """The KPI facts (`FACTS_V3`) of the incidents with ids in [low, high), in incident order
+        and log order within each, in batches: rows of (kind, at in microseconds, incident,
+        drill, a, b, c, d, e)."""
+        sql = (
+            f"SELECT kind, at, incident, drill, {', '.join(FACT_COLUMNS)} FROM facts "
+            "WHERE incident >= ? AND incident < ? ORDER BY incident, seq"
+        )
+        async for rows in self._batches(sql, [low, high]):
+            yield rows
+
+    async def fields(
+        self, kinds: Mapping[str, Sequence[str]], *, between: tuple[datetime, datetime]
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """A few payload fields of the events of some kinds at times in [start, end), in log
+        order and in batches: rows of (kind, at in microseconds, incident, drill, field, ...), the
+        fields in the order `kinds` names them for each kind."""
         for name in (*kinds, *(f for names in kinds.values() for f in names)):
             if not _NAME.match(name):
                 raise ValueError(f"not an event kind or field name: {name!r}")
-        columns = []
-        for n in range(max(map(len, kinds.values()))):
-            cases = " ".join(
-                f"WHEN '{kind}' THEN json_extract(data, '$.{names[n]}')"
-                for kind, names in kinds.items()
-                if n < len(names)
-            )
-            columns.append(f"CASE kind {cases} END")
         # kinds as literals, so that a partial index on one kind can serve the query
-        where = [f"kind = '{next(iter(kinds))}'" if len(kinds) == 1 else f"kind IN ({_quoted(kinds)})"]
-        args: list[Any] = []
-        if incidents is not None:
-            where.append("incident >= ? AND incident < ?")
-            args += incidents
-            order = "incident, seq"
-        else:
-            order = "seq"
-        if between is not None:
-            where.append("at >= ? AND at < ?")
-            args += [_micros(between[0]), _micros(between[1])]
+        kind = f"kind = '{next(iter(kinds))}'" if len(kinds) == 1 else f"kind IN ({_quoted(kinds)})"
         sql = (
-            f"SELECT kind, at, incident, drill, {', '.join(columns)} FROM events "
-            f"WHERE {' AND '.join(where)} ORDER BY {order}"
+            f"SELECT kind, at, incident, drill, {', '.join(_extracts(kinds, ''))} FROM events "
+            f"WHERE {kind} AND at >= ? AND at < ? ORDER BY seq"
         )
+        async for rows in self._batches(sql, [_micros(between[0]), _micros(between[1])]):
+            yield rows
+
+    async def _batches(self, sql: str, args: list[Any]) -> AsyncIterator[list[tuple[Any, ...]]]:
         try:
             async with self._db.execute(sql, args) as cursor:
                 while rows := await cursor.fetchmany(READ_BATCH):
-                    yield [tuple(row) for row in rows]
+                    yield rows  # type: ignore[misc]  # plain tuples: no row factory is set
         except sqlite3.DatabaseError as exc:
             raise _explain(exc, self.path) from None
 
@@ -393,6 +452,7 @@ class SqliteEventStore:
                     f"INSERT INTO events ({_COLUMNS}, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     txn._rows,
                 )
+                await db.execute(COPY_FACTS, (txn._rows[0][0] - 1,))
             if txn._seen:
                 await db.executemany(
                     "INSERT INTO liveness (device, last_seen) VALUES (?, ?) ON CONFLICT(device) "

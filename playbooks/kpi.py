@@ -64,6 +64,14 @@ def _time(micros: int) -> datetime:
     return datetime.fromtimestamp(micros / 1_000_000, UTC)
 
 
+def _micros(moment: datetime) -> int:
+    return round(moment.timestamp() * 1_000_000)
+
+
+def _micros_of(span: timedelta) -> int:
+    return span // timedelta(microseconds=1)
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     """A calendar month or year in the centre's time zone."""
@@ -237,7 +245,7 @@ class _Side:
     buckets: Counter[int] = field(default_factory=Counter)  # 10-minute interval -> alarms
     device_alarms: Counter[str] = field(default_factory=Counter)
     device_chatter: Counter[str] = field(default_factory=Counter)
-    last_raised: dict[str, datetime] = field(default_factory=dict)
+    last_raised: dict[str, int] = field(default_factory=dict)  # microseconds
 
 
 class KpiBuilder:
@@ -316,18 +324,18 @@ class KpiBuilder:
 
     def alarms(self, rows: Iterable[Fact]) -> None:
         """Confirmed alarm changes (`ALARM_FACTS`) in time order; a raise that is not a replayed
-        state is annunciated."""
-        start, end = self.period.start, self.period.end
-        for _, micros, _, drill, key, status, replay in rows:
-            at = _time(micros)
+        state is annunciated. Times stay in microseconds here: there are many alarms."""
+        start, end = _micros(self.period.start), _micros(self.period.end)
+        interval, window = _micros_of(INTERVAL), _micros_of(CHATTER_WINDOW)
+        for _, at, _, drill, key, status, replay in rows:
             if status != "active" or replay or not start <= at < end:
                 continue
             side = self._sides[bool(drill)]
-            side.buckets[int((at - start) / INTERVAL)] += 1
+            side.buckets[(at - start) // interval] += 1
             device = key.rsplit("/", 2)[0]  # keys are source/device/point/kind
             side.device_alarms[device] += 1
             last = side.last_raised.get(key)
-            if last is not None and at - last <= CHATTER_WINDOW:
+            if last is not None and at - last <= window:
                 side.device_chatter[device] += 1
             side.last_raised[key] = at
 

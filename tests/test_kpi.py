@@ -12,7 +12,7 @@ import pytest
 
 from dutydesk.connectors.journal import Incoming, Journal
 from dutydesk.connectors.reporting import read_kpi
-from dutydesk.connectors.store import SqliteEventStore
+from dutydesk.connectors.store import FACTS_V3, SqliteEventStore
 from dutydesk.playbooks.alarms import Arrival, Decoded, Reading, Signal
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import (
@@ -25,8 +25,8 @@ from dutydesk.playbooks.commands import (
     ReachMilestone,
     SetSeverity,
 )
-from dutydesk.playbooks.events import ObligationBreached, ObligationMet
-from dutydesk.playbooks.kpi import Kpi, Period
+from dutydesk.playbooks.events import ObligationBreached, ObligationMet, PlanRegistered
+from dutydesk.playbooks.kpi import INCIDENT_FACTS, Kpi, Period
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.vocab import Milestone, Severity
@@ -274,3 +274,25 @@ async def test_alarm_load_reads_through_its_index(tmp_path: Path) -> None:
     plan = db.execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
     db.close()
     assert "events_alarms_by_time" in str(plan)
+
+
+def test_the_facts_kept_beside_the_log_are_the_facts_the_kpis_read() -> None:
+    """A change to what the KPIs read needs a migration that changes what the store keeps."""
+    kept = {kind: fields for kind, fields in FACTS_V3.items() if kind != PlanRegistered.kind}
+    assert kept == INCIDENT_FACTS
+
+
+async def test_an_older_log_gets_its_facts_on_migration(
+    tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    path = tmp_path / "old.db"
+    async with await SqliteEventStore.open(path) as store:
+        journal = await Journal.open(store, plans=plans, deadlines=deadlines, clock=clock)
+        await journal.submit(OpenIncident(actor="王值班", plan_id="power-outage", title="配电房跳闸"))
+    # back to schema 2, as a log written before the KPIs were
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE facts; DROP INDEX events_alarms_by_time; PRAGMA user_version = 2;")
+    db.close()
+    async with await SqliteEventStore.open(path) as store:
+        rows = [row async for batch in store.facts("20261123", "20261124") for row in batch]
+    assert [(row[0], row[2], row[5]) for row in rows] == [("incident.opened", "20261123-001", "large")]
