@@ -29,11 +29,11 @@ GENESIS = "0" * 64
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 READ_BATCH = 20_000
 
-# The KPI facts kept beside the log (schema 3): per event kind, the payload fields copied into
+# The KPI facts kept beside the log (schema 4): per event kind, the payload fields copied into
 # columns a, b, c, ... of `facts`, so that a year's figures read plain columns instead of taking
 # a million JSON documents apart. Frozen with the migration that made it: what the KPIs read
 # (`playbooks.kpi.INCIDENT_FACTS`) may only change with a new migration.
-FACTS_V3: dict[str, tuple[str, ...]] = {
+FACTS_V4: dict[str, tuple[str, ...]] = {
     "plan.registered": (),  # found through the facts' index: the log has none by kind
     "incident.opened": ("plan_fingerprint", "severity", "location"),
     "incident.severity": ("severity",),
@@ -131,12 +131,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         # alarm load over a month or a year without scanning the whole log; partial, so appending
         # any other kind of event costs nothing more
-        "CREATE INDEX events_alarms_by_time ON events(at) WHERE kind = 'alarm.changed'",
-        *_facts_migration(FACTS_V3),
+        "CREATE INDEX events_alarms_by_time ON events(at) WHERE kind IN ('alarm.observed', 'alarm.changed')",
+        *_facts_migration(FACTS_V4),
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-COPY_FACTS = _copy_facts(FACTS_V3, "?")
+COPY_FACTS = _copy_facts(FACTS_V4, "?")
 
 
 class StoreError(Exception):
@@ -359,7 +359,7 @@ class SqliteEventStore:
         return [_decode(row) for row in rows]
 
     async def facts(self, low: str, high: str) -> AsyncIterator[list[tuple[Any, ...]]]:
-        """The KPI facts (`FACTS_V3`) of the incidents with ids in [low, high), in incident order
+        """The KPI facts (`FACTS_V4`) of the incidents with ids in [low, high), in incident order
         and log order within each, in batches: rows of (kind, at in microseconds, incident,
         drill, a, b, c, d, e)."""
         sql = (
@@ -378,8 +378,8 @@ class SqliteEventStore:
         for name in (*kinds, *(f for names in kinds.values() for f in names)):
             if not _NAME.match(name):
                 raise ValueError(f"not an event kind or field name: {name!r}")
-        # kinds as literals, so that a partial index on one kind can serve the query
-        kind = f"kind = '{next(iter(kinds))}'" if len(kinds) == 1 else f"kind IN ({_quoted(kinds)})"
+        # kinds as literals, so that a partial index on these kinds can serve the query
+        kind = f"kind IN ({_quoted(kinds)})"
         sql = (
             f"SELECT kind, at, incident, drill, {', '.join(_extracts(kinds, ''))} FROM events "
             f"WHERE {kind} AND at >= ? AND at < ? ORDER BY seq"

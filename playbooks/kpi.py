@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from dutydesk.playbooks.events import (
     AlarmChanged,
+    AlarmObserved,
     IncidentOpened,
     MilestoneReached,
     ObligationBreached,
@@ -56,7 +57,10 @@ INCIDENT_FACTS: dict[str, tuple[str, ...]] = {
     RectificationAdded.kind: ("item", "anchor_at", "workdays", "content", "owner"),
     RectificationCompleted.kind: ("item",),
 }
-ALARM_FACTS: dict[str, tuple[str, ...]] = {AlarmChanged.kind: ("key", "status", "replay")}
+ALARM_FACTS: dict[str, tuple[str, ...]] = {
+    AlarmObserved.kind: ("key", "signal", "replay", "confirmed"),
+    AlarmChanged.kind: ("key", "status", "replay"),
+}
 Fact = Sequence[Any]
 
 
@@ -323,12 +327,15 @@ class KpiBuilder:
         self._items[item] = _Item(incident, content, owner, due)
 
     def alarms(self, rows: Iterable[Fact]) -> None:
-        """Confirmed alarm changes (`ALARM_FACTS`) in time order; a raise that is not a replayed
-        state is annunciated. Times stay in microseconds here: there are many alarms."""
+        """Alarm changes (`ALARM_FACTS`) in time order. A raise is annunciated once confirmed: at once
+        (an observed raise taking effect at once) or after its raise delay (a confirmed change to
+        active); never a replayed state. Times stay in microseconds here: there are many alarms."""
         start, end = _micros(self.period.start), _micros(self.period.end)
         interval, window = _micros_of(INTERVAL), _micros_of(CHATTER_WINDOW)
-        for _, at, _, drill, key, status, replay in rows:
-            if status != "active" or replay or not start <= at < end:
+        changed = AlarmChanged.kind
+        for kind, at, _, drill, key, state, replay, confirmed in rows:
+            raised = state == "active" if kind == changed else bool(confirmed) and state == "raise"
+            if not raised or replay or not start <= at < end:
                 continue
             side = self._sides[bool(drill)]
             side.buckets[(at - start) // interval] += 1

@@ -12,7 +12,7 @@ import pytest
 
 from dutydesk.connectors.journal import Incoming, Journal
 from dutydesk.connectors.reporting import read_kpi
-from dutydesk.connectors.store import FACTS_V3, SqliteEventStore
+from dutydesk.connectors.store import FACTS_V4, SqliteEventStore
 from dutydesk.playbooks.alarms import Arrival, Decoded, Reading, Signal
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import (
@@ -270,7 +270,7 @@ async def test_alarm_load_reads_through_its_index(tmp_path: Path) -> None:
     async with await SqliteEventStore.open(tmp_path / "log.db"):
         pass
     db = sqlite3.connect(tmp_path / "log.db")
-    query = "SELECT at FROM events WHERE kind = 'alarm.changed' AND at >= 0 AND at < 1 ORDER BY seq"
+    query = "SELECT at FROM events WHERE kind IN ('alarm.observed', 'alarm.changed') AND at >= 0 AND at < 1 ORDER BY seq"
     plan = db.execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
     db.close()
     assert "events_alarms_by_time" in str(plan)
@@ -278,7 +278,7 @@ async def test_alarm_load_reads_through_its_index(tmp_path: Path) -> None:
 
 def test_the_facts_kept_beside_the_log_are_the_facts_the_kpis_read() -> None:
     """A change to what the KPIs read needs a migration that changes what the store keeps."""
-    kept = {kind: fields for kind, fields in FACTS_V3.items() if kind != PlanRegistered.kind}
+    kept = {kind: fields for kind, fields in FACTS_V4.items() if kind != PlanRegistered.kind}
     assert kept == INCIDENT_FACTS
 
 
@@ -289,9 +289,9 @@ async def test_an_older_log_gets_its_facts_on_migration(
     async with await SqliteEventStore.open(path) as store:
         journal = await Journal.open(store, plans=plans, deadlines=deadlines, clock=clock)
         await journal.submit(OpenIncident(actor="王值班", plan_id="power-outage", title="配电房跳闸"))
-    # back to schema 2, as a log written before the KPIs were
+    # back to schema 3, as a log written before the KPIs were
     db = sqlite3.connect(path)
-    db.executescript("DROP TABLE facts; DROP INDEX events_alarms_by_time; PRAGMA user_version = 2;")
+    db.executescript("DROP TABLE facts; DROP INDEX events_alarms_by_time; PRAGMA user_version = 3;")
     db.close()
     async with await SqliteEventStore.open(path) as store:
         rows = [row async for batch in store.facts("20261123", "20261124") for row in batch]
