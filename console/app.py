@@ -24,7 +24,7 @@ from dutydesk.console.i18n import Translator
 from dutydesk.console.screens.board import BoardScreen
 from dutydesk.console.screens.forms import NewIncidentForm
 from dutydesk.console.screens.incident import IncidentScreen
-from dutydesk.console.screens.others import AlarmsScreen, DutyLogScreen, HelpScreen
+from dutydesk.console.screens.others import AlarmsScreen, DutyLogScreen, HelpScreen, RegisterScreen
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command
 from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged
@@ -70,6 +70,7 @@ class DutyApp(App[None]):
                 ("f2", "show_board", "key.board"),
                 ("f3", "show_alarms", "key.alarms"),
                 ("f4", "show_log", "key.log"),
+                ("f6", "show_register", "key.register"),
                 ("ctrl+n", "new_incident", "key.new"),
                 ("ctrl+q", "quit", "key.quit"),
             ],
@@ -156,6 +157,9 @@ class DutyApp(App[None]):
     def action_show_log(self) -> None:
         self._switch(DutyLogScreen())
 
+    def action_show_register(self) -> None:
+        self._switch(RegisterScreen())
+
     def action_new_incident(self) -> None:
         def opened(incident: str | None) -> None:
             if incident:
@@ -169,6 +173,7 @@ class DutyApp(App[None]):
             SystemCommand(t("key.board"), t("cmd.board"), self.action_show_board),
             SystemCommand(t("key.alarms"), t("cmd.alarms"), self.action_show_alarms),
             SystemCommand(t("key.log"), t("cmd.log"), self.action_show_log),
+            SystemCommand(t("key.register"), t("cmd.register"), self.action_show_register),
             SystemCommand(t("key.new"), t("cmd.new"), self.action_new_incident),
             SystemCommand(t("key.help"), t("cmd.help"), self.action_help),
             *super().get_system_commands(screen),

@@ -27,7 +27,7 @@ from dutydesk.playbooks.plans import Plan
 from dutydesk.sim.clocks import ScaledClock
 from dutydesk.sim.drill import Drill, drill_start
 from dutydesk.sim.scenario import Scenario
-from dutydesk.sim.score import DrillResult, result_json, score
+from dutydesk.sim.score import DrillResult, file_improvements, result_json, score
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,8 @@ async def run_drill(
         result = score(
             scenario, journal.engine, mode=mode, started=start, ended=journal.clock.now(), log=drill.log
         )
+        rules = settings.file.rectification
+        await file_improvements(result, journal, workdays=rules.workdays, reminders=rules.reminders)
     finally:
         await store.close()
         await broker.stop()
@@ -168,7 +170,9 @@ def after_action_report(result: DrillResult, t: Translator, zone: ZoneInfo) -> s
         lines.append(f"- {mark} {check.plan} / {check.obligation}: {check.expected} → {check.actual}")
     lines += ["", f"## {'做得好的' if zh else 'What went well'}", ""]
     for s in result.went_well():
-        lines.append(f"- {s.incident} {s.title}: {t('early', span=span(s.margin or timedelta(0), lang))}")
+        lines.append(
+            f"- {s.incident} {s.title.get(lang)}: {t('early', span=span(s.margin or timedelta(0), lang))}"
+        )
     lines += ["", f"## {'需要改进的' if zh else 'What to improve'}", ""]
     improve = result.to_improve()
     for s in improve:
@@ -177,9 +181,13 @@ def after_action_report(result: DrillResult, t: Translator, zone: ZoneInfo) -> s
             if s.margin is not None
             else t("state.breached")
         )
-        lines.append(f"- {s.incident} {s.title} ({s.role}): {late}")
+        lines.append(f"- {s.incident} {s.title.get(lang)} ({s.role}): {late}")
     if not improve:
         lines.append("- " + ("无" if zh else "nothing"))
+    if result.improvements:
+        lines += ["", f"## {'整改事项（已列入整改台账）' if zh else 'Rectification items filed'}", ""]
+        register = "  ".join(result.improvements)
+        lines.append(f"- {register}")
     if result.log.refusals:
         lines += ["", f"## {'未能执行的动作' if zh else 'Responder actions refused'}", ""]
         lines += [f"- {r}" for r in result.log.refusals]

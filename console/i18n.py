@@ -215,6 +215,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.alarms": ("告警", "Alarms"),
     "key.log": ("值班记录", "Duty log"),
     "key.new": ("新事件", "New incident"),
+    "key.register": ("整改台账", "Register"),
+    "cmd.register": ("整改台账：完成情况与反馈", "The rectification register: completion and feedback"),
+    "act.item_done": ("整改完成", "Done"),
+    "act.item_feedback": ("反馈", "Feedback"),
+    "ask.evidence": ("完成证明（如验收单、照片编号）", "Evidence of completion"),
+    "ask.item_feedback": ("向服务对象反馈的内容", "Feedback given to the served department"),
+    "done.item": ("{item} 已完成", "{item} done"),
+    "done.item_feedback": ("{item} 已记录反馈", "{item} feedback recorded"),
     "key.quit": ("退出", "Quit"),
     "key.open": ("打开", "Open"),
     "key.back": ("返回", "Back"),
@@ -286,6 +294,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "# 值班台按键\n\n"
         "| 键 | 作用 |\n|---|---|\n"
         "| F1 | 帮助 |\n| F2 | 值班台 |\n| F3 | 告警、无法解析的消息、设备 |\n| F4 | 值班记录、交接班 |\n"
+        "| F6 | 整改台账（d 完成，b 反馈） |\n"
         "| Ctrl+N | 登记新事件 |\n| Ctrl+P | 命令面板 |\n| Ctrl+Q | 退出 |\n\n"
         "## 事件页\n\n"
         "| 键 | 作用 |\n|---|---|\n"
@@ -298,7 +307,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "# Duty console keys\n\n"
         "| key | does |\n|---|---|\n"
         "| F1 | help |\n| F2 | the board |\n| F3 | alarms, dead letters, devices |\n"
-        "| F4 | duty log, handover |\n"
+        "| F4 | duty log, handover |\n| F6 | rectification register (d done, b feedback) |\n"
         "| Ctrl+N | new incident |\n| Ctrl+P | command palette |\n| Ctrl+Q | quit |\n\n"
         "## An incident\n\n"
         "| key | does |\n|---|---|\n"

@@ -7,9 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dutydesk.connectors.journal import Journal
+from dutydesk.playbooks.commands import AddRectification, ReachMilestone
 from dutydesk.playbooks.engine import Engine
 from dutydesk.playbooks.obligations import State
 from dutydesk.playbooks.plans import Text
+from dutydesk.playbooks.vocab import ROLES, Milestone
 from dutydesk.sim.drill import DrillLog
 from dutydesk.sim.scenario import Scenario
 
@@ -60,6 +63,7 @@ class DrillResult:
     log: DrillLog
     scored: list[Scored] = field(default_factory=list)
     checked: list[Checked] = field(default_factory=list)
+    improvements: list[str] = field(default_factory=list)  # rectification items filed
 
     @property
     def armed(self) -> list[Scored]:
@@ -115,6 +119,9 @@ def score(
     return result
 
 
+REVIEW = "drill-review"
+
+
 def iso(when: datetime | None, zone: ZoneInfo) -> str | None:
     return when.astimezone(zone).isoformat() if when is not None else None
 
@@ -158,4 +165,44 @@ def result_json(result: DrillResult, zone: ZoneInfo) -> dict[str, Any]:
             for s in sorted(result.scored, key=lambda s: (s.incident, s.obligation, s.occurrence))
         ],
         "refusals": result.log.refusals,
+        "improvements": result.improvements,
     }
+
+
+async def file_improvements(
+    result: DrillResult, journal: Journal, *, workdays: int, reminders: tuple[int, ...]
+) -> None:
+    """What to improve goes into the drill's rectification register, with owners and working-day
+    limits: the after-action review stands as the drill incident's investigation."""
+    to_improve: dict[str, list[Scored]] = {}
+    for scored in result.to_improve():
+        to_improve.setdefault(scored.incident, []).append(scored)
+    at = result.ended_at
+    for incident_id, missed in to_improve.items():
+        incident = journal.engine.incident(incident_id)
+        steps = [m for m in (Milestone.STABILISED, Milestone.INVESTIGATED) if m not in incident.milestones]
+        for step in steps:
+            text = "演练总结" if step is Milestone.INVESTIGATED else None
+            await journal.submit(
+                ReachMilestone(actor=REVIEW, at=at, incident=incident_id, milestone=step, text=text)
+            )
+        for scored in missed:
+            late = (
+                f"（超时 {-scored.margin.total_seconds() / 60:.0f} 分钟）"
+                if scored.margin is not None
+                else "（未完成）"
+            )
+            (outcome,) = await journal.submit(
+                AddRectification(
+                    actor=REVIEW,
+                    at=at,
+                    incident=incident_id,
+                    content=f"演练改进：{scored.title.zh}{late}",
+                    owner=ROLES[scored.role].zh if scored.role in ROLES else scored.role,
+                    workdays=workdays,
+                    from_investigation=True,
+                    reminders=reminders,
+                )
+            )
+            if outcome.recorded:
+                result.improvements.append(str(getattr(outcome.recorded[-1].event, "item", "")))

@@ -262,3 +262,41 @@ async def test_the_board_shows_who_is_on_duty_from_the_roster(journal: Journal, 
         await pilot.pause()
         top = str(app.screen.query_one("#topbar", Static).render())
         assert "值班: 李值班" in top and "带班领导: 张主任" in top
+
+
+async def test_the_register_screen_completes_an_item(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    from dutydesk.playbooks.commands import AddRectification, ReachMilestone
+    from dutydesk.playbooks.vocab import Milestone
+
+    incident = await open_incident(journal)
+    for step in (Milestone.STABILISED, Milestone.INVESTIGATED):
+        clock.advance(timedelta(hours=1))
+        await journal.submit(ReachMilestone(actor="王值班", incident=incident, milestone=step))
+    (outcome,) = await journal.submit(
+        AddRectification(
+            actor="王值班",
+            incident=incident,
+            content="更换2号梯平层感应器",
+            owner="维保单位",
+            workdays=15,
+            from_investigation=True,
+            reminders=(5, 2),
+        )
+    )
+    assert outcome.rejected is None, outcome.rejected
+    item = getattr(outcome.recorded[-1].event, "item", "")
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f6")
+        await pilot.pause()
+        table = app.screen.query_one("#register", DataTable)
+        assert table.row_count == 1 and str(table.get_row_at(0)[4]) == "更换2号梯平层感应器"
+        await pilot.press("d")
+        await pilot.pause()
+        app.screen.query_one("#text", Input).value = "验收单 2026-118"
+        await pilot.press("enter")
+        register = journal.engine.projection.register
+        await until(lambda: register.items[item].done_at is not None, "the item done")
+        assert register.items[item].evidence == "验收单 2026-118"

@@ -194,3 +194,15 @@ async def test_a_drills_notifications_reach_only_the_drill_destination(
     db = sqlite3.connect(run.folder / "drill.db")
     attempts = db.execute("SELECT COUNT(*) FROM events WHERE kind = 'notification.attempt'").fetchone()[0]
     assert attempts >= len(drill_messages)
+
+
+async def test_what_to_improve_goes_into_the_register(tmp_path: Path, plans: dict[str, Plan]) -> None:
+    scenario = load_scenario("network-outage-meeting", plans=plans)  # the report to the leader is late
+    run = await drill(tmp_path, plans, scenario, speed=None)
+    assert run.result.improvements, "nothing to improve was filed"
+    report = (run.folder / "report.md").read_text(encoding="utf-8")
+    assert "Report to the leader on duty within 30 minutes (duty_officer): 10 minutes late" in report
+    assert run.result.improvements[0] in report
+    db = sqlite3.connect(run.folder / "drill.db")
+    (data,) = db.execute("SELECT data FROM events WHERE kind = 'rectification.added'").fetchone()
+    assert "演练改进：30分钟内报告带班领导" in data and "值班人员" in data
