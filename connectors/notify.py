@@ -49,7 +49,10 @@ STAGES = {
     "warning": ("预警", "warning"),
     "breach": ("超时", "overdue"),
     "escalation": ("升级", "escalated"),
+    "reminder": ("整改提醒", "rectification reminder"),
+    "rectification_overdue": ("整改逾期", "rectification overdue"),
 }
+URGENT_STAGES = frozenset({"breach", "escalation", "rectification_overdue"})
 WORKERS = 16  # threads for apprise; a hanging destination holds one until apprise's own timeout
 WRITE_RETRY = 1.0  # seconds before trying again to store delivery outcomes
 
@@ -198,7 +201,7 @@ class Messages:
             "count": len(items),
             "items": listed,
             "more": max(len(items) - LISTED, 0),
-            "overdue": any(item["stage"] != "warning" for item in items),
+            "overdue": any(item["stage"] in URGENT_STAGES for item in items),
             "at": at.astimezone(self.zone).strftime("%m-%d %H:%M") if at else "",
         }
 

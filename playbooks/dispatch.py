@@ -25,6 +25,8 @@ from dutydesk.playbooks.events import (
     NotificationQueued,
     ObligationBreached,
     ObligationWarned,
+    RectificationOverdue,
+    RectificationReminder,
 )
 from dutydesk.playbooks.incidents import Incident, Projection
 from dutydesk.playbooks.notices import BreachKey, BucketKey, NoticeBook, NoticePolicy
@@ -68,6 +70,9 @@ class Dispatcher:
                 self._arm_flush((role, event.drill))
             if not isinstance(event, ObligationWarned):
                 self._arm_escalation((event.incident or "", event.obligation, event.occurrence))
+        elif isinstance(event, RectificationReminder | RectificationOverdue):
+            for role in event.notify:
+                self._arm_flush((role, event.drill))
         elif isinstance(event, NotificationQueued):
             self._arm_flush((event.role, event.drill))
 
@@ -176,17 +181,19 @@ class Dispatcher:
         incident = self.projection.incidents.get(item["incident"] or "")
         if incident is None:
             return item
-        try:
-            title = incident.plan.obligation(item["obligation"]).title
-        except KeyError:
-            return item
-        return {
+        described = {
             **item,
             "title": incident.title,
             "location": incident.location,
             "severity": incident.severity.id,
-            "obligation_title": {"zh": title.zh, "en": title.en},
         }
+        if "obligation_title" not in item:  # a register item names itself
+            try:
+                title = incident.plan.obligation(item["obligation"]).title
+            except KeyError:
+                return item
+            described["obligation_title"] = {"zh": title.zh, "en": title.en}
+        return described
 
     def acknowledge(
         self, incident: Incident, obligation: str | None, *, at: datetime, actor: str

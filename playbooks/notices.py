@@ -23,6 +23,8 @@ from dutydesk.playbooks.events import (
     ObligationBreached,
     ObligationMet,
     ObligationWarned,
+    RectificationOverdue,
+    RectificationReminder,
     RosterImported,
 )
 from dutydesk.playbooks.roster import Roster, Shift
@@ -141,6 +143,8 @@ class NoticeBook:
                     self.deliveries[(event.notification, event.next_target, True)] = Delivery(
                         delivery.seq, delivery.role, delivery.incident, delivery.drill
                     )
+            case RectificationReminder() | RectificationOverdue():
+                self._add_item(event)
             case RosterImported(shifts=shifts):
                 self.roster = self.roster.merged(Shift.from_dict(s) for s in shifts)
             case _:
@@ -157,6 +161,27 @@ class NoticeBook:
             "obligation": obligation,
             "occurrence": occurrence,
             "level": level,
+            "at": event.at.isoformat(),
+            "due_at": event.due_at.isoformat(),
+        }
+        for role in event.notify:
+            self.pending.setdefault((role, event.drill), []).append(item)
+
+    def _add_item(self, event: RectificationReminder | RectificationOverdue) -> None:
+        """A register item's reminder or overdue notice, told like an obligation's."""
+        overdue = isinstance(event, RectificationOverdue)
+        stage = "rectification_overdue" if overdue else "reminder"
+        item = {
+            "ref": f"{event.item}/overdue" if overdue else f"{event.item}/reminder{event.workdays_left}",
+            "stage": stage,
+            "incident": event.incident,
+            "obligation": event.item,
+            "obligation_title": {
+                "zh": f"整改事项 {event.item}（责任人 {event.owner}）",
+                "en": f"rectification item {event.item} (responsible: {event.owner})",
+            },
+            "occurrence": 1,
+            "level": 0,
             "at": event.at.isoformat(),
             "due_at": event.due_at.isoformat(),
         }
@@ -229,6 +254,8 @@ class NoticeBook:
 
 _FOLDED = frozenset(
     {
+        RectificationReminder,
+        RectificationOverdue,
         ObligationWarned,
         ObligationBreached,
         BreachEscalated,

@@ -191,3 +191,34 @@ def test_retry_policy_backs_off_then_gives_up() -> None:
 def test_the_chain_needs_one_delay_per_step() -> None:
     with pytest.raises(ValueError, match="needs 2 delays"):
         NoticePolicy(chain=("duty_officer", "leader_on_duty", "centre_leadership"), delays=())
+
+
+def test_register_reminders_and_overdue_notices_are_told_like_deadlines(
+    plans: dict[str, Plan], deadlines: Deadlines
+) -> None:
+    from dutydesk.playbooks.commands import AddRectification, ReachMilestone
+    from dutydesk.playbooks.events import RectificationOverdue, RectificationReminder
+    from dutydesk.playbooks.vocab import Milestone
+
+    desk = Desk(plans, deadlines)
+    incident = desk.open()
+    for step in (Milestone.STABILISED, Milestone.INVESTIGATED):
+        desk.command(ReachMilestone(actor="tester", incident=incident, milestone=step))
+    desk.command(
+        AddRectification(
+            actor="tester",
+            incident=incident,
+            content="更换感应器",
+            owner="维保单位",
+            workdays=3,
+            from_investigation=False,
+            reminders=(2,),
+        )
+    )
+    fired = desk.until(MONDAY + timedelta(days=10))
+    assert any(isinstance(e, RectificationReminder) for e in fired)
+    assert any(isinstance(e, RectificationOverdue) for e in fired)
+    stages = [item["stage"] for message in queued(fired) for item in message.items]
+    assert "reminder" in stages and "rectification_overdue" in stages
+    told = next(item for message in queued(fired) for item in message.items if item["stage"] == "reminder")
+    assert "维保单位" in told["obligation_title"]["zh"]
