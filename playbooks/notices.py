@@ -169,10 +169,12 @@ class NoticeBook:
 
     def _add_item(self, event: RectificationReminder | RectificationOverdue) -> None:
         """A register item's reminder or overdue notice, told like an obligation's."""
-        overdue = isinstance(event, RectificationOverdue)
-        stage = "rectification_overdue" if overdue else "reminder"
+        if isinstance(event, RectificationOverdue):
+            stage, ref = "rectification_overdue", f"{event.item}/overdue"
+        else:
+            stage, ref = "reminder", f"{event.item}/reminder{event.workdays_left}"
         item = {
-            "ref": f"{event.item}/overdue" if overdue else f"{event.item}/reminder{event.workdays_left}",
+            "ref": ref,
             "stage": stage,
             "incident": event.incident,
             "obligation": event.item,
