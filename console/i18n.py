@@ -262,6 +262,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tab.alarms": ("告警", "Alarms"),
     "tab.dead_letters": ("无法解析", "Dead letters"),
     "tab.devices": ("设备", "Devices"),
+    "tab.notifications": ("通知", "Notifications"),
     "log.placeholder": ("写值班记录，回车保存", "Write in the duty log, Enter to save"),
     "log.handover": ("{outgoing} → {incoming} 交接班", "handover {outgoing} → {incoming}"),
     "form.ok": ("确定", "OK"),

@@ -300,3 +300,44 @@ async def test_the_register_screen_completes_an_item(
         register = journal.engine.projection.register
         await until(lambda: register.items[item].done_at is not None, "the item done")
         assert register.items[item].evidence == "验收单 2026-118"
+
+
+async def test_failed_notifications_show_in_the_console(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    from dutydesk.playbooks.engine import Keyed
+    from dutydesk.playbooks.events import NotificationAttempted, NotificationFailed, NotificationQueued
+
+    head = {"at": clock.now(), "incident": None, "actor": "notifier"}
+    events = [
+        NotificationQueued(
+            **head,
+            notification="n1",
+            role="leader_on_duty",
+            items=(),
+            recipients=("李主任",),
+            targets=("li",),
+        ),
+        NotificationAttempted(
+            **head,
+            notification="n1",
+            role="leader_on_duty",
+            target="li",
+            attempt=1,
+            ok=False,
+            error="HTTP 500",
+        ),
+        NotificationFailed(
+            **head, notification="n1", role="leader_on_duty", target="li", attempts=3, error="HTTP 500"
+        ),
+    ]
+    async with journal.store.transaction(after=journal.engine.seq, now=clock.now()) as txn:
+        txn.append([Keyed(f"k{n}", e) for n, e in enumerate(events)])
+    app = console(journal, tmp_path, lang="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        table = app.screen.query_one("#notifications", DataTable)
+        assert table.row_count == 1
+        row = [str(cell) for cell in table.get_row_at(0)]
+        assert row[1:] == ["失败", "带班领导", "li", "1", "HTTP 500"]

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Input, Markdown, Static, TabbedCo
 
 from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, translate_bindings
+from dutydesk.console.deliveries import KINDS, delivery_rows
 from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt
 from dutydesk.console.views import active_alarms, handover_summary
 from dutydesk.playbooks.commands import (
@@ -26,6 +27,7 @@ from dutydesk.playbooks.commands import (
 from dutydesk.playbooks.events import DeadLetter, DutyLogged, HandoverAcknowledged
 from dutydesk.playbooks.rectification import ItemState, register_rows
 
+NOTIFICATIONS_SHOWN = 2000  # delivery events read for the notifications tab
 SHELVE_FOR = (("1", 1), ("4", 4), ("8", 8), ("24", 24))  # hours a shelving may last
 
 
@@ -59,6 +61,11 @@ class AlarmsScreen(DutyScreen):
                 for key in ("h.device", "h.availability", "h.last_seen", "h.location"):
                     devices.add_column(t(key), key=key)
                 yield devices
+            with TabPane(t("tab.notifications"), id="tab-notifications"):
+                sent: DataTable[Text | str] = DataTable(id="notifications", cursor_type="row")
+                for key in ("h.since", "h.state", "h.role", "h.target", "h.attempts", "h.error"):
+                    sent.add_column(t(key), key=key)
+                yield sent
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -105,6 +112,21 @@ class AlarmsScreen(DutyScreen):
                 t(f"availability.{device['availability']}"),
                 (device["last_seen"] or "-")[5:19].replace("T", " "),
                 " ".join(p for p in (device["building"], device["floor"]) if p),
+            )
+        # the delivery log, failures first: a notification that did not arrive is an alarm too
+        sent = self.query_one("#notifications", DataTable)
+        sent.clear()
+        rows = delivery_rows(await app.journal.store.read_recent(KINDS, NOTIFICATIONS_SHOWN), zone)
+        rows.sort(key=lambda r: (r["state"] != "failed", r["state"] != "retrying", r["at"]))
+        for row in rows:
+            style = "bold white on red" if row["state"] == "failed" else ""
+            sent.add_row(
+                (row["last_at"] or row["at"])[5:19].replace("T", " "),
+                Text(t(f"delivery.{row['state']}"), style=style),
+                render.role_label(row["role"], t),
+                row["target"] + (" ↪" if row["fallback"] else ""),
+                str(row["attempts"]),
+                row["error"] or "",
             )
 
     def _selected(self) -> str | None:
