@@ -58,7 +58,7 @@ from dutydesk.console.reports.output import (
 from dutydesk.console.reports.output import render as render_report
 from dutydesk.console.reports.output import write as write_report
 from dutydesk.playbooks.alarmbook import LIVE
-from dutydesk.playbooks.clock import Clock
+from dutydesk.playbooks.clock import Clock, iso
 from dutydesk.playbooks.commands import (
     AcknowledgeBreach,
     AddNote,
@@ -229,7 +229,7 @@ async def plans_show(args: argparse.Namespace, ctx: Context) -> int:
         f"{plan.id}: {plan.title.get(ctx.t.lang)}",
         f"{ctx.t('h.severity')}: {ctx.t.label(incident.severity.label)}"
         + (f"  [{ctx.t('urgent')}]" if args.urgent else ""),
-        f"{ctx.t('h.received')}: {render.iso(opened, zone)}",
+        f"{ctx.t('h.received')}: {iso(opened, zone)}",
         "",
         render.obligation_table(statuses, plan, opened, zone, ctx.t),
     )
@@ -847,14 +847,14 @@ async def roster_show(args: argparse.Namespace, ctx: Context) -> int:
             "role": role,
             "holder": shift.holder if shift else None,
             "tags": list(shift.tags) if shift else [],
-            "start": render.iso(shift.start, zone) if shift else None,
-            "end": render.iso(shift.end, zone) if shift else None,
+            "start": iso(shift.start, zone) if shift else None,
+            "end": iso(shift.end, zone) if shift else None,
         }
         for role in ctx.settings.roles
         for shift in (roster.holders(role, at) or [None])
     ]
     if args.json:
-        ctx.json({"at": render.iso(at, zone), "holders": rows})
+        ctx.json({"at": iso(at, zone), "holders": rows})
         return 0
     table = [[t("h.role"), t("h.holder"), t("h.tags"), t("h.until")]]
     for row in rows:
@@ -862,7 +862,7 @@ async def roster_show(args: argparse.Namespace, ctx: Context) -> int:
         table.append(
             [render.role_label(row["role"], t), row["holder"] or t("nobody"), " ".join(row["tags"]), until]
         )
-    ctx.print(f"{t('h.since')}: {render.iso(at, zone)}", render.table(table))
+    ctx.print(f"{t('h.since')}: {iso(at, zone)}", render.table(table))
     return 0
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dutydesk.connectors.store import Recorded
-from dutydesk.console.render import iso
+from dutydesk.playbooks.clock import iso
 from dutydesk.playbooks.events import NotificationAttempted, NotificationFailed, NotificationQueued
 
 KINDS = (NotificationQueued.kind, NotificationAttempted.kind, NotificationFailed.kind)

@@ -20,9 +20,9 @@ from dutydesk.connectors.notify import notifier_from_settings
 from dutydesk.connectors.settings import Settings, deadlines, debounce, notice_policy
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.i18n import Translator
-from dutydesk.console.render import iso, span
+from dutydesk.console.render import span
 from dutydesk.playbooks.alarms import Feed, Place
-from dutydesk.playbooks.clock import Clock, ManualClock
+from dutydesk.playbooks.clock import Clock, ManualClock, iso
 from dutydesk.playbooks.plans import Plan
 from dutydesk.sim.clocks import ScaledClock
 from dutydesk.sim.drill import Drill, drill_start

@@ -13,6 +13,7 @@ from dutydesk.connectors.store import Recorded
 from dutydesk.console.i18n import Translator
 from dutydesk.playbooks.alarmbook import Alarm, Device
 from dutydesk.playbooks.alarms import Availability
+from dutydesk.playbooks.clock import iso
 from dutydesk.playbooks.commands import Rejected
 from dutydesk.playbooks.durations import Duration
 from dutydesk.playbooks.events import (
@@ -37,10 +38,6 @@ from dutydesk.playbooks.obligations import State, Status
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import RegisterRow
 from dutydesk.playbooks.vocab import ROLES, Milestone, Source
-
-
-def iso(when: datetime | None, zone: ZoneInfo) -> str | None:
-    return when.astimezone(zone).isoformat() if when is not None else None
 
 
 def span(delta: timedelta, lang: str) -> str:

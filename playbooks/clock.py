@@ -7,6 +7,12 @@ import heapq
 import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+
+def iso(when: datetime | None, zone: ZoneInfo) -> str | None:
+    """An instant as ISO 8601 in the centre's zone, with its offset (None stays None)."""
+    return when.astimezone(zone).isoformat() if when is not None else None
 
 
 class Clock(Protocol):

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dutydesk.connectors.journal import Journal
+from dutydesk.playbooks.clock import iso
 from dutydesk.playbooks.commands import AddRectification, ReachMilestone
 from dutydesk.playbooks.engine import Engine
 from dutydesk.playbooks.obligations import State
@@ -120,10 +121,6 @@ def score(
 
 
 REVIEW = "drill-review"
-
-
-def iso(when: datetime | None, zone: ZoneInfo) -> str | None:
-    return when.astimezone(zone).isoformat() if when is not None else None
 
 
 def result_json(result: DrillResult, zone: ZoneInfo) -> dict[str, Any]:
