@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.codecs.base import Codec, DecodeError, Message
 from dutydesk.connectors.codecs.hikvision import AlertStreamSplitter, stream_boundary
-from dutydesk.connectors.journal import Journal
 from dutydesk.connectors.mqtt import BACKOFF_FIRST, BACKOFF_MAX, Connection, Subscription, decode
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import aiomqtt
 
+from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.codecs.base import Codec, DecodeError, Message
-from dutydesk.connectors.journal import Incoming, Journal
 from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Decoded
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from dutydesk.connectors.journal import Journal, Outcome
+from dutydesk.connectors.application.journal import Journal, Outcome
 from dutydesk.connectors.settings import Settings
 from dutydesk.connectors.store import Recorded
 from dutydesk.console import render

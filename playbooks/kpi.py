@@ -6,7 +6,7 @@ The figures fold in one pass over facts from the log: an incident opened, a mile
 obligation met or breached, an item added or done, an alarm's confirmed change. A fact is a row
 of the few payload fields it needs (`INCIDENT_FACTS`, `ALARM_FACTS`), not a whole event: a busy
 year is a million of them, and rebuilding each as a typed event would cost more than the whole
-report may take. `connectors/reporting.py` reads the rows.
+report may take. `connectors/application/reporting.py` reads the rows.
 
 Incidents count in the period they were received in, with everything that happened to them since:
 an investigation due next month counts for this month, so a month's rates settle once its

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 
 import aiomqtt
 
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.application.service import Service, Source, first_of
 from dutydesk.connectors.codecs.base import CodecContext
 from dutydesk.connectors.codecs.registry import build_codec
-from dutydesk.connectors.journal import Journal
 from dutydesk.connectors.mqtt import Broker, MqttIngest, Subscription
-from dutydesk.connectors.service import Service, Source, first_of
 from dutydesk.connectors.store import Recorded
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import (

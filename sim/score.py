@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dutydesk.connectors.journal import Journal
+from dutydesk.connectors.application.journal import Journal
 from dutydesk.playbooks.clock import iso
 from dutydesk.playbooks.commands import AddRectification, ReachMilestone
 from dutydesk.playbooks.engine import Engine

@@ -7,9 +7,9 @@ import asyncio
 from pathlib import Path
 
 from dutydesk.connectors.alertstream import CameraStream
+from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.codecs.base import CodecContext
 from dutydesk.connectors.codecs.registry import build_codec
-from dutydesk.connectors.journal import Journal
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.obligations import Deadlines

@@ -12,7 +12,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input, Static
 
-from dutydesk.connectors.journal import Journal
+from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.settings import load_settings
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.app import DutyApp

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dutydesk.connectors import journal as journal_module
-from dutydesk.connectors.journal import Journal
+from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import OpenIncident, ReachMilestone

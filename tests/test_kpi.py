@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dutydesk.connectors.journal import Incoming, Journal
-from dutydesk.connectors.reporting import read_kpi
+from dutydesk.connectors.application.journal import Incoming, Journal
+from dutydesk.connectors.application.reporting import read_kpi
 from dutydesk.connectors.store import FACTS_V4, SqliteEventStore
 from dutydesk.playbooks.alarms import Arrival, Decoded, Reading, Signal
 from dutydesk.playbooks.clock import ManualClock

@@ -13,9 +13,9 @@ from typing import TypeVar
 
 import pytest
 
-from dutydesk.connectors.journal import Journal
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.application.service import Service
 from dutydesk.connectors.notify import AppriseDeliverer, Messages, Notifier, load_destinations
-from dutydesk.connectors.service import Service
 from dutydesk.connectors.settings import SettingsError
 from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.console.deliveries import delivery_rows

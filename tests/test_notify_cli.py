@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from dutydesk.connectors.journal import Journal
+from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.obligations import Deadlines

@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 from textual.widgets import DataTable, Static
 
+from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.clock import WallClock
-from dutydesk.connectors.journal import Incoming, Journal
 from dutydesk.connectors.settings import load_settings
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.app import DutyApp

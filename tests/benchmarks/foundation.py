@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dutydesk.connectors.journal import Journal
+from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import (

@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 
 import aiomqtt
 
+from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.codecs.base import CodecContext
 from dutydesk.connectors.codecs.registry import build_codec
-from dutydesk.connectors.journal import Journal
 from dutydesk.connectors.mqtt import Broker, MqttIngest, Subscription
 from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.playbooks.library import bundled_sources

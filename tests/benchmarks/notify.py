@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.application.service import Service
 from dutydesk.connectors.clock import WallClock
-from dutydesk.connectors.journal import Journal
 from dutydesk.connectors.notify import AppriseDeliverer, Messages, Notifier, load_destinations
-from dutydesk.connectors.service import Service
 from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.playbooks.commands import ImportRoster, OpenIncident
 from dutydesk.playbooks.events import (

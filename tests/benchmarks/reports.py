@@ -29,8 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dutydesk.connectors.journal import Journal
-from dutydesk.connectors.reporting import read_kpi
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.application.reporting import read_kpi
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.reports import drawing
 from dutydesk.console.reports.fonts import cjk_font

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from dutydesk.connectors.alertstream import CameraStream
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.application.service import Source
 from dutydesk.connectors.codecs.base import Codec, CodecContext
 from dutydesk.connectors.codecs.registry import build_codec
-from dutydesk.connectors.journal import Journal
 from dutydesk.connectors.mqtt import Broker, MqttIngest, Subscription
-from dutydesk.connectors.service import Source
 from dutydesk.connectors.settings import FeedSection, Settings, SettingsError
 
 

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
+from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.clock import WallClock
-from dutydesk.connectors.journal import Journal
 
 FOLLOW_INTERVAL = 0.2  # seconds between looks for commands written by other processes
 ENGINE_LEASE = "engine"
