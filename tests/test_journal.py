@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dutydesk.connectors import journal as journal_module
+from dutydesk.connectors.application import journal as journal_module
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.playbooks.clock import ManualClock
