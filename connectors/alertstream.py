@@ -14,6 +14,7 @@ from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.codecs.base import Codec, DecodeError, Message
 from dutydesk.connectors.codecs.hikvision import AlertStreamSplitter, stream_boundary
 from dutydesk.connectors.mqtt import BACKOFF_FIRST, BACKOFF_MAX, Connection, Subscription, decode
+from dutydesk.connectors.waits import first_of
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,10 @@ class CameraStream:
         timeout = httpx.Timeout(10.0, read=READ_TIMEOUT)
         async with httpx.AsyncClient(auth=auth, timeout=timeout) as client:
             while not stop.is_set():
-                reading = asyncio.create_task(self._read(client))
-                waiter = asyncio.create_task(stop.wait())
-                await asyncio.wait({reading, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                reading.cancel()
                 try:
-                    await reading
-                    backoff = BACKOFF_FIRST
-                except asyncio.CancelledError:
-                    break
+                    await first_of(self._read(client), stop.wait())
+                    if stop.is_set():
+                        break
                 except (httpx.HTTPError, DecodeError) as exc:
                     self.state.connected, self.state.last_error = False, str(exc) or type(exc).__name__
                     self.state.reconnects += 1

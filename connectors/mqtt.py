@@ -21,6 +21,7 @@ import aiomqtt
 
 from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.codecs.base import Codec, DecodeError, Message
+from dutydesk.connectors.waits import first_of
 from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Decoded
 
 log = logging.getLogger(__name__)
@@ -117,14 +118,8 @@ class MqttIngest:
                         await client.subscribe(subscription.topic, qos=1)
                     self.state.connected, backoff = True, BACKOFF_FIRST
                     log.info("connected to %s:%s", self.broker.host, self.broker.port)
-                    consume = asyncio.create_task(self._consume(client))
-                    waiter = asyncio.create_task(stop.wait())
-                    await asyncio.wait({consume, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                    waiter.cancel()
-                    if not consume.done():
-                        consume.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await consume  # re-raises MqttError from a lost connection
+                    # a lost connection ends consuming with MqttError, raised here
+                    await first_of(self._consume(client), stop.wait())
             except aiomqtt.MqttError as exc:
                 self.state.connected, self.state.last_error = False, str(exc)
                 self.state.reconnects += 1

@@ -31,9 +31,9 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from dutydesk.connectors.application.journal import Journal
-from dutydesk.connectors.application.service import first_of
 from dutydesk.connectors.settings import Settings, SettingsError, apprise_path, retry_policy
 from dutydesk.connectors.store import Recorded, StoreError
+from dutydesk.connectors.waits import first_of
 from dutydesk.playbooks.dispatch import NOTIFIER_ACTOR
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import NotificationAttempted, NotificationFailed, NotificationQueued

@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 
 from dutydesk.connectors.application.journal import Journal
-from dutydesk.connectors.application.service import Service, Source, first_of
+from dutydesk.connectors.application.service import Service, Source
 from dutydesk.connectors.codecs.base import CodecContext
 from dutydesk.connectors.codecs.registry import build_codec
 from dutydesk.connectors.mqtt import Broker, MqttIngest, Subscription
 from dutydesk.connectors.store import Recorded
+from dutydesk.connectors.waits import first_of
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import (
     Command,

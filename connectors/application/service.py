@@ -4,7 +4,6 @@ firing deadlines."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from collections.abc import Awaitable, Sequence
@@ -13,6 +12,7 @@ from typing import Protocol
 
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.clock import WallClock
+from dutydesk.connectors.waits import first_of
 
 FOLLOW_INTERVAL = 0.2  # seconds between looks for commands written by other processes
 ENGINE_LEASE = "engine"
@@ -50,19 +50,6 @@ async def engine_holder(journal: Journal) -> str | None:
     if holder is None:
         await journal.store.release(ENGINE_LEASE, probe)
     return holder
-
-
-async def first_of(*waits: Awaitable[object]) -> None:
-    """Wait until the first of these finishes; cancel the rest."""
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 class Source(Protocol):
