@@ -1,12 +1,12 @@
-"""Notifications through apprise: the destinations file, the message templates, and the worker
-that delivers what the dispatcher queued, retrying with backoff and then falling back.
+"""Notifications: the message templates, and the worker that delivers what the dispatcher queued
+to each destination, retrying with backoff and then falling back.
 
 Delivery acts after commit: the worker hears of a `NotificationQueued` once it is in the log,
-sends it in a thread of its own pool (apprise blocks) under a timeout, and stores every attempt
-as an event. Nothing here holds the journal while sending, so a slow or hanging destination never
-delays the engine's deadlines. A drill is sent through an apprise object that holds only the
-destinations tagged for drills: whatever the roster or the fallback says, a drill cannot reach
-anything else.
+sends it through the deliverer (`connectors/deliverers.py`) to every destination of each target,
+each on its own, and stores every attempt as an event. Nothing here holds the journal while
+sending, so a slow or hanging destination never delays the engine's deadlines. A drill is only
+ever sent to destinations tagged for drills: whatever the roster or the fallback says, a drill
+cannot reach anything else.
 """
 
 from __future__ import annotations
@@ -15,22 +15,19 @@ import asyncio
 import dataclasses
 import logging
 import sqlite3
-import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import apprise
 import pendulum
-import yaml
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.deliverers import WORKERS, AppriseDeliverer, Deliverer, Sent, load_destinations
 from dutydesk.connectors.settings import Settings, SettingsError, apprise_path, retry_policy
 from dutydesk.connectors.store import Recorded, StoreError
 from dutydesk.connectors.waits import first_of
@@ -53,71 +50,7 @@ STAGES = {
     "rectification_overdue": ("整改逾期", "rectification overdue"),
 }
 URGENT_STAGES = frozenset({"breach", "escalation", "rectification_overdue"})
-WORKERS = 16  # threads for apprise; a hanging destination holds one until apprise's own timeout
 WRITE_RETRY = 1.0  # seconds before trying again to store delivery outcomes
-
-
-# -- destinations -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Destinations:
-    """The apprise destinations, and the drill-tagged subset that drills are confined to."""
-
-    real: apprise.Apprise
-    drill: apprise.Apprise
-    count: int
-
-
-class _Problems(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-    def __bool__(self) -> bool:
-        return bool(self.lines)
-
-
-def load_destinations(path: Path, drill_tag: str) -> Destinations:
-    """Read apprise's YAML configuration; every problem is reported with the file's name."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{path}: cannot read the apprise configuration ({exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise SettingsError(f"{where}: bad YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("urls"), list):
-        raise SettingsError(f"{path}: expected apprise's YAML format: a mapping with a list 'urls'")
-    if "include" in data:
-        # apprise would fetch included files or URLs at run time; keep every destination here
-        raise SettingsError(f"{path}: include: not allowed; list every destination in this file")
-    if not data["urls"]:
-        raise SettingsError(f"{path}: urls: no destinations")
-    asset = apprise.AppriseAsset(storage_mode="memory")
-    config = apprise.AppriseConfig(asset=asset)
-    config.add_config(text, format="yaml")
-    problems = _Problems()
-    logger = logging.getLogger("apprise")  # apprise reports what it cannot read only in its log
-    logger.addHandler(problems)
-    try:
-        services = list(config.services())
-    finally:
-        logger.removeHandler(problems)
-    if problems or not services:
-        raise SettingsError(
-            "\n".join(f"{path}: {line}" for line in problems.lines or ["urls: no destinations"])
-        )
-    real, drill = apprise.Apprise(asset=asset), apprise.Apprise(asset=asset)
-    real.add(services)
-    drill.add([service for service in services if drill_tag in service.tags])
-    return Destinations(real, drill, len(services))
 
 
 # -- messages -----------------------------------------------------------------------------------
@@ -234,64 +167,18 @@ class Messages:
 # -- delivery -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
-    """What one attempt came to."""
+@dataclass(slots=True)
+class _Target:
+    """How the destinations of one target are doing: how many still try, and whether any got it."""
 
-    ok: bool
-    error: str | None = None
-    elapsed: float = 0.0
-    permanent: bool = False  # retrying cannot help: no destination carries the tag
-
-
-class Deliverer(Protocol):
-    """Sends one message to the destinations carrying one tag."""
-
-    async def send(self, title: str, body: str, tag: str, *, drill: bool) -> Sent: ...
-
-    def close(self) -> None: ...
-
-
-class AppriseDeliverer:
-    def __init__(self, destinations: Destinations, *, timeout: float, workers: int = WORKERS) -> None:
-        self.destinations = destinations
-        self.timeout = timeout
-        # a pool of its own: hanging sends must never starve the loop's default executor
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apprise")
-
-    async def send(self, title: str, body: str, tag: str, *, drill: bool) -> Sent:
-        future = asyncio.get_running_loop().run_in_executor(self._pool, self._notify, title, body, tag, drill)
-        try:
-            # apprise stops waiting at `timeout` itself; this guards against a call that does not
-            return await asyncio.wait_for(future, self.timeout + 1.0)
-        except TimeoutError:
-            return Sent(False, f"no answer within {self.timeout:g} s", self.timeout)
-
-    def _notify(self, title: str, body: str, tag: str, drill: bool) -> Sent:
-        app = self.destinations.drill if drill else self.destinations.real
-        started = time.perf_counter()
-        try:
-            with app.notify(body=body, title=title, tag=tag, timeout=self.timeout) as result:
-                elapsed = time.perf_counter() - started
-                if result:
-                    return Sent(True, elapsed=elapsed)
-                if result.status == apprise.AppriseResultStatus.NOMATCH:
-                    kind = "drill destination" if drill else "destination"
-                    return Sent(False, f"no {kind} has the tag {tag!r}", elapsed, permanent=True)
-                if result.status == apprise.AppriseResultStatus.TIMEOUT:
-                    return Sent(False, f"no answer within {self.timeout:g} s", elapsed)
-                messages = [e.message for e in result.logs() if e.level in ("ERROR", "WARNING")]
-                return Sent(False, "; ".join(dict.fromkeys(messages)) or result.status.name.lower(), elapsed)
-        except Exception as exc:  # apprise raising is one more failed attempt, never a crash
-            return Sent(False, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    trying: int
+    reached: bool = False
 
 
 @dataclass(slots=True)
 class _Job:
-    """One notification to one target: which attempt comes next, and to the fallback or not."""
+    """One notification to one target: the attempt its destinations begin with, and whether it
+    goes to the fallback."""
 
     notification: str
     role: str
@@ -305,9 +192,10 @@ class _Job:
 
 
 class Notifier:
-    """Delivers queued notifications, each target in a task of its own: failed attempts are
-    retried with backoff on the injected clock, then the message goes to the fallback tag. Every
-    attempt and every give-up is stored; a restart resumes what was not finished."""
+    """Delivers queued notifications, each destination of each target in a task of its own: a
+    failed destination is retried alone, with backoff on the injected clock, so a working one gets
+    the message once; when no destination of a target got it, the message goes to the fallback
+    tag. Every attempt and every give-up is stored; a restart resumes what was not finished."""
 
     def __init__(
         self,
@@ -377,16 +265,62 @@ class Notifier:
         self._jobs.put_nowait(None)
 
     async def _deliver(self, job: _Job, stop: asyncio.Event) -> None:
-        if self.deliverer is None:
-            self._fail(job, "notifications are off: no apprise configuration (notify.apprise_config)", None)
+        """Deliver to every destination of the target, each on its own; when none of them got it,
+        go on to the fallback tag."""
+        deliverer = self.deliverer
+        if deliverer is None:
+            self._fail(
+                job, None, 0, "notifications are off: no apprise configuration (notify.apprise_config)"
+            )
             return
         queued = job.queued or await self._read(job.seq)
         title, body = self.messages.render(queued)
         while True:
+            destinations = deliverer.destinations(job.target, drill=job.drill)
+            if not destinations:
+                kind = "drill destination" if job.drill else "destination"
+                self._fail(
+                    job, None, 0, f"no {kind} has the tag {job.target!r}", fallback=self._fallback(job)
+                )
+            else:
+                target = _Target(trying=len(destinations))
+                async with asyncio.TaskGroup() as group:
+                    for destination in destinations:
+                        group.create_task(
+                            self._to_destination(
+                                deliverer,
+                                job,
+                                destination=destination,
+                                target=target,
+                                message=(title, body),
+                                stop=stop,
+                            )
+                        )
+                if target.reached or stop.is_set():
+                    return
+            fallback = self._fallback(job)
+            if fallback is None:
+                return
+            job = dataclasses.replace(job, target=fallback, fallback=True, attempt=1)
+
+    async def _to_destination(
+        self,
+        deliverer: Deliverer,
+        job: _Job,
+        *,
+        destination: str,
+        target: _Target,
+        message: tuple[str, str],
+        stop: asyncio.Event,
+    ) -> None:
+        """Try one destination, retrying it alone with backoff, until it takes the message or its
+        attempts are spent."""
+        attempt = job.attempt
+        while True:
             async with self._slots:
-                sent = await self.deliverer.send(title, body, job.target, drill=job.drill)
+                sent = await deliverer.send(*message, destination, drill=job.drill)
             now = self.journal.clock.now()
-            attempt = NotificationAttempted(
+            attempted = NotificationAttempted(
                 at=now,
                 incident=job.incident,
                 actor=NOTIFIER_ACTOR,
@@ -394,35 +328,51 @@ class Notifier:
                 notification=job.notification,
                 role=job.role,
                 target=job.target,
-                attempt=job.attempt,
+                attempt=attempt,
                 ok=sent.ok,
                 error=sent.error,
                 fallback=job.fallback,
                 elapsed=round(sent.elapsed, 3),
+                destination=destination,
             )
-            self._results.put_nowait(Keyed(f"attempt:{self._where(job)}:{job.attempt}", attempt))
+            self._results.put_nowait(Keyed(f"attempt:{self._where(job, destination)}:{attempt}", attempted))
             if sent.ok:
+                target.trying, target.reached = target.trying - 1, True
                 return
-            delay = None if sent.permanent else self.retry.delay(job.attempt)
+            delay = None if sent.permanent else self.retry.delay(attempt)
             if delay is None:
-                fallback = self.fallback_tag if not job.fallback and job.target != self.fallback_tag else None
-                self._fail(job, sent.error or "failed", fallback)
-                if fallback is None:
-                    return
-                job = dataclasses.replace(job, target=fallback, fallback=True, attempt=1)
-                continue
-            job.attempt += 1
+                target.trying -= 1
+                settled = not target.trying and not target.reached
+                fallback = self._fallback(job) if settled else None
+                error = sent.error or "failed"
+                self._fail(job, destination, attempt, error, settled=settled, fallback=fallback)
+                return
+            attempt += 1
             await first_of(self.journal.clock.sleep_until(now + delay), stop.wait())
             if stop.is_set():
                 return
 
-    def _fail(self, job: _Job, error: str, fallback: str | None) -> None:
+    def _fallback(self, job: _Job) -> str | None:
+        return self.fallback_tag if not job.fallback and job.target != self.fallback_tag else None
+
+    def _fail(
+        self,
+        job: _Job,
+        destination: str | None,
+        attempts: int,
+        error: str,
+        *,
+        settled: bool = True,
+        fallback: str | None = None,
+    ) -> None:
+        """Store a give-up; only the one that settles the target names the fallback (if any)."""
         log.warning(
-            "notification %s to %s (%s) failed after %d attempt(s): %s%s",
+            "notification %s to %s%s (%s) failed after %d attempt(s): %s%s",
             job.notification,
             job.target,
+            f" ({destination})" if destination else "",
             job.role,
-            job.attempt,
+            attempts,
             error,
             f"; falling back to {fallback}" if fallback else "",
         )
@@ -434,16 +384,18 @@ class Notifier:
             notification=job.notification,
             role=job.role,
             target=job.target,
-            attempts=job.attempt,
+            attempts=attempts,
             error=error,
             fallback=job.fallback,
             next_target=fallback,
+            destination=destination,
+            settled=settled,
         )
-        self._results.put_nowait(Keyed(f"failed:{self._where(job)}", failed))
+        self._results.put_nowait(Keyed(f"failed:{self._where(job, destination)}", failed))
 
     @staticmethod
-    def _where(job: _Job) -> str:
-        return f"{job.notification}:{'fallback' if job.fallback else 'to'}:{job.target}"
+    def _where(job: _Job, destination: str | None) -> str:
+        return f"{job.notification}:{'fallback' if job.fallback else 'to'}:{job.target}:{destination or '-'}"
 
     async def _read(self, seq: int) -> NotificationQueued:
         (recorded,) = await self.journal.store.read(seq - 1, limit=1)
@@ -490,3 +442,70 @@ def notifier_from_settings(journal: Journal, settings: Settings) -> Notifier:
         retry=retry_policy(settings),
         fallback_tag=notify.fallback_tag,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Tried:
+    """What a test message came to at one destination of one target (destination None: the
+    target has no destination)."""
+
+    target: str
+    destination: str | None
+    sent: Sent
+
+
+async def send_test(deliverer: Deliverer, title: str, body: str, targets: Sequence[str]) -> list[Tried]:
+    """Send a test message once to every destination of each target (`dutydesk notify test`)."""
+    tried: list[Tried] = []
+    for target in dict.fromkeys(targets):
+        destinations = deliverer.destinations(target, drill=False)
+        if not destinations:
+            tried.append(
+                Tried(target, None, Sent(False, f"no destination has the tag {target!r}", permanent=True))
+            )
+        for destination in destinations:
+            tried.append(
+                Tried(target, destination, await deliverer.send(title, body, destination, drill=False))
+            )
+    return tried
+
+
+def records_of_test(
+    tried: Sequence[Tried], *, notification: str, role: str, actor: str, at: datetime
+) -> list[Keyed]:
+    """The delivery log of a test: an attempt per destination, and a give-up for each that failed
+    (a test is tried once and never falls back, so none is left "retrying")."""
+    records: list[Keyed] = []
+    for one in tried:
+        where = f"{notification}:to:{one.target}:{one.destination or '-'}"
+        if one.destination is not None:
+            attempt = NotificationAttempted(
+                at=at,
+                incident=None,
+                actor=actor,
+                notification=notification,
+                role=role,
+                target=one.target,
+                attempt=1,
+                ok=one.sent.ok,
+                error=one.sent.error,
+                elapsed=round(one.sent.elapsed, 3),
+                destination=one.destination,
+            )
+            records.append(Keyed(f"attempt:{where}:1", attempt))
+        if not one.sent.ok:
+            reached = any(o.sent.ok for o in tried if o.target == one.target)
+            failed = NotificationFailed(
+                at=at,
+                incident=None,
+                actor=actor,
+                notification=notification,
+                role=role,
+                target=one.target,
+                attempts=1 if one.destination else 0,
+                error=one.sent.error or "failed",
+                destination=one.destination,
+                settled=not reached,
+            )
+            records.append(Keyed(f"failed:{where}", failed))
+    return records

@@ -26,7 +26,8 @@ from dutydesk.connectors.application.reporting import read_kpi
 from dutydesk.connectors.application.service import EngineRunning, Service, engine_holder
 from dutydesk.connectors.application.sources import sources_from_settings
 from dutydesk.connectors.clock import WallClock
-from dutydesk.connectors.notify import AppriseDeliverer, Messages, load_destinations, notifier_from_settings
+from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
+from dutydesk.connectors.notify import Messages, notifier_from_settings, records_of_test, send_test
 from dutydesk.connectors.settings import (
     Settings,
     SettingsError,
@@ -41,7 +42,7 @@ from dutydesk.connectors.settings import (
 from dutydesk.connectors.settings import apprise_path as apprise_file
 from dutydesk.connectors.store import SqliteEventStore, StoreError
 from dutydesk.console import render
-from dutydesk.console.deliveries import KINDS, delivery_rows
+from dutydesk.console.deliveries import KINDS, delivery_rows, target_text
 from dutydesk.console.drills import DrillRun, publish_scenario, run_drill
 from dutydesk.console.i18n import Translator, detect
 from dutydesk.console.reports.document import Document
@@ -75,12 +76,10 @@ from dutydesk.playbooks.commands import (
     RecordCause,
     SetSeverity,
 )
-from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import (
     BreachAcknowledged,
     DeadLetter,
     MilestoneReached,
-    NotificationAttempted,
     ObligationMet,
 )
 from dutydesk.playbooks.incidents import Incident
@@ -921,7 +920,7 @@ async def notifications_list(args: argparse.Namespace, ctx: Context) -> int:
                 row["at"][5:19].replace("T", " "),
                 row["notification"] + (f" [{t('drill')}]" if row["drill"] else ""),
                 render.role_label(row["role"], t),
-                row["target"] + (f" ({t('fallback')})" if row["fallback"] else ""),
+                target_text(row) + (f" ({t('fallback')})" if row["fallback"] else ""),
                 t(f"delivery.{row['state']}"),
                 str(row["attempts"]),
                 (row["error"] or "")[:60],
@@ -956,28 +955,19 @@ async def notify_test(args: argparse.Namespace, ctx: Context) -> int:
                 unstaffed=False,
                 at=now,
             )
-            attempts: list[Keyed] = []
-            for tag in dict.fromkeys(tag for h in holders for tag in h.tags):
-                sent = await deliverer.send(title, body, tag, drill=False)
-                ok = t("test_sent", target=tag, elapsed=sent.elapsed)
-                ctx.print(ok if sent.ok else t("test_failed", target=tag, error=sent.error))
-                attempt = NotificationAttempted(
-                    at=ctx.clock.now(),
-                    incident=None,
-                    actor=ctx.operator,
-                    notification=notification,
-                    role=role,
-                    target=tag,
-                    attempt=1,
-                    ok=sent.ok,
-                    error=sent.error,
-                    elapsed=round(sent.elapsed, 3),
+            tried = await send_test(deliverer, title, body, [tag for h in holders for tag in h.tags])
+            for one in tried:
+                target = one.target + (f" → {one.destination}" if one.destination else "")
+                ok = t("test_sent", target=target, elapsed=one.sent.elapsed)
+                ctx.print(ok if one.sent.ok else t("test_failed", target=target, error=one.sent.error))
+            await journal.record(
+                records_of_test(
+                    tried, notification=notification, role=role, actor=ctx.operator, at=ctx.clock.now()
                 )
-                attempts.append(Keyed(f"attempt:{notification}:to:{tag}:1", attempt))
-            await journal.record(attempts)
+            )
     finally:
         deliverer.close()
-    return 0 if all(isinstance(k.event, NotificationAttempted) and k.event.ok for k in attempts) else 1
+    return 0 if all(one.sent.ok for one in tried) else 1
 
 
 def _notify_parsers(commands: Any) -> None:

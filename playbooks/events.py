@@ -256,7 +256,10 @@ class NotificationQueued(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NotificationAttempted(Event):
-    """One try at delivering a notification to one target (an apprise tag)."""
+    """One try at delivering a notification to one destination of one target (an apprise tag).
+
+    `destination` names the apprise URL entry without its secrets (scheme, host, a short hash);
+    None in logs written before delivery went per destination, when a try reached the whole tag."""
 
     kind: ClassVar[str] = "notification.attempt"
     notification: str
@@ -267,12 +270,16 @@ class NotificationAttempted(Event):
     error: str | None = None
     fallback: bool = False
     elapsed: float = 0.0
+    destination: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NotificationFailed(Event):
-    """Delivery to a target was given up after its retries; `next_target` is the fallback tag
-    tried next, if any is left."""
+    """Delivery to a destination of a target was given up after its retries (`destination` None:
+    the target has no destination at all, or the log predates per-destination delivery).
+
+    `settled`: no destination of the target got the message and none is trying any more, so the
+    target's delivery is over; `next_target` is then the fallback tag tried next, if any is left."""
 
     kind: ClassVar[str] = "notification.failed"
     notification: str
@@ -282,6 +289,8 @@ class NotificationFailed(Event):
     error: str
     fallback: bool = False  # this delivery was itself to the fallback
     next_target: str | None = None
+    destination: str | None = None
+    settled: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

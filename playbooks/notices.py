@@ -137,6 +137,8 @@ class NoticeBook:
                         del self.deliveries[key]
                     else:
                         delivery.attempts = max(delivery.attempts, event.attempt)
+            case NotificationFailed(settled=False):
+                pass  # another destination of the target is still trying: the delivery goes on
             case NotificationFailed():
                 delivery = self.deliveries.pop((event.notification, event.target, event.fallback), None)
                 if delivery is not None and event.next_target:

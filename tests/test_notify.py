@@ -15,7 +15,8 @@ import pytest
 
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.application.service import Service
-from dutydesk.connectors.notify import AppriseDeliverer, Messages, Notifier, load_destinations
+from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
+from dutydesk.connectors.notify import Messages, Notifier
 from dutydesk.connectors.settings import SettingsError
 from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.console.deliveries import delivery_rows
@@ -245,6 +246,43 @@ async def test_a_hanging_destination_never_delays_a_deadline(
         assert incident
 
 
+async def test_a_failing_destination_is_retried_alone_and_the_working_one_gets_the_message_once(
+    tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    retry = RetryPolicy(attempts=3, backoff=timedelta(seconds=30), factor=2)
+    with endpoints() as (ok, failing, _):
+        routes = {ok.url("wang"): "wang", failing.url("wang"): "wang", ok.url("fallback"): "fallback"}
+        async with running(tmp_path, plans, deadlines, clock, routes, retry=retry) as desk:
+            start = clock.now()
+            await desk.open()
+            clock.set(start + timedelta(minutes=8, seconds=1))
+            await eventually(lambda: len(desk.events(NotificationAttempted)) == 2, "one try at each")
+            first = desk.events(NotificationQueued)[0].notification
+
+            def attempts() -> list[NotificationAttempted]:
+                return [a for a in desk.events(NotificationAttempted) if a.notification == first]
+
+            clock.advance(timedelta(seconds=30))
+            await eventually(lambda: len(attempts()) == 3, "the second try")
+            clock.advance(timedelta(seconds=60))
+            await eventually(lambda: desk.events(NotificationFailed), "the failing one given up")
+            await asyncio.sleep(0.2)  # give a fallback or a fourth message every chance to show up
+        (message, *_) = ok.bodies("wang")
+        assert ok.bodies("wang").count(message) == 1  # on main: three times, once per retry of the tag
+        assert failing.bodies("wang").count(message) == 3
+        assert not ok.bodies("fallback")  # wang was reached: nobody else needs telling
+        good = {a.destination for a in attempts() if a.ok}
+        bad = {a.destination for a in attempts() if not a.ok}
+        assert len(good) == 1 and len(bad) == 1 and good != bad
+        (failed,) = desk.events(NotificationFailed)
+        assert failed.destination in bad and failed.next_target is None and not failed.settled
+        rows = delivery_rows(desk.log, SHANGHAI)
+        mine = {(r["destination"], r["state"], r["attempts"]) for r in rows if r["notification"] == first}
+        assert mine == {(good.pop(), "delivered", 1), (bad.pop(), "failed", 3)}
+        deliveries = desk.notifier.journal.engine.projection.notices.deliveries
+        assert not [key for key in deliveries if key[0] == first]  # nothing left to resume
+
+
 async def test_fifty_warnings_at_once_reach_each_role_as_one_digest(
     tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
 ) -> None:
@@ -285,8 +323,10 @@ async def test_a_drill_reaches_only_drill_destinations_even_when_misconfigured(
             deliverer = desk.notifier.deliverer
             assert deliverer is not None
             for tag in ("wang", "fallback"):
-                sent = await deliverer.send("t", "b", tag, drill=True)
-                assert not sent.ok and sent.permanent
+                assert deliverer.destinations(tag, drill=True) == ()
+                for destination in deliverer.destinations(tag, drill=False):
+                    sent = await deliverer.send("t", "b", destination, drill=True)
+                    assert not sent.ok and sent.permanent
         assert not ok.bodies("wang") and not ok.bodies("wang-too")
 
 

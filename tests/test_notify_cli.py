@@ -69,13 +69,35 @@ def test_notify_test_reports_each_destination(cli: CliRunner, home: Path) -> Non
     rows = cli("notifications", "list", "--json").json()
     assert [(r["role"], r["target"], r["state"]) for r in rows] == [
         ("duty_officer", "wang", "delivered"),
-        ("leader_on_duty", "li", "retrying"),
+        ("leader_on_duty", "li", "failed"),  # a test is tried once: never left "retrying"
     ]
     assert [r["target"] for r in cli("notifications", "list", "--failed", "--json").json()] == ["li"]
     assert "li" in cli("notifications", "list", "--failed").out
     (home / "apprise.yml").write_text("urls: [\n", encoding="utf-8")
     broken = cli("notify", "test", "--role", "duty_officer")
     assert broken.code == 1 and "apprise.yml:2: bad YAML" in broken.err
+
+
+def test_notify_test_reports_each_destination_of_a_tag(cli: CliRunner, home: Path) -> None:
+    import_rota(cli, home)
+    with endpoint() as ok, endpoint(500) as failing:
+        (home / "apprise.yml").write_text(
+            apprise_yaml(
+                {f"json://user:sekret@127.0.0.1:{ok.port}/wang": "wang", failing.url("wang"): "wang"}
+            ),
+            encoding="utf-8",
+        )
+        run = cli("--lang", "en", "notify", "test", "--role", "duty_officer")
+        assert len(ok.bodies("wang")) == 1 and len(failing.bodies("wang")) == 1
+    # on main: one line for the tag, "not delivered to wang", though one destination got it
+    lines = run.out.splitlines()
+    assert run.code == 1 and len(lines) == 2, run.out
+    assert sum(line.startswith("delivered to wang → json://127.0.0.1#") for line in lines) == 1
+    assert sum(line.startswith("not delivered to wang → json://127.0.0.1#") for line in lines) == 1
+    assert "sekret" not in run.out  # a destination is named without its secrets
+    rows = cli("notifications", "list", "--json").json()
+    assert sorted(r["state"] for r in rows) == ["delivered", "failed"]
+    assert len({r["destination"] for r in rows}) == 2
 
 
 def test_incident_ack_stops_escalation(

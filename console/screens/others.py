@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Input, Markdown, Static, TabbedCo
 
 from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, translate_bindings
-from dutydesk.console.deliveries import KINDS, delivery_rows
+from dutydesk.console.deliveries import KINDS, delivery_rows, target_text
 from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt
 from dutydesk.console.views import active_alarms, handover_summary
 from dutydesk.playbooks.commands import (
@@ -124,7 +124,7 @@ class AlarmsScreen(DutyScreen):
                 (row["last_at"] or row["at"])[5:19].replace("T", " "),
                 Text(t(f"delivery.{row['state']}"), style=style),
                 render.role_label(row["role"], t),
-                row["target"] + (" ↪" if row["fallback"] else ""),
+                target_text(row) + (" ↪" if row["fallback"] else ""),
                 str(row["attempts"]),
                 row["error"] or "",
             )

@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.application.service import Service
 from dutydesk.connectors.clock import WallClock
-from dutydesk.connectors.notify import AppriseDeliverer, Messages, Notifier, load_destinations
+from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
+from dutydesk.connectors.notify import Messages, Notifier
 from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.playbooks.commands import ImportRoster, OpenIncident
 from dutydesk.playbooks.events import (
