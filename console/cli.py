@@ -43,7 +43,7 @@ from dutydesk.connectors.settings import apprise_path as apprise_file
 from dutydesk.connectors.store import SqliteEventStore, StoreError
 from dutydesk.console import render
 from dutydesk.console.deliveries import KINDS, delivery_rows, target_text
-from dutydesk.console.drills import DrillRun, publish_scenario, run_drill
+from dutydesk.console.drills import run_drill
 from dutydesk.console.i18n import Translator, detect
 from dutydesk.console.reports.document import Document
 from dutydesk.console.reports.incident import investigation_report
@@ -91,6 +91,7 @@ from dutydesk.playbooks.rectification import ItemState, assess, register_rows
 from dutydesk.playbooks.roster import RosterError, parse_roster_csv, role_id
 from dutydesk.playbooks.vocab import Cause, Milestone, Severity, Source
 from dutydesk.playbooks.yamlfile import SourceErrors
+from dutydesk.sim.runs import DrillRun, publish_scenario
 from dutydesk.sim.scenario import Scenario, bundled_scenarios, load_scenario
 from dutydesk.sim.score import result_json
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,17 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.broker import start_broker
 from dutydesk.connectors.settings import load_settings
 from dutydesk.console.cli import main
-from dutydesk.console.drills import DrillRun, run_drill
+from dutydesk.console.drills import run_drill
 from dutydesk.console.i18n import Translator
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.yamlfile import SourceErrors
+from dutydesk.sim import runs
+from dutydesk.sim.drill import Drill
+from dutydesk.sim.runs import DrillRun
 from dutydesk.sim.scenario import Scenario, bundled_scenarios, load_scenario
 from dutydesk.sim.score import result_json
 
@@ -148,8 +153,6 @@ def test_drill_run_and_demo_from_the_command_line(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     args = ["--lang", "en", "drill", "run", "guest-ill-large-event", "--virtual", "--headless", "--json"]
     assert main(args, env={"DUTYDESK_HOME": str(tmp_path)}, out=out, err=err) == 0, err.getvalue()
-    import json
-
     summary = json.loads(out.getvalue())
     assert summary["passed"] and summary["score"]["rate"] == 1.0
     assert {o["state"] for o in summary["obligations"]} >= {"met"}
@@ -206,3 +209,27 @@ async def test_what_to_improve_goes_into_the_register(tmp_path: Path, plans: dic
     db = sqlite3.connect(run.folder / "drill.db")
     (data,) = db.execute("SELECT data FROM events WHERE kind = 'rectification.added'").fetchone()
     assert "演练改进：30分钟内报告带班领导" in data and "值班人员" in data
+
+
+async def test_sim_runs_a_drill_with_the_front_and_report_it_is_given(
+    tmp_path: Path, plans: dict[str, Plan]
+) -> None:
+    scenario = load_scenario("fire-alarm", plans=plans)
+    shown: list[str] = []
+
+    async def front(run: Drill, journal: Journal) -> None:  # stands where the console would
+        shown.append(scenario.id)
+        await run.run()
+
+    settings = load_settings(None, {"DUTYDESK_HOME": str(tmp_path)})
+    run = await runs.run_drill(
+        scenario,
+        settings=settings,
+        plans=plans,
+        speed=None,
+        report=lambda r: f"rate {r.rate:.0%}\n",
+        front=front,
+    )
+    assert shown == ["fire-alarm"] and run.result.passed
+    assert (run.folder / "report.md").read_text(encoding="utf-8") == f"rate {run.result.rate:.0%}\n"
+    assert json.loads((run.folder / "result.json").read_text(encoding="utf-8"))["passed"]
