@@ -2,7 +2,9 @@
 
 The app renders state and sends commands; it builds no clients and runs no business rules. It is
 handed a journal (the engine bound to its event log) and follows the log, so what another console,
-the command line or the engine process writes shows here within a second.
+the command line or the engine process writes shows here within a second. Screens read through
+the app's `queries` (`console/queries.py`) and write through `submit`; none of them touches the
+journal's engine or store.
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ from dutydesk.connectors.store import Recorded
 from dutydesk.console import render
 from dutydesk.console.base import Changed, Tick, translate_bindings
 from dutydesk.console.i18n import Translator
+from dutydesk.console.queries import DeskQueries
+from dutydesk.console.screens.alarms import AlarmsScreen
 from dutydesk.console.screens.board import BoardScreen
+from dutydesk.console.screens.dutylog import DutyLogScreen
 from dutydesk.console.screens.forms import NewIncidentForm
+from dutydesk.console.screens.help import HelpScreen
 from dutydesk.console.screens.incident import IncidentScreen
-from dutydesk.console.screens.others import AlarmsScreen, DutyLogScreen, HelpScreen, RegisterScreen
+from dutydesk.console.screens.register import RegisterScreen
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command
 from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged
@@ -42,6 +48,9 @@ class DutyApp(App[None]):
         STYLES / "board.tcss",
         STYLES / "incident.tcss",
         STYLES / "forms.tcss",
+        STYLES / "alarms.tcss",
+        STYLES / "dutylog.tcss",
+        STYLES / "register.tcss",
     ]
     TITLE = "dutydesk 值班台"
 
@@ -52,10 +61,12 @@ class DutyApp(App[None]):
         settings: Settings,
         t: Translator,
         operator: str,
+        queries: DeskQueries | None = None,
         follow_interval: float = FOLLOW_INTERVAL,
     ) -> None:
         super().__init__()
         self.journal = journal
+        self.queries = queries or DeskQueries(journal)  # what screens read; they never reach the journal
         self.settings = settings
         self.t = t
         self.operator = operator

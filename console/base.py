@@ -39,7 +39,7 @@ def translate_bindings(node: DOMNode, t: Translator, keys: Sequence[tuple[str, s
 
 
 class DutyScreen(Screen[None]):
-    """A screen of the duty console: reaches the app's journal, clock and language."""
+    """A screen of the duty console: reaches the app's queries, clock and language."""
 
     @property
     def duty(self) -> DutyApp:

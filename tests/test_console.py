@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from dutydesk.connectors.settings import load_settings
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.app import DutyApp
 from dutydesk.console.i18n import Translator
+from dutydesk.console.queries import DeskQueries
 from dutydesk.console.screens.board import BoardScreen
 from dutydesk.console.screens.incident import IncidentScreen
 from dutydesk.playbooks.clock import ManualClock
@@ -341,3 +342,29 @@ async def test_failed_notifications_show_in_the_console(
         assert table.row_count == 1
         row = [str(cell) for cell in table.get_row_at(0)]
         assert row[1:] == ["失败", "带班领导", "li", "1", "HTTP 500"]
+
+
+def test_screens_read_through_the_query_facade_only() -> None:
+    screens = Path(__file__).parents[1] / "console" / "screens"
+    reaching = [
+        f"{path.name}:{n}"
+        for path in sorted(screens.glob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if ".journal" in line or ".projection" in line or ".store." in line
+    ]
+    assert reaching == []
+
+
+async def test_the_console_shows_what_its_injected_queries_answer(journal: Journal, tmp_path: Path) -> None:
+    class Rostered(DeskQueries):  # a facade with somebody on the roster, though the log has no roster
+        def holders(self, role: str, now: datetime) -> list[str]:
+            return ["李带班"] if role == "leader_on_duty" else []
+
+    settings = load_settings(None, {"DUTYDESK_HOME": str(tmp_path)})
+    app = DutyApp(
+        journal=journal, settings=settings, t=Translator("en"), operator="王值班", queries=Rostered(journal)
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        topbar = str(app.screen.query_one("#topbar", Static).render())
+        assert "李带班" in topbar and "王值班" in topbar

@@ -18,11 +18,7 @@ from dutydesk.console.views import (
     IncidentRow,
     StatusCache,
     Urgency,
-    active_alarms,
     countdown,
-    device_counts,
-    due_within,
-    incident_rows,
     urgency,
 )
 from dutydesk.playbooks.alarms import Availability
@@ -103,9 +99,8 @@ class BoardScreen(DutyScreen):
         operator)."""
         app, t = self.duty, self.duty.t
         local = now.astimezone(app.zone)
-        roster = app.journal.engine.projection.notices.roster
-        officers = ", ".join(s.holder for s in roster.holders("duty_officer", now)) or app.operator
-        leaders = ", ".join(s.holder for s in roster.holders("leader_on_duty", now)) or "-"
+        officers = ", ".join(app.queries.holders("duty_officer", now)) or app.operator
+        leaders = ", ".join(app.queries.holders("leader_on_duty", now)) or "-"
         self.query_one("#topbar", Static).update(
             f"[b]{t('board.title')}[/b]  {local:%Y-%m-%d %H:%M:%S} {local.tzname()}  "
             f"{t('board.on_duty')}: {officers}  {t('board.leader')}: {leaders}"
@@ -114,14 +109,14 @@ class BoardScreen(DutyScreen):
     def refresh_all(self) -> None:
         app, t = self.duty, self.duty.t
         now = app.clock.now()
-        engine = app.journal.engine
+        queries = app.queries
         self._show_clock(now)
         self._dirty = False
-        rows = self._last = incident_rows(engine, now, cache=self._cache)
+        rows = self._last = queries.open_incidents(now, self._cache)
         self.query_one("#drill-banner").display = any(r.incident.drill for r in rows)
         self._fill_incidents(rows, now)
         self._fill_feed()
-        due = due_within(engine, now, cache=self._cache)
+        due = queries.due_soon(now, self._cache)
         self.query_one("#due", Static).update(
             "\n".join(
                 f"{countdown(d.status, now):>8}  {d.incident.id}  {d.status.obligation.title.get(t.lang)}"
@@ -129,8 +124,8 @@ class BoardScreen(DutyScreen):
             )
             or t("board.nothing_due")
         )
-        counts = device_counts(engine.projection.alarms, engine.projection.alarms.last_seen)
-        active = len(active_alarms(engine.projection.alarms, now))
+        counts = queries.device_counts()
+        active = len(queries.alarms(now))
         parts = [f"{t(f'availability.{a.value}')} {counts[a]}" for a in Availability if counts[a]]
         self.query_one("#devices", Static).update(
             f"{t('h.device')}: {'  '.join(parts) or '-'}   {t('board.active_alarms')}: {active}"

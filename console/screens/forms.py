@@ -170,7 +170,7 @@ class NewIncidentForm(Form[str]):
         needle = text.strip().lower()
         options = self.query_one("#plans", OptionList)
         options.clear_options()
-        for plan in self.duty.journal.engine.plans.values():
+        for plan in self.duty.queries.plans():
             haystack = " ".join([plan.id, plan.title.zh, plan.title.en, *plan.triggers.reports]).lower()
             if needle in haystack:
                 options.add_option(Option(f"{plan.title.get(self.t.lang)} ({plan.id})", id=plan.id))

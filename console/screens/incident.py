@@ -85,13 +85,12 @@ class IncidentScreen(DutyScreen):
 
     def statuses(self) -> list[Status]:
         app = self.duty
-        incident = app.journal.engine.incident(self.incident_id)
-        return app.journal.engine.status(incident, app.clock.now())
+        return app.queries.statuses(self.incident_id, app.clock.now())
 
     def refresh_view(self) -> None:
         app, t = self.duty, self.duty.t
         now = app.clock.now()
-        incident = app.journal.engine.incident(self.incident_id)
+        incident = app.queries.incident(self.incident_id)
         flags = [t("urgent")] if incident.urgent else []
         if incident.drill:
             flags.append(t("drill"))
@@ -127,9 +126,9 @@ class IncidentScreen(DutyScreen):
 
     async def load_timeline(self) -> None:
         app = self.duty
-        events = await app.journal.store.read(self._timeline_seq, incident=self.incident_id)
+        events = await app.queries.timeline(self.incident_id, self._timeline_seq)
         table = self.query_one("#timeline", DataTable)
-        plan = app.journal.engine.incident(self.incident_id).plan
+        plan = app.queries.incident(self.incident_id).plan
         for item in events:
             table.add_row(
                 item.event.at.astimezone(app.zone).strftime("%m-%d %H:%M:%S"),
