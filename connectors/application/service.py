@@ -7,10 +7,11 @@ import asyncio
 import os
 import socket
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.waits import first_of
 
@@ -53,9 +54,54 @@ async def engine_holder(journal: Journal) -> str | None:
 
 
 class Source(Protocol):
-    """Something that feeds the journal until told to stop (MQTT ingest, a camera stream)."""
+    """Something that feeds the journal alarms until told to stop: MQTT ingest
+    (`connectors/mqtt.py`), a camera's alert stream (`connectors/alertstream.py`), the notifier
+    and a drill's sources run under the same contract. `MemorySource` is its in-memory fake; the
+    MQTT source and the fake both pass `tests/test_sources.py`."""
 
-    async def run(self, stop: asyncio.Event) -> None: ...
+    async def run(self, stop: asyncio.Event) -> None:
+        """Take items in and store them through `Journal.ingest` until `stop` is set.
+
+        Contract:
+            - An item is acknowledged upstream only after `Journal.ingest` returned for it (its
+              events are committed); an item whose ingest failed is offered again on the next run,
+              so a crash loses nothing and an acknowledged item is never stored twice.
+            - A broken upstream (a lost connection) is retried inside `run` with backoff.
+            - Returns soon after `stop` is set, with no task of its own left running.
+
+        Raises:
+            Whatever `Journal.ingest` raised (the log cannot be written), with nothing of that
+            batch acknowledged: the service stops rather than run on without a log.
+        """
+        ...
+
+
+@dataclass(slots=True)
+class MemorySource:
+    """An alarm source in memory, a first-class fake: `offer` puts decoded items (`Incoming`)
+    upstream; `run` stores them through the journal and only then moves them from `waiting` to
+    `acknowledged`, as a broker's QoS 1 session would."""
+
+    journal: Journal
+    drill: bool = False  # everything this source feeds belongs to a drill
+    waiting: list[Incoming] = field(default_factory=list)  # offered, not acknowledged yet
+    acknowledged: list[Incoming] = field(default_factory=list)
+    _offered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, *items: Incoming) -> None:
+        self.waiting.extend(items)
+        self._offered.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if not self.waiting:
+                self._offered.clear()
+                await first_of(self._offered.wait(), stop.wait())
+                continue
+            batch = list(self.waiting)
+            await self.journal.ingest(batch, drill=self.drill)
+            del self.waiting[: len(batch)]  # committed: acknowledge
+            self.acknowledged += batch
 
 
 class Service:
