@@ -1,10 +1,10 @@
 """The deliverer port: how a message reaches one destination (one apprise URL entry), with the
 apprise adapter and an in-memory fake that pass the same contract (`tests/test_deliverers.py`).
 
-A destination is named without its secrets: its scheme, its host and a short hash of the whole
-entry (`json://127.0.0.1#3fa2c1`), so the delivery log can say which one failed without leaking a
-token. Every destination is sent to on its own, so a failing one is retried alone and a working
-one receives a message once.
+A destination is named without its secrets: its scheme, its host as apprise shows it privately
+and a short hash of the whole entry (`json://127.0.0.1#3fa2c1`, `wecombot://a...3#9b0e41`), so
+the delivery log can say which one failed without leaking a token. Every destination is sent to
+on its own, so a failing one is retried alone and a working one receives a message once.
 """
 
 from __future__ import annotations
@@ -84,10 +84,14 @@ class Deliverer(Protocol):
         ...
 
 
-def destination_name(url: str, private_url: str, host: str | None) -> str:
-    """`scheme://host#hash`: enough to tell entries apart, nothing to log in with."""
-    scheme = urlsplit(private_url).scheme or "?"
-    return f"{scheme}://{host or ''}#{hashlib.sha256(url.encode()).hexdigest()[:6]}"
+def destination_name(url: str, private_url: str) -> str:
+    """`scheme://host#hash`: enough to tell entries apart, nothing to log in with. The host comes
+    from apprise's privacy form of the URL, because many services carry their token where a host
+    would be (`wecombot://KEY`, `dingtalk://TOKEN/`), and apprise masks it there."""
+    netloc = urlsplit(private_url).netloc.rpartition("@")[2]
+    host = netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
+    scheme = private_url.partition("://")[0] or "?"
+    return f"{scheme}://{host}#{hashlib.sha256(url.encode()).hexdigest()[:6]}"
 
 
 # -- apprise ------------------------------------------------------------------------------------
@@ -152,7 +156,7 @@ def load_destinations(path: Path, drill_tag: str) -> Destinations:
     for service in found:
         url: str = service.url()  # type: ignore[no-untyped-call]  # apprise leaves it unannotated
         private: str = service.url(privacy=True)  # type: ignore[no-untyped-call]
-        name = destination_name(url, private, service.host)
+        name = destination_name(url, private)
         if name in services:
             continue  # the same entry twice is one destination: it gets a message once
         single = apprise.Apprise(asset=asset)

@@ -84,3 +84,15 @@ async def test_a_drill_reaches_only_drill_destinations(world: World) -> None:
 async def test_an_unknown_destination_is_refused_for_good(world: World) -> None:
     sent = await world.deliverer.send("t", "b", "json://nowhere#000000", drill=False)
     assert not sent.ok and sent.permanent and "nowhere" in (sent.error or "")
+
+
+def test_a_token_where_a_host_would_be_stays_out_of_the_name(tmp_path: Path) -> None:
+    urls = {"wecombot://abcdefSECRETKEY123": "wang", "dingtalk://SECRETTOKEN456/": "wang"}
+    (tmp_path / "apprise.yml").write_text(apprise_yaml(urls), encoding="utf-8")
+    deliverer = AppriseDeliverer(load_destinations(tmp_path / "apprise.yml", "drill"), timeout=1.0)
+    try:
+        names = deliverer.destinations("wang", drill=False)
+    finally:
+        deliverer.close()
+    assert [name.split("://")[0] for name in names] == ["wecombot", "dingtalk"]
+    assert not any("SECRET" in name.upper() for name in names), names
