@@ -15,7 +15,7 @@ import pytest
 
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.application.service import Service
-from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
+from dutydesk.connectors.deliverers import AppriseDeliverer, Deliverer, MemoryDeliverer, load_destinations
 from dutydesk.connectors.notify import Messages, Notifier
 from dutydesk.connectors.settings import SettingsError
 from dutydesk.connectors.store import Recorded, SqliteEventStore
@@ -100,9 +100,10 @@ async def running(
     *,
     retry: RetryPolicy = DEFAULT_RETRY,
     send_timeout: float = 5.0,
+    deliverer: Deliverer | None = None,
 ) -> AsyncIterator[Desk]:
-    """The service with the notifier, on the manual clock; `routes` None: no apprise file."""
-    deliverer = None
+    """The service with the notifier, on the manual clock; `routes` None: no apprise file (unless
+    a `deliverer` is given)."""
     if routes is not None:
         (tmp_path / "apprise.yml").write_text(apprise_yaml(routes), encoding="utf-8")
         destinations = load_destinations(tmp_path / "apprise.yml", POLICY.drill_tag)
@@ -281,6 +282,32 @@ async def test_a_failing_destination_is_retried_alone_and_the_working_one_gets_t
         assert mine == {(good.pop(), "delivered", 1), (bad.pop(), "failed", 3)}
         deliveries = desk.notifier.journal.engine.projection.notices.deliveries
         assert not [key for key in deliveries if key[0] == first]  # nothing left to resume
+
+
+async def test_the_fallback_hears_only_when_no_destination_of_the_tag_got_it(
+    tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    tags = {
+        "wang-wecom": ["wang"],
+        "wang-sms": ["wang"],
+        "office-mail": ["fallback"],
+        "office-sms": ["fallback"],
+    }
+    fake = MemoryDeliverer(tags, failing={"wang-wecom", "wang-sms"})
+    retry = RetryPolicy(attempts=2, backoff=timedelta(seconds=30))
+    async with running(tmp_path, plans, deadlines, clock, None, retry=retry, deliverer=fake) as desk:
+        start = clock.now()
+        await desk.open()
+        clock.set(start + timedelta(minutes=8, seconds=1))
+        await eventually(lambda: len(desk.events(NotificationAttempted)) == 2, "one try at each")
+        first = desk.events(NotificationQueued)[0].notification
+        clock.advance(timedelta(seconds=30))
+        await eventually(lambda: len(fake.sent) == 2, "the fallback's two destinations")
+    assert sorted(name for name, _, _ in fake.sent) == ["office-mail", "office-sms"]
+    failed = [f for f in desk.events(NotificationFailed) if f.notification == first]
+    assert sorted(f.destination or "" for f in failed) == ["wang-sms", "wang-wecom"]
+    # only the last give-up settles the tag, and only it names the fallback
+    assert [(f.settled, f.next_target) for f in failed] == [(False, None), (True, "fallback")]
 
 
 async def test_fifty_warnings_at_once_reach_each_role_as_one_digest(
