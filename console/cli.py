@@ -27,7 +27,8 @@ from dutydesk.connectors.application.service import EngineRunning, Service, engi
 from dutydesk.connectors.application.sources import sources_from_settings
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
-from dutydesk.connectors.notify import Messages, notifier_from_settings, records_of_test, send_test
+from dutydesk.connectors.messages import Messages
+from dutydesk.connectors.notify import notifier_from_settings, records_of_test, send_test
 from dutydesk.connectors.settings import (
     Settings,
     SettingsError,

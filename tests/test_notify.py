@@ -16,7 +16,8 @@ import pytest
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.application.service import Service
 from dutydesk.connectors.deliverers import AppriseDeliverer, Deliverer, MemoryDeliverer, load_destinations
-from dutydesk.connectors.notify import Messages, Notifier
+from dutydesk.connectors.messages import Messages
+from dutydesk.connectors.notify import Notifier
 from dutydesk.connectors.settings import SettingsError
 from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.console.deliveries import delivery_rows

@@ -25,7 +25,8 @@ from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.application.service import Service
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
-from dutydesk.connectors.notify import Messages, Notifier
+from dutydesk.connectors.messages import Messages
+from dutydesk.connectors.notify import Notifier
 from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.playbooks.commands import ImportRoster, OpenIncident
 from dutydesk.playbooks.events import (
