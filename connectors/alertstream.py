@@ -4,7 +4,6 @@ response that never ends, one EventNotificationAlert per part, into the same pip
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -46,8 +45,7 @@ class CameraStream:
                     self.state.connected, self.state.last_error = False, str(exc) or type(exc).__name__
                     self.state.reconnects += 1
                     log.warning("camera %s: %s; retrying in %.1fs", self.url, exc, backoff)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), backoff)
+                await first_of(asyncio.sleep(backoff), stop.wait())
                 backoff = min(backoff * 2, BACKOFF_MAX)
         self.state.connected = False
 

@@ -9,7 +9,6 @@ when the process died is delivered again. aiomqtt has no public manual-acknowled
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 import uuid
@@ -126,8 +125,7 @@ class MqttIngest:
                 log.warning(
                     "broker %s:%s: %s; retrying in %.1fs", self.broker.host, self.broker.port, exc, backoff
                 )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), backoff)
+                await first_of(asyncio.sleep(backoff), stop.wait())
                 backoff = min(backoff * 2, BACKOFF_MAX)
         self.state.connected = False
 
