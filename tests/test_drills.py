@@ -233,3 +233,14 @@ async def test_sim_runs_a_drill_with_the_front_and_report_it_is_given(
     assert shown == ["fire-alarm"] and run.result.passed
     assert (run.folder / "report.md").read_text(encoding="utf-8") == f"rate {run.result.rate:.0%}\n"
     assert json.loads((run.folder / "result.json").read_text(encoding="utf-8"))["passed"]
+
+
+def test_sim_never_imports_the_console() -> None:
+    sim = Path(__file__).parents[1] / "sim"
+    importing = [
+        f"{path.name}:{n}"
+        for path in sorted(sim.glob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "dutydesk.console" in line
+    ]
+    assert importing == []
