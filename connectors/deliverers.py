@@ -157,11 +157,11 @@ def load_destinations(path: Path, drill_tag: str) -> Destinations:
         url: str = service.url()  # type: ignore[no-untyped-call]  # apprise leaves it unannotated
         private: str = service.url(privacy=True)  # type: ignore[no-untyped-call]
         name = destination_name(url, private)
-        if name in services:
-            continue  # the same entry twice is one destination: it gets a message once
-        single = apprise.Apprise(asset=asset)
-        single.add(service)
-        services[name], tags[name] = single, frozenset(str(tag) for tag in service.tags)
+        # the same URL listed twice (with different tags) is one destination carrying all its tags
+        tags[name] = tags.get(name, frozenset()) | {str(tag) for tag in service.tags}
+        if name not in services:
+            services[name] = apprise.Apprise(asset=asset)
+            services[name].add(service)
     return Destinations(services, tags, drill_tag)
 
 

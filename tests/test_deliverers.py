@@ -96,3 +96,17 @@ def test_a_token_where_a_host_would_be_stays_out_of_the_name(tmp_path: Path) -> 
         deliverer.close()
     assert [name.split("://")[0] for name in names] == ["wecombot", "dingtalk"]
     assert not any("SECRET" in name.upper() for name in names), names
+
+
+def test_one_url_listed_under_two_tags_is_one_destination_with_both(tmp_path: Path) -> None:
+    with endpoint() as ok:
+        (tmp_path / "apprise.yml").write_text(
+            f"urls:\n  - {ok.url('desk')}: {{tag: wang}}\n  - {ok.url('desk')}: {{tag: li}}\n",
+            encoding="utf-8",
+        )
+        deliverer = AppriseDeliverer(load_destinations(tmp_path / "apprise.yml", "drill"), timeout=5.0)
+        try:
+            (wang,) = deliverer.destinations("wang", drill=False)
+            assert deliverer.destinations("li", drill=False) == (wang,)
+        finally:
+            deliverer.close()
