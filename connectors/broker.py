@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def mosquitto_binary() -> str | None:
-    found = shutil.which("mosquitto")
-    if found:
-        return found
-    return "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+SBIN = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")  # where Debian puts it, off a user's PATH
+
+
+def mosquitto_binary(env: Mapping[str, str] = os.environ) -> str | None:
+    """The mosquitto to run: `DUTYDESK_MOSQUITTO` (a path, or `none` for the embedded broker),
+    else `mosquitto` on PATH, else Debian's /usr/sbin, which is not on an ordinary user's PATH."""
+    chosen = env.get("DUTYDESK_MOSQUITTO", "").strip()
+    if chosen.casefold() == "none":
+        return None
+    if chosen:
+        if not os.access(chosen, os.X_OK):
+            raise RuntimeError(f"DUTYDESK_MOSQUITTO: {chosen} is not an executable file")
+        return chosen
+    found = shutil.which("mosquitto", path=env.get("PATH"))
+    return found or next((path for path in SBIN if os.access(path, os.X_OK)), None)
 
 
 class Mosquitto:

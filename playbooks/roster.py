@@ -113,11 +113,11 @@ def _order(shift: Shift) -> tuple[bool, datetime | None, str, str]:
 
 def role_id(text: str, roles: Collection[str]) -> str | None:
     """A role by its id or its Chinese or English name (`duty_officer`, `值班人员`, `duty officer`)."""
-    key = text.strip()
-    if key in roles:
-        return key
-    for role, label in ROLES.items():
-        if role in roles and key in (label.zh, label.en):
+    key = " ".join(text.replace("_", " ").split()).casefold()  # as people type it: "Duty Officer"
+    for role in roles:
+        label = ROLES.get(role)
+        names = (role.replace("_", " "), label.zh, label.en) if label else (role.replace("_", " "),)
+        if key in (name.casefold() for name in names):
             return role
     return None
 

@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from dutydesk.playbooks.roster import Roster, RosterError, Shift, parse_roster_csv
+from dutydesk.playbooks.roster import Roster, RosterError, Shift, parse_roster_csv, role_id
+from dutydesk.playbooks.vocab import ROLES
 from tests.conftest import SHANGHAI
 
 ROTA = """\ufeffrole,holder,tags,start,end
@@ -93,3 +94,18 @@ def test_every_bad_line_is_reported_at_once() -> None:
     with pytest.raises(RosterError) as caught:
         parse_roster_csv(text, "rota.csv", zone=SHANGHAI)
     assert [e.split(":")[1] for e in caught.value.errors] == ["2", "4"]
+
+
+def test_role_names_are_read_as_people_type_them() -> None:
+    roles = frozenset(ROLES)
+    for typed in (
+        "Duty officer",
+        "DUTY OFFICER",
+        " duty  officer ",
+        "Duty_Officer",
+        "值班人员",
+        "duty_officer",
+    ):
+        assert role_id(typed, roles) == "duty_officer", typed
+    assert role_id("Leader on Duty", roles) == "leader_on_duty"
+    assert role_id("duty", roles) is None
