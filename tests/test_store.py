@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dutydesk.connectors.store import SCHEMA_VERSION, SqliteEventStore, StoreError
+from dutydesk.connectors.store import SCHEMA_VERSION, DuplicateKeyError, SqliteEventStore, StoreError
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import NoteAdded
 from tests.conftest import MONDAY
@@ -62,7 +62,7 @@ async def test_keys_are_unique_and_visible(tmp_path: Path) -> None:
         await append(store, note(1))
         async with store.transaction(after=1, now=MONDAY) as txn:
             assert await txn.existing(["note-1", "note-9"]) == {"note-1"}
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(DuplicateKeyError):
             await append(store, note(1))
         assert await store.head() == 1  # the failed batch left nothing behind
 
