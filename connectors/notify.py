@@ -30,9 +30,10 @@ import yaml
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from dutydesk.connectors.application.factories import apprise_path, retry_policy
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.application.service import first_of
-from dutydesk.connectors.settings import Settings, SettingsError, apprise_path, retry_policy
+from dutydesk.connectors.settings import Settings, SettingsError
 from dutydesk.connectors.store import Recorded, StoreError
 from dutydesk.playbooks.dispatch import NOTIFIER_ACTOR
 from dutydesk.playbooks.engine import Keyed

@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 
 import aiomqtt
 
+from dutydesk.connectors.application.factories import deadlines, debounce, notice_policy
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.broker import start_broker
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.notify import notifier_from_settings
-from dutydesk.connectors.settings import Settings, deadlines, debounce, notice_policy
+from dutydesk.connectors.settings import Settings
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.i18n import Translator
 from dutydesk.console.render import span
