@@ -109,12 +109,15 @@ class Appending:
         # the hot path of every write: one f-string and one hash per event, nothing per column
         logged_at, seq, last = self.logged_at, self.last_seq, self.last_hash
         logged = micros(logged_at)
+        when, at = logged_at, logged  # the events of one decision share their time: convert it once
         rows: list[Row] = []
         stored: list[Recorded] = []
         for item in events:
             event, key = item.event, item.key
             seq += 1
-            at, drill, data = micros(event.at), int(event.drill), encode(payload(event))
+            if event.at is not when:
+                when, at = event.at, micros(event.at)
+            drill, data = int(event.drill), encode(payload(event))
             kind, incident, actor = event.kind, event.incident, event.actor
             last = sha256(
                 f"{last}|{seq}|{key}|{kind}|{at}|{logged}|{incident}|{actor}|{drill}|{data}".encode()
