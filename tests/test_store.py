@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from dutydesk.connectors.store import SCHEMA_VERSION, SqliteEventStore, StoreError
+from dutydesk.connectors.store import sqlite as sqlite_module
+from dutydesk.connectors.store.schema import MIGRATIONS
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import NoteAdded
 from tests.conftest import MONDAY
@@ -102,3 +104,44 @@ async def test_backup_is_consistent_while_another_connection_writes(tmp_path: Pa
     with pytest.raises(StoreError, match="exists already"):
         async with await SqliteEventStore.open(path) as store:
             await store.backup(tmp_path / "copy.db")
+
+
+async def test_reads_by_incident_join_the_index_and_the_tail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Incidents are indexed a few events behind the log; a read finds them all the same, from
+    the index, from the tail after it, and across the two."""
+    monkeypatch.setattr(sqlite_module, "INDEX_EVERY", 7)
+    path = tmp_path / "log.db"
+    async with await SqliteEventStore.open(path) as store, await SqliteEventStore.open(path) as other:
+        for n in range(1, 31, 3):  # two writers take turns, each indexing when it is due
+            await append(
+                store if n % 2 else other, *(note(k, f"20261123-00{k % 3}") for k in range(n, n + 3))
+            )
+        indexed = sqlite3.connect(path).execute("SELECT upto FROM indexed").fetchone()[0]
+        assert indexed == 24  # indexed at 9, 12, 21 and 24 by one writer or the other; a tail after
+        everything = await store.read()
+        for incident in ("20261123-000", "20261123-001", "20261123-002"):
+            for after in (0, 7, indexed - 1, indexed, 29):
+                expected = [r.seq for r in everything if r.event.incident == incident and r.seq > after]
+                found = await other.read(after, incident=incident)
+                assert [r.seq for r in found] == expected
+                assert [r.seq for r in await other.read(after, incident=incident, limit=2)] == expected[:2]
+
+
+async def test_a_schema_4_log_gets_its_incident_index(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    db = sqlite3.connect(path)
+    for statement in (s for step in MIGRATIONS[:4] for s in step):
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 4")
+    db.commit()
+    db.close()
+    async with await SqliteEventStore.open(path) as store:
+        await append(store, note(1), note(2, "20261123-002"), note(3))
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+    async with await SqliteEventStore.open(path) as store:
+        assert [r.seq for r in await store.read(0, incident="20261123-001")] == [1, 3]
+        assert (await store.verify()).ok

@@ -99,6 +99,41 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX events_alarms_by_time ON events(at) WHERE kind IN ('alarm.observed', 'alarm.changed')",
         *_facts_migration(FACTS_V4),
     ),
+    (
+        # Each incident's events, indexed a few thousand events behind the log (`INDEX_EVERY`):
+        # an index kept up at every commit rewrites a page for every incident a batch touches,
+        # which cost more than the rest of an append. Reads by incident find the indexed part
+        # here and scan the short unindexed tail (`indexed.upto` onwards).
+        """CREATE TABLE incident_index (
+            incident TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (incident, seq)
+        ) WITHOUT ROWID""",
+        "CREATE TABLE indexed (upto INTEGER NOT NULL)",
+        "INSERT INTO incident_index SELECT incident, seq FROM events WHERE incident IS NOT NULL",
+        "INSERT INTO indexed SELECT COALESCE(MAX(seq), 0) FROM events",
+        "DROP INDEX events_by_incident",
+        """CREATE TRIGGER incident_index_no_update BEFORE UPDATE ON incident_index
+           BEGIN SELECT RAISE(ABORT, 'the index follows the append-only log'); END""",
+        """CREATE TRIGGER incident_index_no_delete BEFORE DELETE ON incident_index
+           BEGIN SELECT RAISE(ABORT, 'the index follows the append-only log'); END""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 COPY_FACTS = _copy_facts(FACTS_V4, "?")
+INDEX_EVERY = 10_000  # events a read by incident may scan past the indexed part, at most
+
+# Inside a write transaction: index what came after `indexed.upto`.
+INDEX_INCIDENTS = (
+    "INSERT INTO incident_index SELECT incident, seq FROM events "
+    "WHERE seq > (SELECT upto FROM indexed) AND incident IS NOT NULL",
+    "UPDATE indexed SET upto = (SELECT MAX(seq) FROM events)",
+)
+# One statement, so one snapshot: the indexed part and the tail cannot miss or repeat an event.
+READ_INCIDENT = """
+    SELECT {columns} FROM events
+    WHERE seq IN (SELECT seq FROM incident_index WHERE incident = :incident AND seq > :after)
+    UNION ALL
+    SELECT {columns} FROM events
+    WHERE seq > max(:after, (SELECT upto FROM indexed)) AND incident = :incident
+    ORDER BY seq"""

@@ -35,7 +35,16 @@ from dutydesk.connectors.store.chain import (
     walk,
 )
 from dutydesk.connectors.store.port import DuplicateKeyError, FactRow, Recorded, StoreError, Verification
-from dutydesk.connectors.store.schema import COPY_FACTS, MIGRATIONS, SCHEMA_VERSION, extracts, quoted
+from dutydesk.connectors.store.schema import (
+    COPY_FACTS,
+    INDEX_EVERY,
+    INDEX_INCIDENTS,
+    MIGRATIONS,
+    READ_INCIDENT,
+    SCHEMA_VERSION,
+    extracts,
+    quoted,
+)
 
 # Every commit reaches the disk (synchronous=FULL); the rest is for appends that touch many pages
 # at once (a batch spread over many incidents dirties a page of the incident index for each): a
@@ -57,6 +66,7 @@ class SqliteEventStore:
         self.path = path
         self._data_version: int | None = None
         self._write_lock = asyncio.Lock()
+        self._indexed = 0  # how far this connection last saw the incident index reach
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout: float = 5.0) -> SqliteEventStore:
@@ -89,6 +99,7 @@ class SqliteEventStore:
             )
         if version < SCHEMA_VERSION:
             await self._migrate()
+        self._indexed = next(iter(await db.execute_fetchall("SELECT upto FROM indexed")))[0]
 
     async def _migrate(self) -> None:
         """Bring the schema up to date in one transaction (another process may be doing the same)."""
@@ -124,11 +135,11 @@ class SqliteEventStore:
         self, after: int = 0, *, incident: str | None = None, limit: int | None = None
     ) -> list[Recorded]:
         """Events after `seq`, oldest first; of one incident if named."""
-        where, args = "seq > ?", [after]
-        if incident is not None:
-            where += " AND incident = ?"
-            args.append(incident)  # type: ignore[arg-type]
-        sql = f"SELECT {COLUMNS} FROM events WHERE {where} ORDER BY seq"
+        args: dict[str, Any] = {"after": after, "incident": incident}
+        if incident is None:
+            sql = f"SELECT {COLUMNS} FROM events WHERE seq > :after ORDER BY seq"
+        else:
+            sql = READ_INCIDENT.format(columns=COLUMNS)
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         try:
@@ -268,6 +279,10 @@ class SqliteEventStore:
                 raise
             if any(row[2] in FACTS_V4 for row in txn.rows):
                 await db.execute(COPY_FACTS, (txn.rows[0][0] - 1,))
+            if txn.last_seq - self._indexed >= INDEX_EVERY:
+                for statement in INDEX_INCIDENTS:
+                    await db.execute(statement)
+                self._indexed = txn.last_seq
         if txn.seen:
             await db.executemany(
                 "INSERT INTO liveness (device, last_seen) VALUES (?, ?) ON CONFLICT(device) "
