@@ -256,7 +256,8 @@ class SqliteEventStore:
             tail = [decode(row) for row in rows]
             txn = Appending(tail, last_seq, last_hash, now, self._existing)
             yield txn
-            await self._commit(db, txn)
+            indexed = await self._write_queued(db, txn)
+        self._indexed = max(self._indexed, indexed)  # only once that is committed
 
     async def _existing(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -268,8 +269,10 @@ class SqliteEventStore:
             found.update(row[0] for row in rows)
         return found
 
-    async def _commit(self, db: aiosqlite.Connection, txn: Appending) -> None:
-        """Write what the transaction queued (the caller commits)."""
+    async def _write_queued(self, db: aiosqlite.Connection, txn: Appending) -> int:
+        """Write what the transaction queued (the caller commits). Returns how far the incident
+        index now reaches, as far as this connection knows."""
+        indexed = self._indexed
         if txn.rows:
             try:
                 await db.executemany(_INSERT, txn.rows)
@@ -282,13 +285,14 @@ class SqliteEventStore:
             if txn.last_seq - self._indexed >= INDEX_EVERY:
                 for statement in INDEX_INCIDENTS:
                     await db.execute(statement)
-                self._indexed = txn.last_seq
+                indexed = txn.last_seq
         if txn.seen:
             await db.executemany(
                 "INSERT INTO liveness (device, last_seen) VALUES (?, ?) ON CONFLICT(device) "
                 "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
                 [(device, micros(when)) for device, when in txn.seen.items()],
             )
+        return indexed
 
     async def liveness(self) -> dict[str, datetime]:
         """When each device was last heard from."""
