@@ -61,6 +61,8 @@ class Alarm:
     drill: bool = False
     acknowledged_by: str | None = None  # who has seen it, since it last became active
     shelved_until: datetime | None = None
+    zones: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
 
     def shelved(self, now: datetime) -> bool:
         return self.shelved_until is not None and now < self.shelved_until
@@ -81,6 +83,8 @@ class Alarm:
         for name in ("since", "device_time", "raised_at", "cleared_at", "shelved_until"):
             values[name] = datetime.fromisoformat(values[name]) if values.get(name) else None
         values["status"] = Status(values["status"])
+        values["zones"] = tuple(values.get("zones", ()))
+        values["related"] = tuple(values.get("related", ()))
         return cls(**values)
 
 
@@ -170,6 +174,8 @@ class AlarmBook:
             if value is not None:
                 setattr(alarm, name, value)
         alarm.urgent = alarm.urgent or event.urgent
+        alarm.zones = event.zones or alarm.zones
+        alarm.related = event.related or alarm.related
         alarm.device_time = event.device_time or alarm.device_time
         alarm.replay = event.replay
         if event.signal == Signal.CLEAR:
@@ -212,7 +218,7 @@ class AlarmBook:
             if quiet and device not in announced:
                 events.append(self._device_event(feed, device_key, Availability.ONLINE, at, drill))
         for reading in decoded.readings:
-            events += self._availability(feed, reading, scratch, at, drill)
+            events += self._availability(feed, reading, scratch, at, drill, relay=decoded.relay)
             if reading.signal is not Signal.HEARTBEAT:
                 events += self._reading(
                     feed, reading, arrival, debounce=debounce, scratch=scratch, drill=drill
@@ -234,9 +240,10 @@ class AlarmBook:
         return events
 
     def _availability(
-        self, feed: Feed, reading: Reading, scratch: _Scratch, at: datetime, drill: bool
+        self, feed: Feed, reading: Reading, scratch: _Scratch, at: datetime, drill: bool, *, relay: bool
     ) -> list[Event]:
-        """LWT-style readings: offline makes the device's live alarms unknown, not cleared."""
+        """LWT-style readings: offline makes the device's live alarms unknown, not cleared; and
+        those of every device of the feed when the device relays them (a Frigate server)."""
         if reading.kind != OFFLINE_KIND or reading.signal not in (Signal.RAISE, Signal.CLEAR):
             return []
         device_key = f"{feed.name}/{reading.device}"
@@ -246,7 +253,10 @@ class AlarmBook:
             return []
         events: list[Event] = [self._device_event(feed, device_key, wanted, at, drill)]
         if wanted is Availability.OFFLINE:
-            for alarm in scratch.live(device_key):
+            devices = [device_key]
+            if relay:
+                devices += [d for d in self.by_device if d.startswith(f"{feed.name}/") and d != device_key]
+            for alarm in (alarm for d in devices for alarm in scratch.live(d)):
                 if alarm.kind == OFFLINE_KIND:
                     continue
                 event = AlarmChanged(
@@ -340,6 +350,8 @@ class AlarmBook:
             floor=place.floor,
             topic=arrival.topic,
             raw=arrival.raw,
+            zones=reading.zones,
+            related=reading.related,
         )
         scratch.apply(observed)
         return [observed]

@@ -141,6 +141,8 @@ class AlarmObserved(Event):
     floor: str | None = None
     topic: str = ""
     raw: str = ""  # the payload as received (cut at RAW_LIMIT)
+    zones: tuple[str, ...] = ()  # named zones in the device's view where it happened
+    related: tuple[str, ...] = ()  # the device's other points this one belongs with
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
