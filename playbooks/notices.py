@@ -168,8 +168,9 @@ class NoticeBook:
         self, event: ObligationWarned | ObligationBreached | BreachEscalated, stage: str, level: int = 0
     ) -> None:
         obligation, occurrence = event.obligation, event.occurrence
+        ref = f"{event.incident}/{obligation}#{occurrence}/{stage}{level or ''}"
         item = {
-            "ref": f"{event.incident}/{obligation}#{occurrence}/{stage}{level or ''}",
+            "ref": ref,
             "stage": stage,
             "incident": event.incident,
             "obligation": obligation,
@@ -179,7 +180,7 @@ class NoticeBook:
             "due_at": event.due_at.isoformat(),
         }
         for role in event.notify:
-            self._hold((role, event.drill), item["ref"], item)
+            self._hold((role, event.drill), ref, item)
 
     def _add_item(self, event: RectificationReminder | RectificationOverdue) -> None:
         """A register item's reminder or overdue notice, told like an obligation's."""
