@@ -19,6 +19,7 @@ from dutydesk.playbooks.commands import (
     IncidentCommand,
     ItemCommand,
     MarkUrgent,
+    MergeIncident,
     OpenIncident,
     PostUpdate,
     ReachMilestone,
@@ -45,6 +46,7 @@ from dutydesk.playbooks.events import (
     UrgencyChanged,
 )
 from dutydesk.playbooks.incidents import Incident, Projection, apply_to
+from dutydesk.playbooks.merging import merge
 from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
 from dutydesk.playbooks.plans import MET_BY_MANUAL, MET_BY_UPDATE, Plan
 from dutydesk.playbooks.rectification import REGISTER_COMMANDS
@@ -203,6 +205,8 @@ class Decisions:
                         next_steps=parts["next_steps"],
                     )
                 ]
+            case MergeIncident(into=into, reason=reason):
+                return merge(incident, self.incident(into), actor=command.actor, at=at, reason=reason)
             case MarkUrgent():
                 if incident.urgent:
                     raise Rejected("already_urgent", f"incident {incident.id} is already urgent")

@@ -16,7 +16,7 @@ from dutydesk.playbooks import rectification
 from dutydesk.playbooks.alarmbook import Alarm
 from dutydesk.playbooks.alarms import Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.commands import Command, Rejected
-from dutydesk.playbooks.correlation import Correlator
+from dutydesk.playbooks.correlation import Correlation, Correlator
 from dutydesk.playbooks.decisions import ENGINE_ACTOR, Decisions
 from dutydesk.playbooks.dispatch import Dispatcher
 from dutydesk.playbooks.events import Event, ObligationBreached, ObligationWarned
@@ -50,6 +50,7 @@ class Engine:
         feeds: Mapping[str, Feed] | None = None,
         debounce: Debounce | None = None,
         notices: NoticePolicy | None = None,
+        correlation: Correlation | None = None,
     ) -> None:
         self.plans = dict(plans)
         self.deadlines = deadlines
@@ -71,7 +72,9 @@ class Engine:
         self.decisions = Decisions(
             plans=self.plans, deadlines=deadlines, projection=self.projection, dispatcher=self.dispatcher
         )
-        self.correlator = Correlator(plans=self.plans, projection=self.projection, decisions=self.decisions)
+        self.correlator = Correlator(
+            plans=self.plans, projection=self.projection, decisions=self.decisions, rules=correlation
+        )
         for item in self.projection.register.items.values():
             self._schedule_item(item)
 
@@ -90,6 +93,7 @@ class Engine:
     def apply(self, event: Event, seq: int) -> None:
         """Fold in a persisted event and re-arm whatever it touched."""
         touched = self.projection.apply(event, seq)
+        self.correlator.applied(event)
         if isinstance(touched, Incident):
             self._schedule(touched)
         elif isinstance(touched, Alarm):
@@ -103,6 +107,7 @@ class Engine:
         touched: dict[str, Incident | Alarm | Item] = {}
         for seq, event in events:
             item = self.projection.apply(event, seq)
+            self.correlator.applied(event)
             if item is not None:
                 key = item.key if isinstance(item, Alarm) else f"{type(item).__name__}:{item.id}"
                 touched[key] = item

@@ -67,6 +67,7 @@ class ProgressUpdated(Event):
 class UrgencyChanged(Event):
     kind: ClassVar[str] = "incident.urgency"
     urgent: bool
+    reason: str | None = None  # set when an alarm that joined the incident raised it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +75,18 @@ class SeverityChanged(Event):
     kind: ClassVar[str] = "incident.severity"
     severity: str
     previous: str
+    reason: str | None = None  # set when an alarm that joined the incident raised it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentMerged(Event):
+    """`merged` was merged into `into` by hand; stored on both incidents, so both timelines show
+    it. The merged one is closed by it, its obligations waived."""
+
+    kind: ClassVar[str] = "incident.merged"
+    merged: str
+    into: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -360,6 +373,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProgressUpdated,
         UrgencyChanged,
         SeverityChanged,
+        IncidentMerged,
         NoteAdded,
         ObligationMet,
         ObligationWarned,

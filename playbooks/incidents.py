@@ -17,6 +17,7 @@ from dutydesk.playbooks.events import (
     AlarmShelved,
     DeviceChanged,
     Event,
+    IncidentMerged,
     IncidentOpened,
     MilestoneReached,
     NoteAdded,
@@ -297,6 +298,9 @@ def apply_to(incident: Incident, event: Event) -> None:
             incident.notes += 1
         case UrgencyChanged(urgent=urgent):
             incident.urgent = urgent
+        case IncidentMerged(merged=merged, into=into) if merged == incident.id:
+            incident.milestones[Milestone.CLOSED] = event.at
+            incident.close_reason = f"merged into {into}"
         case SeverityChanged(severity=severity):
             incident.severity = Severity[severity.upper()]
         case ObligationMet(obligation=obligation, occurrence=occurrence):
