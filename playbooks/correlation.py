@@ -109,12 +109,15 @@ class Held:
     reported: bool = False  # opened by phone, OA or on-site report
 
     def shares(self, part: Part, value: str | None) -> bool:
-        if value is None:
-            return False
-        if part in self.place:
-            return self.place[part] == value
-        # a report names its place in words: the building (or device) must be among them
-        return bool(self.location) and part in ("building", "device") and value in (self.location or "")
+        """Whether the incident is at the same `part` of a place as `value` (Alertmanager's
+        `equal`: a part both leave unset is equal)."""
+        if not self.reported:
+            return self.place.get(part) == value
+        # a report names its place in words: the building or device must be among them; it
+        # names no site or floor to compare
+        if part in ("site", "floor"):
+            return True
+        return value is not None and value in (self.location or "")
 
 
 @dataclass(slots=True)
@@ -324,7 +327,7 @@ class Correlator:
         if incident is None:  # opened in this very decision, at the alarm's own level
             return []
         head = Header(at=now, incident=incident_id, actor=ENGINE_ACTOR, drill=incident.drill)
-        reason = f"{info.text or kind} · {info.device}"
+        reason = " · ".join(part for part in (kind, info.device, info.text) if part)
         out: list[Event] = []
         current = batch.severity.get(incident_id, incident.severity)
         level = Severity[info.severity.upper()] if info.severity else None

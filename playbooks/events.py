@@ -89,6 +89,9 @@ class IncidentMerged(Event):
     reason: str | None = None
 
 
+MERGED_INTO = "merged into"  # how a merged incident's close reason begins: "merged into <id>"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NoteAdded(Event):
     kind: ClassVar[str] = "incident.note"

@@ -11,6 +11,7 @@ from typing import Any
 
 from dutydesk.playbooks.alarmbook import Alarm, AlarmBook
 from dutydesk.playbooks.events import (
+    MERGED_INTO,
     AlarmAcknowledged,
     AlarmChanged,
     AlarmObserved,
@@ -300,7 +301,7 @@ def apply_to(incident: Incident, event: Event) -> None:
             incident.urgent = urgent
         case IncidentMerged(merged=merged, into=into) if merged == incident.id:
             incident.milestones[Milestone.CLOSED] = event.at
-            incident.close_reason = f"merged into {into}"
+            incident.close_reason = f"{MERGED_INTO} {into}"
         case SeverityChanged(severity=severity):
             incident.severity = Severity[severity.upper()]
         case ObligationMet(obligation=obligation, occurrence=occurrence):

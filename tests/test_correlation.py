@@ -183,7 +183,7 @@ def test_an_alarm_joins_the_incident_a_phone_call_opened_for_its_building(desk: 
     assert len(desk.opened()) == 1
     assert events[-1].incident == phoned.incident
     (urgent,) = [e for e in events if isinstance(e, UrgencyChanged)]
-    assert urgent.reason == "非平层关人 · EGW-3/L1"
+    assert urgent.reason == "elevator.entrapment_between_floors · EGW-3/L1 · 非平层关人"
     # a lift in another building is not the one the caller meant
     desk.send(raise_("EGW-2/L4", "elevator.entrapment_at_level"))
     assert len(desk.opened()) == 2
