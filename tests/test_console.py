@@ -341,3 +341,27 @@ async def test_failed_notifications_show_in_the_console(
         assert table.row_count == 1
         row = [str(cell) for cell in table.get_row_at(0)]
         assert row[1:] == ["失败", "带班领导", "li", "1", "HTTP 500"]
+
+
+async def test_merging_from_the_incident_screen(journal: Journal, tmp_path: Path) -> None:
+    kept = await open_incident(journal, title="3号楼2号梯困人（电话）")
+    merged = await open_incident(journal, title="3号楼2号梯困人（OA）")
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(IncidentScreen(merged))
+        await pilot.pause()
+        await pilot.press("m")  # a small form: the open incidents it may be merged into
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await until(lambda: journal.engine.incident(merged).closed, "merged")
+        assert journal.engine.incident(merged).close_reason == f"merged into {kept}"
+        assert not journal.engine.incident(kept).closed
+        screen = app.screen
+        assert isinstance(screen, IncidentScreen)
+        await until(lambda: screen.query_one("#timeline", DataTable).row_count >= 2, "timeline")
+        timeline = screen.query_one("#timeline", DataTable)
+        lines = [str(timeline.get_row_at(i)[2]) for i in range(timeline.row_count)]
+        assert f"merged into {kept}" in lines
+        # the other incident's timeline shows it too
+        events = await journal.store.read(0, incident=kept)
+        assert [e.event.kind for e in events][-1] == "incident.merged"
