@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dutydesk.playbooks.alarms import Debounce, Feed, Place
+from dutydesk.playbooks.correlation import DEFAULT_INHIBIT, Correlation, InhibitRule
 from dutydesk.playbooks.library import bundled_sources
 from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
 from dutydesk.playbooks.obligations import Deadlines
@@ -115,11 +116,23 @@ class FeedSection(_Section):
         return self
 
 
+class InhibitSection(_Section):
+    """An open incident of a `source` plan absorbs `target` alarm kinds at the same place."""
+
+    source: tuple[str, ...] = Field(min_length=1)  # plan ids (patterns)
+    target: tuple[str, ...] = Field(min_length=1)  # alarm kinds (patterns)
+    equal: tuple[Literal["site", "building", "floor", "device"], ...] = ("site", "building")
+
+
 class AlarmsSection(_Section):
-    """Per-kind flapping control, in seconds; keys may be patterns such as "cctv.*"."""
+    """Per-kind flapping control, in seconds; keys may be patterns such as "cctv.*". And how
+    alarms group into incidents (see `playbooks/correlation.py`)."""
 
     raise_delay: dict[str, timedelta] = {}
     clear_hysteresis: dict[str, timedelta] = {}
+    group_window: timedelta = timedelta(minutes=10)  # seconds, after an incident's latest alarm
+    group_by: dict[str, Literal["site", "building", "zone", "device"]] = {}  # plan id -> place
+    inhibit: tuple[InhibitSection, ...] | None = None  # None: the defaults; [] none at all
 
 
 Tag = Annotated[str, Field(pattern=r"^[^\s,;:|]+$")]  # apprise reads ':' in a tag as a priority
@@ -333,6 +346,14 @@ def debounce(settings: Settings) -> Debounce:
         raise_delay=tuple(alarms.raise_delay.items()),
         clear_hysteresis=tuple(alarms.clear_hysteresis.items()),
     )
+
+
+def correlation(settings: Settings) -> Correlation:
+    alarms = settings.file.alarms
+    inhibit = DEFAULT_INHIBIT
+    if alarms.inhibit is not None:
+        inhibit = tuple(InhibitRule(source=r.source, target=r.target, equal=r.equal) for r in alarms.inhibit)
+    return Correlation(window=alarms.group_window, group_by=dict(alarms.group_by), inhibit=inhibit)
 
 
 def deadlines(settings: Settings) -> Deadlines:

@@ -30,6 +30,7 @@ from dutydesk.connectors.notify import AppriseDeliverer, Messages, load_destinat
 from dutydesk.connectors.settings import (
     Settings,
     SettingsError,
+    correlation,
     deadlines,
     debounce,
     feeds,
@@ -273,6 +274,7 @@ async def _journal(ctx: Context, *, need_plans: bool = False, notices: NoticePol
             clock=ctx.clock,
             feeds=feeds(settings),
             debounce=debounce(settings),
+            correlation=correlation(settings),
             notices=notices,
         )
     finally:

@@ -17,7 +17,7 @@ from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.broker import start_broker
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.notify import notifier_from_settings
-from dutydesk.connectors.settings import Settings, deadlines, debounce, notice_policy
+from dutydesk.connectors.settings import Settings, correlation, deadlines, debounce, notice_policy
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.i18n import Translator
 from dutydesk.console.render import span
@@ -77,6 +77,7 @@ async def run_drill(
             clock=clock,
             feeds=scenario_feeds(scenario),
             debounce=debounce(settings),
+            correlation=correlation(settings),
             notices=notice_policy(settings),
         )
         drill = Drill(

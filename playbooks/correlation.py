@@ -50,7 +50,7 @@ class InhibitRule:
 
 
 # What a power cut takes down with it in a building; the centre may replace or extend these.
-DEFAULT_INHIBIT = (
+DEFAULT_INHIBIT: tuple[InhibitRule, ...] = (
     InhibitRule(
         source=("power-outage",),
         target=("device.offline", "elevator.power_loss", "cctv.video_loss", "network.*"),

@@ -6,13 +6,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from dutydesk.connectors.settings import correlation, load_settings
 from dutydesk.playbooks.alarms import Arrival, Decoded, Feed, Place, Reading, Signal
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import MergeIncident, OpenIncident, Rejected
-from dutydesk.playbooks.correlation import Correlation, InhibitRule
+from dutydesk.playbooks.correlation import DEFAULT_INHIBIT, Correlation, InhibitRule
 from dutydesk.playbooks.engine import Engine
 from dutydesk.playbooks.events import (
     AlarmObserved,
@@ -237,3 +239,24 @@ def test_merging_by_hand_closes_one_into_the_other_on_both_timelines(desk: Desk)
     assert len(desk.opened()) == 2
     with pytest.raises(Rejected, match="closed"):
         desk.act(MergeIncident(actor="值班员", incident=phoned, into=alarmed))
+
+
+def test_correlation_is_configured_under_alarms(tmp_path: Path) -> None:
+    config = tmp_path / "custom.toml"
+    config.write_text(
+        '[alarms]\ngroup_window = 300\ngroup_by = { cctv-alarm = "zone" }\n'
+        '[[alarms.inhibit]]\nsource = ["power-outage"]\ntarget = ["cctv.*"]\nequal = ["site"]\n',
+        encoding="utf-8",
+    )
+    rules = correlation(load_settings(config, {"DUTYDESK_HOME": str(tmp_path)}))
+    assert (rules.window, rules.level("cctv-alarm"), rules.level("power-outage")) == (
+        timedelta(minutes=5),
+        "zone",
+        "building",
+    )
+    assert rules.inhibit == (InhibitRule(source=("power-outage",), target=("cctv.*",), equal=("site",)),)
+    # without an inhibit table the defaults hold; a wrong level is named
+    assert correlation(load_settings(None, {"DUTYDESK_HOME": str(tmp_path)})).inhibit == DEFAULT_INHIBIT
+    config.write_text('[alarms]\ngroup_by = { cctv-alarm = "street" }\n', encoding="utf-8")
+    with pytest.raises(Exception, match=r"alarms\.group_by\.cctv-alarm"):
+        load_settings(config, {"DUTYDESK_HOME": str(tmp_path)})
