@@ -169,10 +169,14 @@ class AlarmBook:
             self.by_device.setdefault(alarm.device_key, []).append(alarm.key)
         alarm.observations += 1
         alarm.drill = event.drill
-        for name in ("severity", "vendor_code", "text", "site", "building", "floor", "clock"):
-            value = getattr(event, name)
-            if value is not None:
-                setattr(alarm, name, value)
+        # details a message leaves out stay as last heard (written out: this runs per message)
+        alarm.severity = event.severity or alarm.severity
+        alarm.vendor_code = event.vendor_code or alarm.vendor_code
+        alarm.text = event.text or alarm.text
+        alarm.site = event.site or alarm.site
+        alarm.building = event.building or alarm.building
+        alarm.floor = event.floor or alarm.floor
+        alarm.clock = event.clock or alarm.clock
         alarm.urgent = alarm.urgent or event.urgent
         alarm.zones = event.zones or alarm.zones
         alarm.related = event.related or alarm.related
@@ -433,6 +437,7 @@ class _Scratch:
     def __init__(self, book: AlarmBook) -> None:
         self._book = book
         self._alarms: dict[str, Alarm] = {}
+        self._shadow: AlarmBook | None = None  # a book over the copies, made when first needed
 
     def get(self, key: str) -> Alarm | None:
         if key not in self._alarms:
@@ -450,6 +455,7 @@ class _Scratch:
     def apply(self, event: AlarmObserved | AlarmChanged) -> Alarm | None:
         """Apply to the copies only (the real book changes once the events are stored)."""
         self.get(event.key)
-        shadow = AlarmBook()
-        shadow.alarms = self._alarms
-        return shadow.apply(event)
+        if self._shadow is None:
+            self._shadow = AlarmBook()
+            self._shadow.alarms = self._alarms
+        return self._shadow.apply(event)

@@ -145,6 +145,7 @@ class Correlator:
         self.decisions = decisions
         self.rules = rules or Correlation()
         self._plan_by_kind: dict[str, Plan | None] = {}
+        self._targets: dict[str, tuple[InhibitRule, ...]] = {}
         self._held: dict[str, Held] = {}  # open incidents
         self._groups: dict[tuple[object, ...], str] = {}  # (plan, drill, group) -> open incident
         self.rebuild()
@@ -269,15 +270,15 @@ class Correlator:
         drill: bool,
     ) -> tuple[str | None, bool]:
         """The incident the alarm joins, and whether it joins as one of its plan's own alarms."""
-        held = self._held | batch.held
         found = batch.triggers.get(trigger) or self.projection.by_trigger.get(trigger)
         if found is not None:
             return found, True
+        held = self._held | batch.held if batch.held else self._held
+        if not held:  # nothing open to join (the cost of correlation on a quiet board)
+            return None, False
         if (found := self._related(info, held)) is not None:
             return found, True
-        for rule in self.rules.inhibit:
-            if not any(fnmatch.fnmatchcase(kind, pattern) for pattern in rule.target):
-                continue
+        for rule in self._absorbed_by(kind):
             for incident_id, candidate in held.items():
                 if (
                     candidate.drill == drill
@@ -338,6 +339,17 @@ class Correlator:
             out.append(UrgencyChanged(**head, urgent=True, reason=reason))
             batch.urgent.add(incident_id)
         return out
+
+    def _absorbed_by(self, kind: str) -> tuple[InhibitRule, ...]:
+        """The inhibition rules that target `kind`."""
+        rules = self._targets.get(kind)
+        if rules is None:
+            rules = self._targets[kind] = tuple(
+                rule
+                for rule in self.rules.inhibit
+                if any(fnmatch.fnmatchcase(kind, pattern) for pattern in rule.target)
+            )
+        return rules
 
     def _plan_for(self, kind: str) -> Plan | None:
         if kind not in self._plan_by_kind:
