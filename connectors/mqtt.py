@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import ssl
 import uuid
@@ -59,10 +60,17 @@ class Subscription:
     codec: Codec
 
 
+# Arrival ids: unique per message received, across restarts too (the events a message causes are
+# keyed by it); one random prefix per process and a count are as unique as a uuid4 per message,
+# at a fraction of its cost.
+_RUN = uuid.uuid4().hex
+_ARRIVALS = itertools.count()
+
+
 def decode(subscription: Subscription, message: Message) -> Incoming:
     """Read a message; whatever goes wrong becomes a dead letter, never an exception."""
     raw = message.payload[:RAW_LIMIT].decode("utf-8", errors="replace")
-    arrival = Arrival(uuid.uuid4().hex, message.topic, raw, message.retained, message.received_at)
+    arrival = Arrival(f"{_RUN}-{next(_ARRIVALS)}", message.topic, raw, message.retained, message.received_at)
     try:
         decoded: Decoded = subscription.codec.decode(message)
     except DecodeError as exc:

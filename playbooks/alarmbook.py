@@ -209,7 +209,8 @@ class AlarmBook:
         Confirmed raises come back as AlarmChanged(active) without an incident: the engine
         attaches or opens one."""
         at = arrival.received_at
-        scratch = _Scratch(self)
+        # a lone reading's effects are read by nothing later in the message: no copies for it
+        scratch = _Scratch(self, needed=len(decoded.readings) > 1 or bool(decoded.complete))
         events: list[Event] = []
         announced = {r.device for r in decoded.readings if r.kind == OFFLINE_KIND}
         for device in decoded.devices():
@@ -357,7 +358,8 @@ class AlarmBook:
             zones=reading.zones,
             related=reading.related,
         )
-        scratch.apply(observed)
+        if scratch.needed:
+            scratch.apply(observed)
         return [observed]
 
     # -- time ------------------------------------------------------------------------------------
@@ -434,8 +436,9 @@ class _Scratch:
     """Copies of the alarms one message touches, so its readings see each other's effects before
     anything is stored."""
 
-    def __init__(self, book: AlarmBook) -> None:
+    def __init__(self, book: AlarmBook, *, needed: bool) -> None:
         self._book = book
+        self.needed = needed  # whether later readings of the message look at the copies
         self._alarms: dict[str, Alarm] = {}
         self._shadow: AlarmBook | None = None  # a book over the copies, made when first needed
 

@@ -84,10 +84,14 @@ def _finite(text: str) -> float:
     return number
 
 
+# one decoder for every message: json.loads with hooks would build a new one each time
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite)
+
+
 def parse_json(text: str) -> object:
     """Strict JSON: NaN and Infinity (which Python's own json.dumps writes) are refused."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+        return _DECODER.decode(text)
     except RecursionError:
         raise DecodeError("malformed JSON: nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, our refusals, integers over Python's digit limit
