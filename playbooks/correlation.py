@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -147,6 +147,8 @@ class Correlator:
         self._plan_by_kind: dict[str, Plan | None] = {}
         self._targets: dict[str, tuple[InhibitRule, ...]] = {}
         self._held: dict[str, Held] = {}  # open incidents
+        self._by_plan: dict[str, dict[str, Held]] = {}  # the same by plan id
+        self._reported: dict[str, dict[str, Held]] = {}  # those opened by a report, by plan id
         self._groups: dict[tuple[object, ...], str] = {}  # (plan, drill, group) -> open incident
         self.rebuild()
 
@@ -155,6 +157,8 @@ class Correlator:
     def rebuild(self) -> None:
         """The open incidents and their alarms, from the projection (after a snapshot)."""
         self._held.clear()
+        self._by_plan.clear()
+        self._reported.clear()
         self._groups.clear()
         for incident in self.projection.incidents.open():
             self._hold(incident.id, incident.plan.id, incident.drill, incident.source, incident.location)
@@ -186,7 +190,10 @@ class Correlator:
         return (len(held.alarms), len(held.devices)) if held else (0, 0)
 
     def _hold(self, incident_id: str, plan: str, drill: bool, source: str, location: str | None) -> None:
-        self._held[incident_id] = Held(plan, drill, location, reported=source != Source.ALARM)
+        held = self._held[incident_id] = Held(plan, drill, location, reported=source != Source.ALARM)
+        self._by_plan.setdefault(plan, {})[incident_id] = held
+        if held.reported:
+            self._reported.setdefault(plan, {})[incident_id] = held
 
     def _attach(self, incident_id: str, alarm: Alarm, at: datetime) -> None:
         held = self._held.get(incident_id)
@@ -216,7 +223,10 @@ class Correlator:
         self._release(merged)
 
     def _release(self, incident_id: str) -> None:
-        self._held.pop(incident_id, None)
+        held = self._held.pop(incident_id, None)
+        if held is not None:
+            self._by_plan[held.plan].pop(incident_id, None)
+            self._reported.get(held.plan, {}).pop(incident_id, None)
         for key in [k for k, v in self._groups.items() if v == incident_id]:
             del self._groups[key]
 
@@ -273,24 +283,25 @@ class Correlator:
         found = batch.triggers.get(trigger) or self.projection.by_trigger.get(trigger)
         if found is not None:
             return found, True
-        held = self._held | batch.held if batch.held else self._held
-        if not held:  # nothing open to join (the cost of correlation on a quiet board)
+        if not self._held and not batch.held:  # nothing open to join: a quiet board costs nothing
             return None, False
+
+        def held(incident_id: str | None) -> Held | None:
+            return batch.held.get(incident_id or "") or self._held.get(incident_id or "")
+
         if (found := self._related(info, held)) is not None:
             return found, True
         for rule in self._absorbed_by(kind):
-            for incident_id, candidate in held.items():
-                if (
-                    candidate.drill == drill
-                    and any(fnmatch.fnmatchcase(candidate.plan, pattern) for pattern in rule.source)
-                    and all(candidate.shares(part, _place(info, part)) for part in rule.equal)
+            for incident_id, candidate in self._of_plans(rule.source, batch):
+                if candidate.drill == drill and all(
+                    candidate.shares(part, _place(info, part)) for part in rule.equal
                 ):
                     return incident_id, False
         if plan is None:
             return None, False
         key = (plan.id, drill, group_of(self.rules.level(plan.id), info))
         found = batch.groups.get(key) or self._groups.get(key)
-        grouped = held.get(found or "")
+        grouped = held(found)
         if (
             found
             and grouped
@@ -298,25 +309,34 @@ class Correlator:
             and (now - grouped.last_at <= self.rules.window or self._live(grouped))
         ):
             return found, True
-        for incident_id, candidate in held.items():
+        for incident_id, candidate in self._reported.get(plan.id, {}).items():
             named = candidate.shares("building", info.building) or candidate.shares("device", info.device)
-            if candidate.reported and candidate.plan == plan.id and candidate.drill == drill and named:
+            if candidate.drill == drill and named:
                 return incident_id, True
         return None, False
+
+    def _of_plans(self, patterns: tuple[str, ...], batch: _Batch) -> Iterator[tuple[str, Held]]:
+        """The open incidents of the plans `patterns` match, those opened in this decision too."""
+        for plan_id, incidents in self._by_plan.items():
+            if any(fnmatch.fnmatchcase(plan_id, pattern) for pattern in patterns):
+                yield from incidents.items()
+        for incident_id, candidate in batch.held.items():
+            if any(fnmatch.fnmatchcase(candidate.plan, pattern) for pattern in patterns):
+                yield incident_id, candidate
 
     def _live(self, held: Held) -> bool:
         """Whether any alarm the incident holds is still on: the window runs from the last clear."""
         alarms = self.projection.alarms.alarms
         return any(alarms[key].status in LIVE for key in held.alarms if key in alarms)
 
-    def _related(self, info: Info, held: Mapping[str, Held]) -> str | None:
+    def _related(self, info: Info, held: Callable[[str | None], Held | None]) -> str | None:
         """The open incident of a point this alarm refers to (a review's tracked objects)."""
         if not info.related:
             return None
         book = self.projection.alarms
         for key in book.by_device.get(f"{info.source}/{info.device}", ()):
             alarm = book.alarms[key]
-            if alarm.incident in held and any(
+            if held(alarm.incident) and any(
                 alarm.point == ref or alarm.point.endswith(f"/{ref}") for ref in info.related
             ):
                 return alarm.incident
