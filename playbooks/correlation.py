@@ -238,8 +238,8 @@ class Correlator:
         out: list[Event] = []
         batch = _Batch()
         for event in events:
-            raised = (isinstance(event, AlarmChanged) and event.status == "active") or (
-                isinstance(event, AlarmObserved) and event.confirmed and event.signal != "clear"
+            raised = (isinstance(event, AlarmObserved) and event.confirmed and event.signal != "clear") or (
+                isinstance(event, AlarmChanged) and event.status == "active"
             )
             info = self._info(event) if raised else None
             if info is None:
@@ -248,6 +248,9 @@ class Correlator:
             assert isinstance(event, AlarmChanged | AlarmObserved)
             kind = info.alarm_kind if isinstance(info, AlarmObserved) else info.kind
             plan = self._plan_for(kind)
+            if plan is None and not self._held and not batch.held:  # nothing to open or to join
+                out.append(event)
+                continue
             trigger = f"{info.source}/{info.device}#{kind}"
             incident, same_plan = self._find(info, kind, plan, trigger, batch, now, event.drill)
             if incident is None and plan is not None:
