@@ -197,6 +197,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "board.leader": ("带班领导", "leader"),
     "board.nothing_due": ("一小时内没有到期事项", "nothing falls due in the next hour"),
     "board.active_alarms": ("告警中", "active alarms"),
+    "board.held": ("告警 {alarms} 条 / 设备 {devices} 台", "{alarms} alarms / {devices} devices"),
     "drill.over": (
         "演练结束：退出后生成演练总结（Ctrl+Q）",
         "The drill is over: quit (Ctrl+Q) for the after-action report",
