@@ -4,10 +4,10 @@ A confirmed alarm raise joins, in this order: the open incident its device start
 kind; the incident of the points it refers to (a Frigate review's detections); an open incident
 that absorbs it as a consequence at the same place (inhibition: a power outage absorbs the
 device-offline, lift power-loss, video-loss and network-down alarms of its building); the open
-incident of its plan at its place, if that last heard of an alarm within the window (grouping);
-an incident of its plan opened by phone, OA or on-site report that names its place (link). Only
-then does it open an incident. A joining alarm more severe than its incident raises it, with
-the reason. Incidents are merged by hand (`merge`) as events on both.
+incident of its plan at its place, while any of its alarms is on or its latest came within the
+window (grouping); an incident of its plan opened by phone, OA or on-site report that names its
+place (link). Only then does it open an incident. A joining alarm more severe (or urgent) than
+its incident raises it, with the reason. Merging by hand is in `merging`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from dutydesk.playbooks.vocab import Severity, Source
 
 Level = Literal["site", "building", "zone", "device"]
 Part = Literal["site", "building", "floor", "device"]
+PARTS: tuple[Part, ...] = ("site", "building", "floor", "device")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,7 +103,7 @@ class Held:
     plan: str
     drill: bool
     location: str | None  # as opened: for a report, the text naming the place
-    place: dict[str, str | None] = field(default_factory=dict)  # of its first alarm
+    place: dict[Part, str | None] = field(default_factory=dict)  # of its first alarm
     last_at: datetime | None = None  # its latest alarm
     alarms: set[str] = field(default_factory=set)
     devices: set[str] = field(default_factory=set)
@@ -203,7 +204,7 @@ class Correlator:
         held.devices.add(alarm.device_key)
         held.last_at = max(held.last_at or at, at)
         if not held.place and not held.reported:
-            held.place = {part: _place(alarm, part) for part in ("site", "building", "floor", "device")}
+            held.place = {part: _place(alarm, part) for part in PARTS}
         plan = self._plan_for(alarm.kind)
         if plan is not None and plan.id == held.plan:  # absorbed consequences do not make a group
             self._groups[(plan.id, held.drill, group_of(self.rules.level(plan.id), alarm))] = incident_id
@@ -258,7 +259,8 @@ class Correlator:
                 out += opening
                 incident = opening[-1].incident
                 assert incident is not None
-                batch.held[incident] = Held(plan.id, event.drill, None, last_at=now)
+                place = {part: _place(info, part) for part in PARTS}
+                batch.held[incident] = Held(plan.id, event.drill, None, place=place, last_at=now)
                 batch.triggers[trigger] = incident
                 batch.groups[(plan.id, event.drill, group_of(self.rules.level(plan.id), info))] = incident
             elif incident is not None and same_plan:
