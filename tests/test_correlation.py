@@ -260,3 +260,10 @@ def test_correlation_is_configured_under_alarms(tmp_path: Path) -> None:
     config.write_text('[alarms]\ngroup_by = { cctv-alarm = "street" }\n', encoding="utf-8")
     with pytest.raises(Exception, match=r"alarms\.group_by\.cctv-alarm"):
         load_settings(config, {"DUTYDESK_HOME": str(tmp_path)})
+
+
+def test_an_outage_absorbs_what_the_same_message_reports_with_it(desk: Desk) -> None:
+    # a gateway reporting both in one snapshot: the incident opened first takes the other
+    events = desk.send(outage("pm-1"), raise_("sw-1", "network.link_down"))
+    (opened,) = desk.opened()
+    assert [e.incident for e in events if isinstance(e, AlarmObserved)] == [opened.incident] * 2
