@@ -23,6 +23,7 @@ import pendulum
 
 from dutydesk.connectors.application.factories import apprise_path as apprise_file
 from dutydesk.connectors.application.factories import (
+    correlation,
     deadlines,
     debounce,
     feeds,
@@ -69,6 +70,7 @@ from dutydesk.playbooks.commands import (
     GiveRectificationFeedback,
     ImportRoster,
     MarkUrgent,
+    MergeIncident,
     OpenIncident,
     PostUpdate,
     ReachMilestone,
@@ -271,6 +273,7 @@ async def _journal(ctx: Context, *, need_plans: bool = False, notices: NoticePol
             clock=ctx.clock,
             feeds=feeds(settings),
             debounce=debounce(settings),
+            correlation=correlation(settings),
             notices=notices,
         )
     finally:
@@ -333,6 +336,7 @@ ACTIONS.update(
     urgent=lambda a, i, who: MarkUrgent(actor=who, at=a.at_time, incident=i),
     severity=lambda a, i, who: SetSeverity(actor=who, at=a.at_time, incident=i, severity=_severity(a.level)),
     note=lambda a, i, who: AddNote(actor=who, at=a.at_time, incident=i, text=a.text),
+    merge=lambda a, i, who: MergeIncident(actor=who, at=a.at_time, incident=i, into=a.other, reason=a.reason),
     done=lambda a, i, who: CompleteObligation(actor=who, at=a.at_time, incident=i, obligation=a.obligation),
     ack=lambda a, i, who: AcknowledgeBreach(actor=who, at=a.at_time, incident=i, obligation=a.obligation),
     cause=lambda a, i, who: RecordCause(
@@ -1219,6 +1223,7 @@ def _action_parser(incident: str) -> argparse.ArgumentParser:
         "cause": "a cause found by the investigation (原因分析)",
         "note": "add a note to the timeline",
         "close": "close the incident",
+        "merge": "merge into OTHER: the same event reported twice (合并); this one closes",
         "ack": "acknowledge breaches (all, or one obligation's): their escalation stops (确认超时)",
     }
     for name, text in helps.items():
@@ -1239,6 +1244,9 @@ def _action_parser(incident: str) -> argparse.ArgumentParser:
             a.add_argument("text")
         elif name == "close":
             a.add_argument("--reason", help="needed while obligations are outstanding")
+        elif name == "merge":
+            a.add_argument("other", metavar="OTHER", help="the incident that carries on")
+            a.add_argument("--reason")
         elif name == "ack":
             a.add_argument("obligation", nargs="?", help="default: every unacknowledged breach")
         elif name == "cause":

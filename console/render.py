@@ -22,6 +22,7 @@ from dutydesk.playbooks.events import (
     DeviceChanged,
     DutyLogged,
     Event,
+    IncidentMerged,
     IncidentOpened,
     MilestoneReached,
     NoteAdded,
@@ -174,9 +175,17 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
         case ObligationBreached():
             return f"{t('ev.breached')}: {title(event.obligation)}"
         case UrgencyChanged():
-            return t("urgent")
+            return t("urgent") + (t("ev.because", reason=event.reason) if event.reason else "")
         case SeverityChanged():
-            return f"{t('h.severity')}: {event.previous} → {event.severity}"
+            because = t("ev.because", reason=event.reason) if event.reason else ""
+            return f"{t('h.severity')}: {event.previous} → {event.severity}{because}"
+        case IncidentMerged(merged=merged, into=into):
+            line = (
+                t("ev.merged_into", into=into)
+                if event.incident == merged
+                else t("ev.merged_from", merged=merged)
+            )
+            return line + (f": {event.reason}" if event.reason else "")
         case NoteAdded() | DutyLogged():
             return event.text
         case AlarmObserved():

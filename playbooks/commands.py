@@ -65,6 +65,14 @@ class SetSeverity(IncidentCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MergeIncident(IncidentCommand):
+    """Merge `incident` into `into`: the same event, reported twice."""
+
+    into: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AddNote(IncidentCommand):
     text: str
 

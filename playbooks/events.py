@@ -67,6 +67,7 @@ class ProgressUpdated(Event):
 class UrgencyChanged(Event):
     kind: ClassVar[str] = "incident.urgency"
     urgent: bool
+    reason: str | None = None  # set when an alarm that joined the incident raised it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +75,21 @@ class SeverityChanged(Event):
     kind: ClassVar[str] = "incident.severity"
     severity: str
     previous: str
+    reason: str | None = None  # set when an alarm that joined the incident raised it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentMerged(Event):
+    """`merged` was merged into `into` by hand; stored on both incidents, so both timelines show
+    it. The merged one is closed by it, its obligations waived."""
+
+    kind: ClassVar[str] = "incident.merged"
+    merged: str
+    into: str
+    reason: str | None = None
+
+
+MERGED_INTO = "merged into"  # how a merged incident's close reason begins: "merged into <id>"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +157,8 @@ class AlarmObserved(Event):
     floor: str | None = None
     topic: str = ""
     raw: str = ""  # the payload as received (cut at RAW_LIMIT)
+    zones: tuple[str, ...] = ()  # named zones in the device's view where it happened
+    related: tuple[str, ...] = ()  # the device's other points this one belongs with
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -367,6 +385,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProgressUpdated,
         UrgencyChanged,
         SeverityChanged,
+        IncidentMerged,
         NoteAdded,
         ObligationMet,
         ObligationWarned,

@@ -11,12 +11,14 @@ from typing import Any
 
 from dutydesk.playbooks.alarmbook import Alarm, AlarmBook
 from dutydesk.playbooks.events import (
+    MERGED_INTO,
     AlarmAcknowledged,
     AlarmChanged,
     AlarmObserved,
     AlarmShelved,
     DeviceChanged,
     Event,
+    IncidentMerged,
     IncidentOpened,
     MilestoneReached,
     NoteAdded,
@@ -297,6 +299,9 @@ def apply_to(incident: Incident, event: Event) -> None:
             incident.notes += 1
         case UrgencyChanged(urgent=urgent):
             incident.urgent = urgent
+        case IncidentMerged(merged=merged, into=into) if merged == incident.id:
+            incident.milestones[Milestone.CLOSED] = event.at
+            incident.close_reason = f"{MERGED_INTO} {into}"
         case SeverityChanged(severity=severity):
             incident.severity = Severity[severity.upper()]
         case ObligationMet(obligation=obligation, occurrence=occurrence):

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from dutydesk.playbooks.events import (
     AlarmChanged,
     AlarmObserved,
+    IncidentMerged,
     IncidentOpened,
     MilestoneReached,
     ObligationBreached,
@@ -57,6 +58,9 @@ INCIDENT_FACTS: dict[str, tuple[str, ...]] = {
     RectificationAdded.kind: ("item", "anchor_at", "workdays", "content", "owner"),
     RectificationCompleted.kind: ("item",),
 }
+# Incidents merged into another (`IncidentMerged` on the merged one): each counts once, in the
+# incident it joined. Read by time: the facts beside the log predate merging.
+MERGED_FACTS: dict[str, tuple[str, ...]] = {IncidentMerged.kind: ("merged",)}
 ALARM_FACTS: dict[str, tuple[str, ...]] = {
     AlarmObserved.kind: ("key", "signal", "replay", "confirmed"),
     AlarmChanged.kind: ("key", "status", "replay"),
@@ -316,6 +320,16 @@ class KpiBuilder:
                 self._item_added(incident, a, datetime.fromisoformat(b), c, d, e)
             elif kind == RectificationCompleted.kind and a in self._items:
                 self._items[a].done = _time(at)
+
+    def merged(self, rows: Iterable[Fact]) -> None:
+        """Facts of merges (`MERGED_FACTS`), after every incident's: the merged incident counts
+        once, in the one it joined; what was met or breached on it before stays counted."""
+        for _, _, incident, _, merged in rows:
+            case = self._cases.pop(incident, None) if incident == merged else None
+            if case is None:
+                continue
+            for key in [key for key in self._breached if key[0] == incident]:
+                self._sides[case.drill].late[self._breached.pop(key)] += 1
 
     def _item_added(  # noqa: PLR0917 - the fields of one fact row, in order
         self, incident: str, item: str, anchor_at: datetime, workdays: int, content: str, owner: str

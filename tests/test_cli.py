@@ -260,3 +260,21 @@ def test_backup_and_audit(cli: CliRunner, home: Path, tmp_path: Path) -> None:
     db.commit()
     run = cli("audit", "verify")
     assert run.code == 1 and "tampered" in run.out
+
+
+def test_merge_closes_one_incident_into_another(cli: CliRunner) -> None:
+    kept = open_incident(cli)
+    merged = open_incident(cli)
+    run = cli("incident", merged, "merge", kept, "--reason", "同一部电梯，重复接报")
+    assert run.code == 0, run.err
+    data = cli("incidents", "show", merged, "--json").json()
+    assert data["state"] == "closed"
+    assert {o["state"] for o in data["obligations"]} <= {"waived", "met"}
+    # both timelines show it
+    for incident in (merged, kept):
+        timeline = cli("incidents", "show", incident, "--json").json()["timeline"]
+        (line,) = [line for line in timeline if line["kind"] == "incident.merged"]
+        assert (line["merged"], line["into"], line["reason"]) == (merged, kept, "同一部电梯，重复接报")
+    assert f"merged into {kept}" in cli("incidents", "show", merged).out
+    refused = cli("incident", kept, "merge", kept)
+    assert (refused.code, "cannot be merged into itself" in refused.err) == (1, True)

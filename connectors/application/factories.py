@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dutydesk.connectors.settings import CalendarOverrides, Settings, SettingsError, load_toml
 from dutydesk.playbooks.alarms import Debounce, Feed, Place
+from dutydesk.playbooks.correlation import DEFAULT_INHIBIT, Correlation, InhibitRule
 from dutydesk.playbooks.library import bundled_sources
 from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
 from dutydesk.playbooks.obligations import Deadlines
@@ -58,6 +59,15 @@ def debounce(settings: Settings) -> Debounce:
         raise_delay=tuple(alarms.raise_delay.items()),
         clear_hysteresis=tuple(alarms.clear_hysteresis.items()),
     )
+
+
+def correlation(settings: Settings) -> Correlation:
+    """How alarms group into incidents: the window, the place per plan, the inhibition rules."""
+    alarms = settings.file.alarms
+    inhibit = DEFAULT_INHIBIT
+    if alarms.inhibit is not None:
+        inhibit = tuple(InhibitRule(source=r.source, target=r.target, equal=r.equal) for r in alarms.inhibit)
+    return Correlation(window=alarms.group_window, group_by=dict(alarms.group_by), inhibit=inhibit)
 
 
 def deadlines(settings: Settings) -> Deadlines:

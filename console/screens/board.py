@@ -162,6 +162,9 @@ class BoardScreen(DutyScreen):
         title = incident.title + (f" [{t('urgent')}]" if incident.urgent else "")
         if incident.drill:
             title = f"[{t('drill')}] {title}"
+        alarms, devices = self.duty.queries.held(incident.id)
+        if alarms > 1:  # a flood is one row: say how much it holds
+            title += f" ({t('board.held', alarms=alarms, devices=devices)})"
         style = URGENCY_STYLE[row.urgency]
         nxt = row.next.obligation.title.get(t.lang) if row.next else "-"
         clock = countdown(row.next, now) if row.next else "-"

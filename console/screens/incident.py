@@ -18,6 +18,7 @@ from dutydesk.playbooks.commands import (
     Command,
     CompleteObligation,
     MarkUrgent,
+    MergeIncident,
     PostUpdate,
     ReachMilestone,
     SetSeverity,
@@ -48,6 +49,7 @@ ACTIONS = [
     ("f", "feedback", "act.feedback"),
     ("n", "note", "act.note"),
     ("c", "close", "act.close"),
+    ("m", "merge", "act.merge"),
     ("escape", "back", "key.back"),
 ]
 
@@ -102,6 +104,9 @@ class IncidentScreen(DutyScreen):
             f"{t('h.received')}: {incident.received_at.astimezone(app.zone):%Y-%m-%d %H:%M}  "
             f"{t('h.location')}: {incident.location or '-'}",
         ]
+        alarms, devices = app.queries.held(incident.id)
+        if alarms:  # what correlation gathered here: one incident, however many alarms
+            head.append(t("h.held", alarms=alarms, devices=devices))
         self.query_one("#incident-head", Static).update("\n".join(head))
         table = self.query_one("#obligations", DataTable)
         table.clear()
@@ -227,6 +232,22 @@ class IncidentScreen(DutyScreen):
             await self._send(closing(None), "act.close")
         else:  # closing early needs the reason, for the record
             self._ask("ask.close_reason", closing, label="act.close")
+
+    def action_merge(self) -> None:
+        """Merge this incident into another open one: the same event reported twice."""
+        t, queries = self.duty.t, self.duty.queries
+        this = queries.incident(self.incident_id)
+        others = [(i.id, f"{i.id}  {i.title}  {i.location or ''}") for i in queries.merge_candidates(this.id)]
+        if this.closed or not others:
+            self.app.notify(t("nothing_to_merge"))
+            return
+
+        async def send(into: str | None) -> None:
+            if into is not None:
+                command = MergeIncident(actor=self.duty.operator, incident=self.incident_id, into=into)
+                await self._send(command, "act.merge")
+
+        self.app.push_screen(ChoicePrompt(t("act.merge"), others), send)
 
     def _ask(self, prompt: str, build: Callable[[str], Command], label: str | None = None) -> None:
         async def send(text: str | None) -> None:
