@@ -14,18 +14,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dutydesk.playbooks.alarms import Debounce, Feed, Place
-from dutydesk.playbooks.library import bundled_sources
-from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
-from dutydesk.playbooks.obligations import Deadlines
-from dutydesk.playbooks.plans import Plan, PlanError, PlanSource, load_plans
 from dutydesk.playbooks.vocab import ROLES
 from dutydesk.playbooks.workdays import DayOverride, WorkCalendar
+
+# Plans, obligations and notices are imported by the functions that build them: reading the
+# settings must not load the plan models and the engine (`dutydesk calendar ...` needs neither).
+if TYPE_CHECKING:
+    from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
+    from dutydesk.playbooks.obligations import Deadlines
+    from dutydesk.playbooks.plans import Plan, PlanError, PlanSource
 
 CONFIG_NAME = "dutydesk.toml"
 
@@ -336,10 +339,14 @@ def debounce(settings: Settings) -> Debounce:
 
 
 def deadlines(settings: Settings) -> Deadlines:
+    from dutydesk.playbooks.obligations import Deadlines  # noqa: PLC0415
+
     return Deadlines(load_calendar(settings), settings.zone, settings.file.duty.close_of_business)
 
 
 def notice_policy(settings: Settings) -> NoticePolicy:
+    from dutydesk.playbooks.notices import NoticePolicy  # noqa: PLC0415
+
     notify, escalation = settings.file.notify, settings.file.escalation
     return NoticePolicy(
         digest_interval=notify.digest_interval,
@@ -351,6 +358,8 @@ def notice_policy(settings: Settings) -> NoticePolicy:
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
+    from dutydesk.playbooks.notices import RetryPolicy  # noqa: PLC0415
+
     notify = settings.file.notify
     return RetryPolicy(
         attempts=notify.attempts,
@@ -373,6 +382,9 @@ def apprise_path(settings: Settings) -> Path | None:
 
 def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[PlanSource]:
     """The bundled library and the centre's folder; or just the files and folders named."""
+    from dutydesk.playbooks.library import bundled_sources  # noqa: PLC0415
+    from dutydesk.playbooks.plans import PlanSource  # noqa: PLC0415
+
     if paths is None:
         sources = bundled_sources()
         paths = [settings.plan_folder] if settings.plan_folder.is_dir() else []
@@ -392,4 +404,6 @@ def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[Pl
 def load_library(
     settings: Settings, paths: list[Path] | None = None
 ) -> tuple[dict[str, Plan], list[PlanError]]:
+    from dutydesk.playbooks.plans import load_plans  # noqa: PLC0415
+
     return load_plans(plan_sources(settings, paths), roles=settings.roles)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pendulum
 
 from dutydesk.connectors.store import Recorded
+from dutydesk.console.columns import table
 from dutydesk.console.i18n import Translator
 from dutydesk.playbooks.alarmbook import Alarm, Device
 from dutydesk.playbooks.alarms import Availability
@@ -208,22 +208,6 @@ def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Trans
         note = t("left", span=span(margin, t.lang))
     text = f"{due} ({note})"
     return text + t("provisional") if status.provisional else text
-
-
-def table(rows: list[list[str]]) -> str:
-    """Columns padded to the widest cell, counting CJK characters as two columns."""
-    if not rows:
-        return ""
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def incident_lines(
