@@ -12,8 +12,6 @@ A command pays only for what it asks for: each piece is imported where it is fir
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     import asyncio
+    import subprocess
     from collections.abc import Mapping
 
     from dutydesk.connectors.application.journal import Journal, Outcome
@@ -219,6 +218,9 @@ class Context:
                     await asyncio.to_thread(engine.wait, 30)
 
     def _start_engine(self, config: Path | None) -> subprocess.Popen[bytes]:
+        import subprocess
+        import sys
+
         log = self.settings.database.with_suffix(".engine.log")
         command = [sys.executable, "-m", "dutydesk.console.cli", "--operator", self.operator]
         if config is not None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,7 @@ def _group(commands: Sub, name: str, help: str, metavar: str = "ACTION") -> Sub:
 
 def _command(commands: Sub, name: str, handler: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
     """One command, run by `handler` ("module:function" in this package)."""
+    kwargs.setdefault("description", help[0].upper() + help[1:] + ".")
     p: argparse.ArgumentParser = commands.add_parser(name, help=help, parents=[_AFTER], **kwargs)
     p.set_defaults(handler=handler)
     return p
@@ -94,7 +97,9 @@ def bundled_scenarios() -> list[str]:
     return sorted(name.removesuffix(".yaml") for name in names if name.endswith(".yaml"))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole grammar; with `command`, only that command's part of it (all of it when the
+    word names no command), which is all that parsing its arguments needs."""
     parser = argparse.ArgumentParser(
         prog="dutydesk",
         description="Duty-room console: contingency plans as timed playbooks. 值班台：应急预案的时限管理。",
@@ -102,16 +107,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _global_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _plans(commands)
-    _calendar(commands)
-    _incidents(commands)
-    _alarms(commands)
-    _running(commands)
-    _records(commands)
-    _rectify(commands)
-    _reports(commands)
-    _notify(commands)
+    groups = [GROUPS[command]] if command in GROUPS else dict.fromkeys(GROUPS.values())
+    for add in groups:
+        add(commands)
     return parser
+
+
+def command_word(argv: list[str]) -> str | None:
+    """The command named in the arguments, stepping over the options before it (and their
+    values); None when help is asked for first or there is no command."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-h", "--help") or word == "--":
+            return None
+        if (
+            word.startswith("--")
+            and "=" not in word
+            and any(name.startswith(word) for name in ("--config", "--operator", "--lang"))
+        ):
+            next(words, None)  # the option's value
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def _plans(commands: Sub) -> None:
@@ -375,9 +392,33 @@ def _notify(commands: Sub) -> None:
     p.add_argument("--role", required=True)
 
 
+# Which function adds each command to the grammar.
+GROUPS: dict[str, Callable[[Sub], None]] = {
+    "plans": _plans,
+    "calendar": _calendar,
+    "incident": _incidents,
+    "incidents": _incidents,
+    "alarms": _alarms,
+    "devices": _alarms,
+    "console": _running,
+    "demo": _running,
+    "drill": _running,
+    "sim": _running,
+    "serve": _running,
+    "backup": _records,
+    "audit": _records,
+    "rectify": _rectify,
+    "report": _reports,
+    "roster": _notify,
+    "notifications": _notify,
+    "notify": _notify,
+}
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     """The arguments, `incident` and `rectify` parsed to the end (their first word decides the rest)."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(command_word(argv)).parse_args(argv)
     if args.command == "incident":
         second = open_parser() if args.target == "open" else action_parser(args.target)
     elif args.command == "rectify":
