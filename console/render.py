@@ -37,7 +37,6 @@ from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import RegisterRow
 from dutydesk.playbooks.vocab import ROLES, Milestone, Source
 
-
 # Units of a duration in words, largest first: (seconds, Chinese, English one, English other), as
 # pendulum's `Duration.in_words` writes them; spelt out here so that listing incidents does not
 # load pendulum (a test holds the two to the same words).

@@ -11,9 +11,12 @@ import argparse
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dutydesk.console.cli import main
 from dutydesk.console.cli.main import handler
@@ -149,3 +152,17 @@ def test_help_exits_cleanly(argv: list[str], capsys: pytest.CaptureFixture[str])
         main(argv)
     assert done.value.code == 0
     assert "usage: dutydesk" in capsys.readouterr().out
+
+
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), st.sampled_from(["zh", "en"]))
+def test_durations_in_words_as_pendulum_writes_them(seconds: float, lang: str) -> None:
+    """`render.span` spells durations itself so that listing incidents need not load pendulum."""
+    import pendulum
+
+    from dutydesk.console.render import span
+
+    rounded = abs(seconds)
+    if rounded >= 60:
+        rounded = round(rounded / 60) * 60
+    expected = pendulum.duration(seconds=round(rounded)).in_words(locale=lang)
+    assert span(timedelta(seconds=seconds), lang) == expected
