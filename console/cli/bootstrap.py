@@ -142,14 +142,19 @@ class Context:
     @contextlib.asynccontextmanager
     async def store(self) -> AsyncIterator[SqliteEventStore]:
         """The event log alone, for commands that read it without the engine."""
-        from dutydesk.connectors.store import SqliteEventStore
+        from dutydesk.connectors.store import SqliteEventStore, StoreError
 
         settings = self.settings
-        store = await SqliteEventStore.open(
-            settings.database, busy_timeout=settings.file.database.busy_timeout
-        )
+        try:
+            store = await SqliteEventStore.open(
+                settings.database, busy_timeout=settings.file.database.busy_timeout
+            )
+        except StoreError as exc:
+            raise CliError(str(exc)) from None
         try:
             yield store
+        except StoreError as exc:  # the log refused (locked too long, tampered with): say why
+            raise CliError(str(exc)) from None
         finally:
             await store.close()
 
@@ -184,7 +189,7 @@ class Context:
 
     async def serve(self, stop: asyncio.Event) -> None:
         """The engine with every configured source and the notifier, until `stop`."""
-        from dutydesk.connectors.application.service import Service
+        from dutydesk.connectors.application.service import EngineRunning, Service
         from dutydesk.connectors.application.sources import sources_from_settings
         from dutydesk.connectors.notify import notifier_from_settings
         from dutydesk.connectors.settings import apprise_path
@@ -195,7 +200,10 @@ class Context:
         async with self.journal(plans=True, notices=True) as journal:
             sources = [*sources_from_settings(journal, settings), notifier_from_settings(journal, settings)]
             self.say(self.t("serving", db=settings.database))
-            await Service(journal, sources=sources).run(stop)
+            try:
+                await Service(journal, sources=sources).run(stop)
+            except EngineRunning as exc:
+                raise CliError(str(exc)) from None
 
     async def console(self, *, attach: bool, config: Path | None) -> None:
         """The duty console, with the engine in a process of its own (`dutydesk serve`), started

@@ -101,14 +101,12 @@ def _explain(exc: Exception, env: Mapping[str, str], err: TextIO) -> str:
 
 
 def _expected() -> tuple[type[Exception], ...]:
-    """Failures with a message meant for the user. Imported here, on the way out: a command that
-    never opened the store has not paid for its module, and pays for it only when it fails."""
-    from dutydesk.connectors.application.service import EngineRunning
+    """Failures whose message is meant for the user as it is. The bootstrap turns the store's
+    and the engine's refusals into `CliError`, so nothing heavier is imported on the way out."""
     from dutydesk.connectors.settings import SettingsError
-    from dutydesk.connectors.store import StoreError
     from dutydesk.console.cli.bootstrap import CliError
 
-    return (CliError, SettingsError, StoreError, EngineRunning, OSError)
+    return (CliError, SettingsError, OSError)
 
 
 def _silence(out: TextIO) -> None:
