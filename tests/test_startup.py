@@ -98,6 +98,12 @@ def test_a_calendar_question_loads_neither_the_engine_nor_any_client(tmp_path: P
     assert heavy(modules, HEAVY + ENGINE[1:]) == []  # pydantic reads the settings
 
 
+def test_listing_plans_reads_the_library_without_the_store(tmp_path: Path) -> None:
+    modules = loaded_by(tmp_path, "plans", "list")
+    store = ("asyncio", "sqlite3", "aiosqlite", "dutydesk.connectors.store", "dutydesk.playbooks.engine")
+    assert heavy(modules, HEAVY + store) == []
+
+
 def test_listing_incidents_loads_no_client_nor_report_library(tmp_path: Path) -> None:
     (tmp_path / "home").mkdir()
     modules = loaded_by(tmp_path, "incidents", "list")

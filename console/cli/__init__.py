@@ -5,8 +5,9 @@
 - `bootstrap.py`: the composition root: settings, store, journal, service, console, apprise.
 - `output.py`: what a handler returns (`Table`, `Lines`, `Raw`) and the one writer of text or JSON.
 - one module per group of commands: `plans`, `calendar`, `incidents` (`incident`, `incidents`),
-  `rectify`, `report`, `alarms` (`alarms`, `devices`), `running` (`serve`, `console`, `drill`,
-  `demo`, `sim`), `notify` (`roster`, `notify`, `notifications`), `records` (`backup`, `audit`).
+  `rectify`, `report`, `alarms` (`alarms`, `devices`), `running` (`serve`, `console`), `drills`
+  (`drill`, `demo`, `sim`), `notify` (`roster`, `notify`, `notifications`), `records` (`backup`,
+  `audit`).
 
 Each module imports only what its commands use, so a command starts at once.
 """

@@ -167,8 +167,8 @@ def _incidents(commands: Sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_AFTER],
     )
-    p.add_argument("target", metavar="open|ID")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.add_argument("target", metavar="open|ID", help="open a new incident, or act on the incident ID")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
     listing = _group(commands, "incidents", "list and show incidents")
     p = _command(listing, "list", "incidents:list_incidents", "open incidents, the most pressing first")
@@ -255,7 +255,7 @@ def _running(commands: Sub) -> None:
     p = _command(
         commands,
         "demo",
-        "running:demo",
+        "drills:demo",
         "a lively drill with the console in front (on mosquitto if installed, else an embedded broker)",
     )
     p.add_argument("--speed", type=float, default=30.0, help="drill seconds per real second (default: 30)")
@@ -263,7 +263,7 @@ def _running(commands: Sub) -> None:
     p.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
 
     drill = _group(commands, "drill", "rehearse a plan end to end")
-    p = _command(drill, "run", "running:drill_run", "run a scenario through the whole pipeline and score it")
+    p = _command(drill, "run", "drills:drill_run", "run a scenario through the whole pipeline and score it")
     p.add_argument(
         "scenario", help="a bundled scenario or a scenario file: " + ", ".join(bundled_scenarios())
     )
@@ -273,7 +273,7 @@ def _running(commands: Sub) -> None:
     p.add_argument("--headless", action="store_true", help="no console")
     _json(p)
     sim = _group(commands, "sim", "the simulator")
-    p = _command(sim, "publish", "running:sim_publish", "publish a scenario's device messages to a broker")
+    p = _command(sim, "publish", "drills:sim_publish", "publish a scenario's device messages to a broker")
     p.add_argument("scenario")
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--broker", metavar="HOST:PORT", help="default: the configured [mqtt] broker")
@@ -300,8 +300,8 @@ def _rectify(commands: Sub) -> None:
         "       dutydesk rectify ITEM feedback --text TEXT",
         parents=[_AFTER],
     )
-    p.add_argument("target", metavar="list|add|ITEM")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.add_argument("target", metavar="list|add|ITEM", help="list or add items, or act on the item ITEM")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
 
 def rectify_parser(target: str) -> argparse.ArgumentParser:
@@ -362,7 +362,7 @@ def _output_options(p: argparse.ArgumentParser, default_name: str) -> None:
         "-o",
         "--output",
         metavar="FILE",
-        help=f"default: standard output; {default_name}.pdf or {default_name}.docx for pdf and docx",
+        help=f"default: standard output; {default_name}.pdf (.docx) for pdf (docx)",
     )
 
 

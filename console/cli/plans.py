@@ -5,13 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dutydesk.console import render
 from dutydesk.console.cli.bootstrap import CliError, Context
 from dutydesk.console.cli.output import Lines, Output, Table
-from dutydesk.playbooks.clock import iso
-from dutydesk.playbooks.incidents import Incident
-from dutydesk.playbooks.obligations import evaluate
-from dutydesk.playbooks.vocab import Milestone, Source
 
 
 def list_plans(args: argparse.Namespace, ctx: Context) -> Output:
@@ -46,6 +41,13 @@ def check_plans(args: argparse.Namespace, ctx: Context) -> Output:
 
 def show_plan(args: argparse.Namespace, ctx: Context) -> Output:
     """A plan's obligations as they would fall due for an incident opened now (or --opened-at)."""
+    # what only this command needs: listing and checking plans load neither incidents nor the store
+    from dutydesk.console import render  # noqa: PLC0415
+    from dutydesk.playbooks.clock import iso  # noqa: PLC0415
+    from dutydesk.playbooks.incidents import Incident  # noqa: PLC0415
+    from dutydesk.playbooks.obligations import evaluate  # noqa: PLC0415
+    from dutydesk.playbooks.vocab import Milestone, Source  # noqa: PLC0415
+
     plan = ctx.library().get(args.id)
     if plan is None:
         raise CliError(ctx.t("unknown_plan", plan=args.id))
