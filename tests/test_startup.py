@@ -172,3 +172,10 @@ def test_durations_in_words_as_pendulum_writes_them(seconds: float, lang: str) -
         rounded = round(rounded / 60) * 60
     expected = pendulum.duration(seconds=round(rounded)).in_words(locale=lang)
     assert span(timedelta(seconds=seconds), lang) == expected
+
+
+def test_every_incident_action_in_the_grammar_sends_a_command() -> None:
+    from dutydesk.console.cli.incidents import ACTIONS
+    from dutydesk.console.cli.parser import INCIDENT_ACTIONS
+
+    assert set(ACTIONS) == set(INCIDENT_ACTIONS)
