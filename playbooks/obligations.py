@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import assert_never
@@ -216,3 +216,34 @@ def _one(
     else:
         state = State.PENDING
     return Status(ob, occurrence, start, due, warn_at, met_at, state, provisional)
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """How the occurrences of an obligation went: `incidents show`, the KPIs and the reports
+    count them the same way."""
+
+    on_time: int = 0
+    late: int = 0  # met after its due time
+    missed: int = 0  # due and never met
+    waived: int = 0
+    running: int = 0  # not due yet
+
+    @property
+    def total(self) -> int:
+        return self.on_time + self.late + self.missed + self.waived + self.running
+
+
+def tally(statuses: Iterable[Status]) -> Tally:
+    counts = {"on_time": 0, "late": 0, "missed": 0, "waived": 0, "running": 0}
+    for status in statuses:
+        if status.state is State.MET:
+            early = status.due_at is None or status.met_at is None or status.met_at <= status.due_at
+            counts["on_time" if early else "late"] += 1
+        elif status.state is State.BREACHED:
+            counts["missed"] += 1
+        elif status.state is State.WAIVED:
+            counts["waived"] += 1
+        else:
+            counts["running"] += 1
+    return Tally(**counts)
