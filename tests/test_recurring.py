@@ -296,3 +296,5 @@ def test_show_lists_the_last_few_occurrences_unless_asked(
     listed = [n for n in range(1, 10) if f"Hourly progress report to the competent department #{n} " in text]
     assert listed == (list(range(1, 10)) if everything else [7, 8, 9])
     assert ("6 earlier occurrences not listed" in text) is not everything
+    (missed,) = [line for line in text.splitlines() if "department #7 " in line]
+    assert "(missed)" in missed and "breached" in missed
