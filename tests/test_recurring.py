@@ -326,3 +326,20 @@ async def test_kpi_from_the_log_and_show_agree_on_a_back_dated_stabilise(
         kpi = await read_kpi(store, Period.month(2026, 11, SHANGHAI), deadlines, clock.now())
     assert [s.state for s in shown] == [State.BREACHED, State.WAIVED]
     assert {t.obligation: t.late for t in kpi.real.timeliness}[HOURLY] == tally(shown).missed == 1
+
+
+def test_a_neglected_incident_is_decided_on_without_walking_its_recorded_breaches(
+    plans: dict[str, Plan], deadlines: Deadlines
+) -> None:
+    h = Harness(plans, deadlines, ManualClock(TWO_PM))
+    incident = h.open("network-outage")
+    run_until(h, TWO_PM + 10.5 * HOUR)
+    current = hourly(h.engine.current(h.engine.incident(incident), h.clock.now()))
+    # the last period missed (closing still needs a reason) and the one running
+    assert [(s.occurrence, s.state) for s in current] == [(10, State.BREACHED), (11, State.PENDING)]
+    assert len(hourly(h.engine.status(h.engine.incident(incident), h.clock.now()))) == 11
+    # an update back-dated into a recorded period still meets it
+    events = h.do(update(incident, at=TWO_PM + 9.5 * HOUR))
+    assert [(e.occurrence, e.margin_seconds) for e in events if isinstance(e, ObligationMet)] == [
+        (10, 1800.0)
+    ]
