@@ -178,6 +178,11 @@ def _incidents(commands: Sub) -> None:
     _json(p)
     p = _command(listing, "show", "incidents:show_incident", "one incident with its obligations and timeline")
     p.add_argument("id")
+    p.add_argument(
+        "--all-occurrences",
+        action="store_true",
+        help="list every occurrence of a recurring obligation (default: a tally and the last few)",
+    )
     _json(p)
 
 
