@@ -169,7 +169,14 @@ class GiveRectificationFeedback(ItemCommand):
 # The commands of one incident and those of the desk, as closed unions: the engine matches on
 # them and ends in `assert_never`, so mypy names a command a new member left undecided.
 IncidentAction = (
-    ReachMilestone | PostUpdate | MarkUrgent | SetSeverity | AddNote | CompleteObligation | AcknowledgeBreach
+    ReachMilestone
+    | PostUpdate
+    | MarkUrgent
+    | SetSeverity
+    | AddNote
+    | CompleteObligation
+    | AcknowledgeBreach
+    | MergeIncident
 )
 INCIDENT_ACTIONS = (
     ReachMilestone,
@@ -179,6 +186,7 @@ INCIDENT_ACTIONS = (
     AddNote,
     CompleteObligation,
     AcknowledgeBreach,
+    MergeIncident,
 )
 DeskCommand = WriteLog | AcknowledgeHandover | AcknowledgeAlarm | ShelveAlarm
 DESK_COMMANDS = (WriteLog, AcknowledgeHandover, AcknowledgeAlarm, ShelveAlarm)
