@@ -45,6 +45,7 @@ from dutydesk.console.deliveries import KINDS, delivery_rows
 from dutydesk.console.drills import DrillRun, publish_scenario, run_drill
 from dutydesk.console.i18n import Translator, detect
 from dutydesk.console.reports.document import Document
+from dutydesk.console.reports.fonts import font_choice
 from dutydesk.console.reports.incident import investigation_report
 from dutydesk.console.reports.kpi import kpi_report
 from dutydesk.console.reports.output import (
@@ -462,11 +463,8 @@ def _progress(ctx: Context) -> ProgressLine:
 
 
 def _emit(document: Document, fmt: str, target: Path | None, ctx: Context, progress: ProgressLine) -> None:
-    font = ctx.settings.file.reports.font
     try:
-        data = render_report(
-            document, fmt, font=ctx.settings.resolve(font) if font else None, progress=progress
-        )
+        data = render_report(document, fmt, fonts=font_choice(ctx.settings), progress=progress)
         if target is not None:
             write_report(target, data)
     except ReportError as exc:

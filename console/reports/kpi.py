@@ -208,6 +208,7 @@ class _Builder:
             days=tuple(day for day, _ in load.per_day),
             values=tuple(n for _, n in load.per_day),
             axis=t("k.per_day"),
+            dates=t("k.date"),
         )
         return [
             fields,

@@ -178,6 +178,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "k.chatter": ("抖动次数", "chatter"),
     "k.alarm_caption": ("图3 每日告警数", "Figure 3. Alarms per day"),
     "k.per_day": ("告警数", "alarms"),
+    "k.date": ("日期（月-日）", "date (month-day)"),
     "k.no_alarms": ("本期没有告警。", "No alarms in the period."),
     "k.no_drills": ("本期没有演练。", "No drills in the period."),
     "k.none": ("—", "—"),
