@@ -44,9 +44,9 @@ from dutydesk.console import render
 from dutydesk.console.deliveries import KINDS, delivery_rows
 from dutydesk.console.drills import DrillRun, publish_scenario, run_drill
 from dutydesk.console.i18n import Translator, detect
+from dutydesk.console.reports import make as make_report
 from dutydesk.console.reports.document import Document
 from dutydesk.console.reports.fonts import font_choice
-from dutydesk.console.reports.incident import investigation_report
 from dutydesk.console.reports.kpi import kpi_report
 from dutydesk.console.reports.output import (
     BINARY,
@@ -67,6 +67,7 @@ from dutydesk.playbooks.commands import (
     Command,
     CompleteObligation,
     CompleteRectification,
+    ExplainLate,
     GiveRectificationFeedback,
     ImportRoster,
     MarkUrgent,
@@ -74,8 +75,10 @@ from dutydesk.playbooks.commands import (
     PostUpdate,
     ReachMilestone,
     RecordCause,
+    RecordFinding,
     SetSeverity,
 )
+from dutydesk.playbooks.decisions import FINDINGS
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import (
     BreachAcknowledged,
@@ -89,7 +92,7 @@ from dutydesk.playbooks.kpi import Period
 from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import State, evaluate
 from dutydesk.playbooks.plans import Plan
-from dutydesk.playbooks.rectification import ItemState, assess, register_rows
+from dutydesk.playbooks.rectification import ItemState, register_rows
 from dutydesk.playbooks.roster import RosterError, parse_roster_csv, role_id
 from dutydesk.playbooks.vocab import Cause, Milestone, Severity, Source
 from dutydesk.playbooks.yamlfile import SourceErrors
@@ -340,6 +343,12 @@ ACTIONS.update(
     cause=lambda a, i, who: RecordCause(
         actor=who, at=a.at_time, incident=i, category=Cause(a.category), text=a.text
     ),
+    finding=lambda a, i, who: RecordFinding(
+        actor=who, at=a.at_time, incident=i, section=a.section, text=a.text
+    ),
+    late=lambda a, i, who: ExplainLate(
+        actor=who, at=a.at_time, incident=i, obligation=a.obligation, occurrence=a.occurrence, text=a.text
+    ),
 )
 
 
@@ -479,20 +488,20 @@ def _emit(document: Document, fmt: str, target: Path | None, ctx: Context, progr
 
 async def report_incident(args: argparse.Namespace, ctx: Context) -> int:
     fmt, target = _report_target(args, f"report-{args.id}")
-    now, zone = ctx.clock.now(), ctx.settings.zone
     async with _journal(ctx) as journal:
-        engine = journal.engine
-        incident = engine.projection.incidents.get(args.id)
-        if incident is None:
-            raise CliError(ctx.t("unknown_incident", incident=args.id))
-        statuses = engine.status(incident, now)
-        closed = incident.milestones.get(Milestone.CLOSED)
-        items = [assess(i, engine.deadlines, now, closed) for i in engine.projection.register.of(args.id)]
-        timeline = await journal.store.read(0, incident=args.id)
-    # reports are in Chinese, the centre's usual wording, unless --lang asks otherwise
-    document = investigation_report(
-        incident, statuses, timeline, items, now=now, zone=zone, lang=args.lang or "zh"
-    )
+        # reports are in Chinese, the centre's usual wording, unless --lang asks otherwise
+        try:
+            document = await make_report.investigation(
+                journal,
+                ctx.settings,
+                args.id,
+                now=ctx.clock.now(),
+                lang=args.lang or "zh",
+                ui=ctx.t,
+                actor=ctx.operator,
+            )
+        except ReportError as exc:
+            raise CliError(str(exc)) from None
     _emit(document, fmt, target, ctx, _progress(ctx))
     return 0
 
@@ -1228,6 +1237,8 @@ def _action_parser(incident: str) -> argparse.ArgumentParser:
         "note": "add a note to the timeline",
         "close": "close the incident",
         "ack": "acknowledge breaches (all, or one obligation's): their escalation stops (确认超时)",
+        "finding": "the investigation's team, 责任认定 or 防范措施/经验教训",
+        "late": "why an obligation was late (超时原因)",
     }
     for name, text in helps.items():
         a = actions.add_parser(name, help=text, aliases=["stabilize"] if name == "stabilise" else [])
@@ -1251,6 +1262,13 @@ def _action_parser(incident: str) -> argparse.ArgumentParser:
             a.add_argument("obligation", nargs="?", help="default: every unacknowledged breach")
         elif name == "cause":
             a.add_argument("--category", required=True, choices=[c.value for c in Cause])
+            a.add_argument("--text", required=True)
+        elif name == "finding":
+            a.add_argument("--section", required=True, choices=FINDINGS)
+            a.add_argument("--text", required=True)
+        elif name == "late":
+            a.add_argument("obligation")
+            a.add_argument("--occurrence", type=int, default=1)
             a.add_argument("--text", required=True)
     p.set_defaults(handler=incident_action, incident=incident)
     return p

@@ -92,6 +92,33 @@ class RecordCause(IncidentCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordFinding(IncidentCommand):
+    """The investigation's team, 责任认定 or 防范措施/经验教训 (`section`: team, responsibility, lessons)."""
+
+    section: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExplainLate(IncidentCommand):
+    """The reason an obligation's occurrence was late."""
+
+    obligation: str
+    occurrence: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueNumber(Command):
+    """A document number for `subject`'s `document`: the one it already has, else the next free."""
+
+    document: str
+    subject: str
+    prefix: str
+    year: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AcknowledgeHandover(Command):
     """The incoming officer takes over the shift (交接班), having read the handover summary."""
 

@@ -15,13 +15,16 @@ from dutydesk.playbooks.commands import (
     AddNote,
     Command,
     CompleteObligation,
+    ExplainLate,
     ImportRoster,
     IncidentCommand,
+    IssueNumber,
     ItemCommand,
     MarkUrgent,
     OpenIncident,
     PostUpdate,
     ReachMilestone,
+    RecordFinding,
     Rejected,
     SetSeverity,
     ShelveAlarm,
@@ -31,10 +34,13 @@ from dutydesk.playbooks.dispatch import Dispatcher
 from dutydesk.playbooks.events import (
     AlarmAcknowledged,
     AlarmShelved,
+    DocumentNumbered,
     DutyLogged,
     Event,
+    FindingRecorded,
     HandoverAcknowledged,
     IncidentOpened,
+    LateExplained,
     MilestoneReached,
     NoteAdded,
     ObligationMet,
@@ -49,6 +55,8 @@ from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
 from dutydesk.playbooks.plans import MET_BY_MANUAL, MET_BY_UPDATE, Plan
 from dutydesk.playbooks.rectification import REGISTER_COMMANDS
 from dutydesk.playbooks.vocab import Milestone
+
+FINDINGS = ("team", "responsibility", "lessons")  # what RecordFinding may set down
 
 ENGINE_ACTOR = "engine"  # the actor of what the engine decides by itself
 
@@ -113,9 +121,32 @@ class Decisions:
             )
             events = self._act(incident, command, at)
             events += self._obligations_met(incident, events, command, at)
+        elif isinstance(command, IssueNumber):
+            events = self.number(command, at)
         else:
             events = [self._desk(command, at)]
         return events
+
+    def number(self, command: IssueNumber, at: datetime) -> list[Event]:
+        """The subject's number if it has one (a document keeps its number however often it is
+        made again), else the next serial of the prefix and year: decided inside the write
+        transaction on the caught-up log, so two processes never get the same."""
+        if (command.document, command.subject) in self.projection.numbers:
+            return []
+        serial = self.projection.serials.get((command.prefix, command.year), 0) + 1
+        return [
+            DocumentNumbered(
+                at=at,
+                incident=None,
+                actor=command.actor,
+                document=command.document,
+                subject=command.subject,
+                prefix=command.prefix,
+                year=command.year,
+                serial=serial,
+                number=f"{command.prefix}〔{command.year}〕{serial}号",
+            )
+        ]
 
     def open(self, command: OpenIncident, at: datetime, already: int = 0) -> list[Event]:
         """`already`: incidents opened earlier in the same decision, not yet applied."""
@@ -182,6 +213,14 @@ class Decisions:
         match command:
             case ReachMilestone(milestone=milestone, text=text):
                 return [self._milestone(incident, milestone, text, at, head)]
+            case RecordFinding(section=section, text=text):
+                if section not in FINDINGS:
+                    raise Rejected("bad_section", f"no section {section!r}", section=section)
+                if not text.strip():
+                    raise Rejected("empty", "the text is empty", field="text")
+                return [FindingRecorded(**head, section=section, text=text.strip())]
+            case ExplainLate():
+                return [self._explain(incident, command, at, head)]
             case PostUpdate():
                 parts = {
                     "measures": command.measures.strip(),
@@ -243,6 +282,26 @@ class Decisions:
                     **head | {"incident": alarm.incident}, key=key, reason=reason.strip(), until=until
                 )
         raise TypeError(f"unknown command {type(command).__name__}")
+
+    def _explain(self, incident: Incident, command: ExplainLate, at: datetime, head: Header) -> LateExplained:
+        """Only a late occurrence takes a reason: one met after its due time, or breached."""
+        obligation, occurrence, text = command.obligation, command.occurrence, command.text
+        late = [
+            s
+            for s in self.status(incident, at)
+            if s.key == (obligation, occurrence)
+            and (s.state is State.BREACHED or (s.met_at and s.due_at and s.met_at > s.due_at))
+        ]
+        if not late:
+            raise Rejected(
+                "not_late",
+                f"{obligation} #{occurrence} of {incident.id} was not late",
+                obligation=obligation,
+                occurrence=occurrence,
+            )
+        if not text.strip():
+            raise Rejected("empty", "the reason is empty", field="text")
+        return LateExplained(**head, obligation=obligation, occurrence=occurrence, text=text.strip())
 
     def _alarm(self, key: str) -> Alarm:
         alarm = self.projection.alarms.alarms.get(key)

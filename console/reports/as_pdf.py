@@ -34,7 +34,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus import Paragraph as Para
 from reportlab.platypus import Table as Grid
-from reportlab.platypus.flowables import HRFlowable, TopPadder
+from reportlab.platypus.flowables import CondPageBreak, HRFlowable, TopPadder
 
 from dutydesk.console.reports import drawing, linebreak
 from dutydesk.console.reports.document import Colophon, Document, Fields, Figure, Heading, Paragraph, Table
@@ -124,8 +124,8 @@ def pdf(document: Document, faces: Faces, progress: Callable[[int], None]) -> by
         "title": w.style("title", TITLE, alignment=TA_CENTER, leading=TITLE * 1.5, spaceBefore=LEADING),
         "subtitle": w.style("body", 10.5, GREY, alignment=TA_CENTER, spaceAfter=LEADING * 0.6),
         "mark": w.style("heading", SMALL, RED, alignment=TA_CENTER),
-        "h1": w.style("heading", BODY, keepWithNext=True),
-        "h2": w.style("kai", BODY, keepWithNext=True, firstLineIndent=2 * BODY),
+        "h1": w.style("heading", BODY),
+        "h2": w.style("kai", BODY, firstLineIndent=2 * BODY),
         "plain": w.style("body", BODY, firstLineIndent=2 * BODY),
         "note": w.style("body", SMALL, GREY, firstLineIndent=2 * SMALL),
         "alert": w.style("body", BODY, RED, firstLineIndent=2 * BODY),
@@ -149,7 +149,9 @@ def pdf(document: Document, faces: Faces, progress: Callable[[int], None]) -> by
     for block in document.blocks:
         match block:
             case Heading(text=text, level=level):
-                story.append(w.para(text, s["h1" if level == 1 else "h2"]))
+                # a heading never ends a page alone: with less than three lines left, a new page
+                # (keeping it with the whole next block would push a long table to the next page)
+                story += [CondPageBreak(3 * LEADING), w.para(text, s["h1" if level == 1 else "h2"])]
             case Paragraph(text=text, tone=tone):
                 story.append(w.para(text, s[tone]))
             case Fields(rows=rows):

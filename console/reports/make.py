@@ -1,0 +1,68 @@
+"""The report commands' work, from an open journal to a finished document: what the command line
+(and the console) call, so the handlers stay thin."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.settings import Settings
+from dutydesk.console.i18n import Translator
+from dutydesk.console.reports.document import Document
+from dutydesk.console.reports.filing import filing, issue_number
+from dutydesk.console.reports.incident import investigation_report
+from dutydesk.console.reports.output import ReportError
+from dutydesk.playbooks.incidents import Incident
+from dutydesk.playbooks.rectification import ItemStatus, assess
+from dutydesk.playbooks.vocab import Milestone
+
+
+def incident_of(journal: Journal, incident_id: str, ui: Translator) -> Incident:
+    """`ui`: the language of the messages, which may not be the report's."""
+    incident = journal.engine.projection.incidents.get(incident_id)
+    if incident is None:
+        raise ReportError(ui("unknown_incident", incident=incident_id))
+    return incident
+
+
+def items_of(journal: Journal, incident: Incident, now: datetime) -> list[ItemStatus]:
+    engine = journal.engine
+    closed = incident.milestones.get(Milestone.CLOSED)
+    return [assess(i, engine.deadlines, now, closed) for i in engine.projection.register.of(incident.id)]
+
+
+async def investigation(
+    journal: Journal,
+    settings: Settings,
+    incident_id: str,
+    *,
+    now: datetime,
+    lang: str,
+    ui: Translator,
+    actor: str,
+) -> Document:
+    """The investigation report, numbered in the log the first time it is made."""
+    incident = incident_of(journal, incident_id, ui)
+    number = await issue_number(
+        journal,
+        settings,
+        document="investigation",
+        subject=incident.id,
+        actor=actor,
+        at=now,
+        drill=incident.drill,
+    )
+    engine = journal.engine
+    statuses = engine.status(incident, now)
+    timeline = await journal.store.read(0, incident=incident.id)
+    return investigation_report(
+        incident,
+        statuses,
+        timeline,
+        items_of(journal, incident, now),
+        now=now,
+        zone=settings.zone,
+        lang=lang,
+        filing=filing(settings, number),
+        calendar=engine.deadlines.calendar,
+    )

@@ -1,0 +1,267 @@
+"""Documents the centre can file: the GB/T 9704-2012 layout read back from real PDF and DOCX files,
+the line-breaking rules, document numbers given once (also by two processes at once), the
+investigation's new sections, and zh documents free of raw kinds, actor ids and English words."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import docx
+import pytest
+from docx.oxml.ns import qn
+from docx.shared import Length
+from pypdf import PdfReader
+
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.store import SqliteEventStore
+from dutydesk.console.reports.fonts import OFFICE_NAMES
+from dutydesk.console.reports.linebreak import CLOSING, OPENING, lines
+from dutydesk.playbooks.clock import ManualClock
+from dutydesk.playbooks.obligations import Deadlines
+from tests.conftest import CliRunner
+
+MM = 72 / 25.4  # points per millimetre
+RAW = ("alarm.observed", "notification.queued", "obligation.breached", "engine", "ingest", "drill-responder")
+ENGLISH_WORD = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z]{3,}(?![A-Za-z0-9-])")
+
+
+def run_ok(cli: CliRunner, *argv: str) -> str:
+    run = cli(*argv)
+    assert run.code == 0, run.err
+    return run.out.strip()
+
+
+@pytest.fixture
+def incident(cli: CliRunner, clock: ManualClock, home: Path, deadlines: Deadlines) -> str:
+    """An entrapment reported late, with its contractor never called (the engine's timer records
+    the breaches), investigated with a team, responsibility, lessons and a reason for lateness."""
+    incident = run_ok(
+        cli,
+        "incident",
+        "open",
+        "--plan",
+        "elevator-entrapment",
+        "--title",
+        "3号楼2号梯困人",
+        "--location",
+        "3号楼",
+    )
+    clock.advance(timedelta(minutes=40))
+    asyncio.run(_fire(home, clock, deadlines))  # the timer: report-leader and contractor breached
+    run_ok(cli, "incident", incident, "report")
+    run_ok(cli, "incident", incident, "arrive")
+    clock.advance(timedelta(minutes=30))
+    run_ok(cli, "incident", incident, "stabilise")
+    clock.advance(timedelta(days=1))
+    for section, text in (
+        ("team", "李主任（组长）、张工、王科"),
+        ("responsibility", "维保单位未按期更换制动器，负主要责任。"),
+        ("lessons", "每季度核查维保记录。"),
+    ):
+        run_ok(cli, "incident", incident, "finding", "--section", section, "--text", text)
+    run_ok(cli, "incident", incident, "late", "report-leader", "--text", "值班电话占线，未能及时报告")
+    run_ok(cli, "incident", incident, "cause", "--category", "equipment-ageing", "--text", "制动器老化")
+    run_ok(cli, "incident", incident, "investigated")
+    return incident
+
+
+async def _fire(home: Path, clock: ManualClock, deadlines: Deadlines) -> None:
+    async with await SqliteEventStore.open(home / "dutydesk.db") as store:
+        journal = await Journal.open(store, plans={}, deadlines=deadlines, clock=clock)
+        assert await journal.fire()
+
+
+# -- layout ----------------------------------------------------------------------------------------
+
+
+def test_pdf_is_a4_with_the_standard_text_block(cli: CliRunner, incident: str, tmp_path: Path) -> None:
+    target = tmp_path / "report.pdf"
+    run_ok(cli, "report", "incident", incident, "-o", str(target))
+    assert target.stat().st_mode & 0o044 == 0o044  # readable by others, as the umask allows
+    reader = PdfReader(target)
+    for number, page in enumerate(reader.pages, start=1):
+        assert (round(float(page.mediabox.width) / MM), round(float(page.mediabox.height) / MM)) == (210, 297)
+        spots: list[tuple[float, float, str]] = []
+
+        def seen(text: str, cm: list[float], tm: list[float], *_: object, spots: list = spots) -> None:  # type: ignore[type-arg]
+            spots.append((cm[4] + tm[4] * cm[0], cm[5] + tm[5] * cm[3], text))  # where each line starts
+
+        page.extract_text(visitor_text=seen)
+        body = [(x, y) for x, y, text in spots if text.strip() and y > 30 * MM]
+        foot = [text for x, y, text in spots if text.strip() and y <= 30 * MM]
+        # text starts at the binding margin and stays inside 37 mm from the top, 35 from the bottom
+        assert min(x for x, _ in body) == pytest.approx(28 * MM, abs=1)
+        assert all(x < (210 - 26) * MM for x, _ in body)
+        assert all(35 * MM - 1 <= y <= (297 - 37) * MM for _, y in body)
+        assert "".join(foot).strip() == f"— {number} —"
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "机关事务服务中心" in text and "机事〔2026〕1号" in text and "抄送" in text and "印发" in text
+    fonts = {
+        str(font["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()  # type: ignore[union-attr]
+    }
+    # the default faces, embedded (subset): Song (AR PL SungtiL GB), Kai (KaitiM GB), Hei (Zen Hei)
+    for face in ("BousungEG-Light-GB", "GBZenKai-Medium", "WenQuanYiZenHei"):
+        assert any(face in name and "+" in name for name in fonts), fonts
+
+
+def test_docx_is_a4_names_the_office_faces_and_numbers_pages(
+    cli: CliRunner, incident: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "report.docx"
+    run_ok(cli, "report", "incident", incident, "-o", str(target))
+    document = docx.Document(str(target))
+    section = document.sections[0]
+    sizes = (section.page_width, section.page_height)
+    margins = (section.top_margin, section.bottom_margin, section.left_margin, section.right_margin)
+    assert [round(Length(size).mm, 1) for size in sizes] == [210, 297]  # stored in twips
+    assert [round(Length(margin).mm, 1) for margin in margins] == [37, 35, 28, 26]
+    faces = set()
+    for paragraph in document.paragraphs:
+        for run in (r for r in paragraph.runs if r.text):  # not the chart's picture
+            fonts = run.element.rPr.find(qn("w:rFonts"))  # type: ignore[union-attr]
+            faces.add(fonts.get(qn("w:eastAsia")))
+    assert faces == set(OFFICE_NAMES.values())
+    title = next(p for p in document.paragraphs if p.text == "3号楼2号梯困人 事件调查报告")
+    assert title.runs[0].font.size.pt == 22  # type: ignore[union-attr]
+    heading = document.styles["Heading 1"]
+    assert heading.font.color.rgb == docx.shared.RGBColor(0, 0, 0)  # type: ignore[attr-defined]
+    for footer in (section.footer, section.even_page_footer):
+        xml = footer.paragraphs[0]._p.xml
+        assert "PAGE" in xml and footer.paragraphs[0].text.replace(" ", "") == "——"
+
+
+# -- the investigation report ----------------------------------------------------------------------
+
+
+def test_zh_report_has_no_raw_kinds_actor_ids_or_english(
+    cli: CliRunner, incident: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "report.pdf"
+    run_ok(cli, "report", "incident", incident, "-o", str(target))
+    text = "".join(page.extract_text() for page in PdfReader(target).pages)
+    assert "超时" in text and "系统" in text  # the timer's breaches, by the system
+    for raw in RAW:
+        assert raw not in text
+    assert set(ENGLISH_WORD.findall(text)) == {"tester"}  # the operator's name, as given
+
+
+def test_investigation_sections_and_late_reasons(cli: CliRunner, incident: str) -> None:
+    text = run_ok(cli, "report", "incident", incident)
+    assert "- **调查组**：李主任（组长）、张工、王科" in text
+    assert "## 五、责任认定\n\n1. 维保单位未按期更换制动器，负主要责任。" in text
+    assert "## 七、防范措施与经验教训\n\n1. 每季度核查维保记录。" in text
+    assert "30分钟内报告带班领导：值班电话占线，未能及时报告" in text
+    # the contractor's lateness has no reason yet, and the report says so, in red
+    assert "**联系电梯维保单位：尚未说明超时原因。**" in text
+    late = next(line for line in text.splitlines() if line.startswith("| **30分钟内报告带班领导"))
+    assert "超时完成" in late and "超时 10分钟" in late
+    investigation = next(line for line in text.splitlines() if line.startswith("| 3个工作日内完成调查"))
+    assert "提前 2个工作日" in investigation  # Tuesday for Thursday: in working days
+    # 处置经过 in time order, whatever the order of entry
+    handling = text.split("## 二、处置经过")[1].split("## 三")[0]
+    times = [line.split("|")[1].strip(" *") for line in handling.splitlines() if line.startswith("| ")][1:]
+    assert times == sorted(times) and len(times) > 8
+
+
+def test_a_report_made_twice_differs_only_in_its_stamp(
+    cli: CliRunner, clock: ManualClock, incident: str, tmp_path: Path
+) -> None:
+    first = run_ok(cli, "report", "incident", incident)
+    run_ok(cli, "report", "incident", incident, "-o", str(tmp_path / "first.pdf"))
+    clock.advance(timedelta(days=3))
+    second = run_ok(cli, "report", "incident", incident)
+    run_ok(cli, "report", "incident", incident, "-o", str(tmp_path / "second.pdf"))
+    stamps = re.compile(r"生成于 \d{4}-\d\d-\d\d \d\d:\d\d")
+    assert len(stamps.findall(first)) == 1 and stamps.findall(first) != stamps.findall(second)
+    assert stamps.sub("", first) == stamps.sub("", second)
+    pdfs = [
+        "".join(p.extract_text() for p in PdfReader(tmp_path / f"{n}.pdf").pages) for n in ("first", "second")
+    ]
+    assert stamps.sub("", pdfs[0]) == stamps.sub("", pdfs[1])
+    # the document number is the one it got the first time
+    assert first.count("机事〔2026〕1号") == 1
+
+
+def test_reason_for_an_obligation_that_was_not_late_is_refused(cli: CliRunner, incident: str) -> None:
+    run = cli("incident", incident, "late", "investigation", "--text", "无")
+    assert run.code == 1 and "not late" in run.err
+
+
+def test_document_numbers_are_unique_across_two_processes(
+    cli: CliRunner, clock: ManualClock, home: Path, tmp_path: Path
+) -> None:
+    incidents = [
+        run_ok(cli, "incident", "open", "--plan", "power-outage", "--title", f"配电房跳闸{n}")
+        for n in range(8)
+    ]
+    script = (
+        "import sys, io\nfrom dutydesk.console.cli import main\n"
+        "for incident in sys.argv[1:]:\n"
+        "    assert main(['report', 'incident', incident], out=io.StringIO()) == 0\n"
+    )
+    env = os.environ | {"DUTYDESK_HOME": str(home)}
+    # each process makes every report, in opposite orders: they race for every number
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, *order], env=env, stderr=subprocess.PIPE)
+        for order in (incidents, incidents[::-1])
+    ]
+    for worker in workers:
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err.decode()
+    numbers = asyncio.run(_numbers(home))
+    assert sorted(subject for subject, _ in numbers) == sorted(incidents)
+    serials = sorted(int(number.split("〕")[1].removesuffix("号")) for _, number in numbers)
+    assert serials == list(range(1, 9))
+
+
+async def _numbers(home: Path) -> list[tuple[str, str]]:
+    async with await SqliteEventStore.open(home / "dutydesk.db") as store:
+        return [(r.event.subject, r.event.number) for r in await store.read_kind("document.numbered")]  # type: ignore[attr-defined]
+
+
+# -- line breaking -----------------------------------------------------------------------------------
+
+
+def width(text: str) -> float:
+    return float(len(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "事件编号20261120-001-R1（张工，电梯维保单位）于2026-11-20 03:15报告。《事件调查报告》已发文。",
+        "“困人”已解除，乘客（2人）情绪稳定；维保单位【张工】到场。",
+        "截至11月20日，及时率95.5%，低于目标（≥95%）：需整改。",
+    ],
+)
+@pytest.mark.parametrize("limit", [6, 7, 9, 12, 17])
+def test_no_line_starts_closing_or_ends_opening_and_tokens_stay_whole(text: str, limit: int) -> None:
+    broken = lines(text, limit, width)
+    assert "".join(broken).replace(" ", "") == text.replace(" ", "")
+    assert all(width(line) <= limit for line in broken)
+    assert not any(line[0] in CLOSING for line in broken[1:])
+    assert not any(line[-1] in OPENING for line in broken[:-1])
+    for token in re.findall(r"[A-Za-z0-9][A-Za-z0-9.:%-]*[A-Za-z0-9%]", text):
+        if len(token) <= limit:
+            assert any(token in line for line in broken), (token, broken)
+
+
+def test_english_breaks_at_spaces() -> None:
+    broken = lines("the duty officer reported to the leader on duty at once", 12, width)
+    assert broken == ["the duty", "officer", "reported to", "the leader", "on duty at", "once"]
+
+
+def test_a_token_wider_than_the_line_is_split_as_a_last_resort() -> None:
+    assert lines("编号20261120-001-R1", 8, width) == ["编号", "20261120", "-001-R1"]
+
+
+def test_first_line_indent_and_newlines() -> None:
+    assert lines("一二三四五六七八\n九十", 4, width, first=2) == ["一二", "三四五六", "七八", "九十"]
