@@ -506,6 +506,24 @@ async def report_incident(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+async def report_document(args: argparse.Namespace, ctx: Context) -> int:
+    """The documents of `console/reports/make.py`: notice, info, dutylog, handover, drill."""
+    subject = getattr(args, "id", None) or getattr(args, "folder", None)
+    on = _date(args.date) if getattr(args, "date", None) else None
+    fmt, target = _report_target(args, f"{args.sub}-{subject or on or ctx.clock.now().date()}")
+    request = make_report.Request(
+        subject=subject, stage=getattr(args, "stage", None), on=on, now=ctx.clock.now(),
+        lang=args.lang or "zh", ui=ctx.t, actor=ctx.operator,
+    )  # fmt: skip
+    async with _journal(ctx) as journal:
+        try:
+            document = await make_report.MAKERS[args.sub](journal, ctx.settings, request)
+        except ReportError as exc:
+            raise CliError(str(exc)) from None
+    _emit(document, fmt, target, ctx, _progress(ctx))
+    return 0
+
+
 def _period(args: argparse.Namespace, ctx: Context) -> Period:
     zone = ctx.settings.zone
     if args.month is not None:
@@ -1144,6 +1162,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     _output_options(p)
     p.set_defaults(handler=report_incident)
+    p = reports.add_parser(
+        "notice", help="the rectification notice (整改通知单) of one item, with its receipt"
+    )
+    p.add_argument("id", metavar="ITEM-ID")
+    _output_options(p)
+    p.set_defaults(handler=report_document)
     p = reports.add_parser("kpi", help="timeliness, times, rectification and alarm load of a period")
     period = p.add_mutually_exclusive_group(required=True)
     period.add_argument("--month", metavar="YYYY-MM")

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.settings import Settings
@@ -11,6 +13,7 @@ from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.document import Document
 from dutydesk.console.reports.filing import filing, issue_number
 from dutydesk.console.reports.incident import investigation_report
+from dutydesk.console.reports.notice import rectification_notice
 from dutydesk.console.reports.output import ReportError
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.rectification import ItemStatus, assess
@@ -66,3 +69,51 @@ async def investigation(
         filing=filing(settings, number),
         calendar=engine.deadlines.calendar,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """What a document command asked for: its subject (an incident, an item, a drill folder),
+    the stage of an information report, the date of a duty record; and who asks, when, in what
+    language (`ui`: the messages' language, which may not be the document's)."""
+
+    subject: str | None = None
+    stage: str | None = None
+    on: date | None = None
+    now: datetime
+    lang: str
+    ui: Translator
+    actor: str
+
+
+async def notice(journal: Journal, settings: Settings, request: Request) -> Document:
+    """The rectification notice of one item, numbered in the log the first time it is made."""
+    engine, ui = journal.engine, request.ui
+    item = engine.projection.register.items.get(request.subject or "")
+    if item is None:
+        raise ReportError(ui("unknown_item", item=request.subject))
+    incident = incident_of(journal, item.incident, ui)
+    number = await issue_number(
+        journal,
+        settings,
+        document="notice",
+        subject=item.id,
+        actor=request.actor,
+        at=request.now,
+        drill=item.drill,
+    )
+    status = assess(item, engine.deadlines, request.now, incident.milestones.get(Milestone.CLOSED))
+    return rectification_notice(
+        status,
+        incident,
+        await journal.store.read(0, incident=incident.id),
+        now=request.now,
+        zone=settings.zone,
+        lang=request.lang,
+        filing=filing(settings, number),
+        calendar=engine.deadlines.calendar,
+    )
+
+
+Maker = Callable[[Journal, Settings, Request], Awaitable[Document]]
+MAKERS: dict[str, Maker] = {"notice": notice}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dutydesk.console.i18n import MESSAGES, Translator
+from dutydesk.console.reports.phrases import PHRASES
 
 # (Chinese, English); placeholders use str.format names. Keys start with "r." and complete the
 # console's messages, whose state and heading words the reports share.
@@ -226,7 +227,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "k.no_drills": ("本期没有演练。", "No drills in the period."),
     "k.none": ("—", "—"),
 }
-TEXT = MESSAGES | WORDS
+TEXT = MESSAGES | WORDS | PHRASES
 
 # where the investigation report's timeline chart marks time since the report, in minutes
 TICKS = (
