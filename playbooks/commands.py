@@ -116,6 +116,7 @@ class IssueNumber(Command):
     subject: str
     prefix: str
     year: int
+    incident: str | None = None  # the incident it reports on: issuing may meet its obligations
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -52,7 +52,7 @@ from dutydesk.playbooks.events import (
 )
 from dutydesk.playbooks.incidents import Incident, Projection, apply_to
 from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
-from dutydesk.playbooks.plans import MET_BY_MANUAL, MET_BY_UPDATE, Plan
+from dutydesk.playbooks.plans import MET_BY_MANUAL, MET_BY_REPORTS, MET_BY_UPDATE, Plan
 from dutydesk.playbooks.rectification import REGISTER_COMMANDS
 from dutydesk.playbooks.vocab import Milestone
 
@@ -123,6 +123,8 @@ class Decisions:
             events += self._obligations_met(incident, events, command, at)
         elif isinstance(command, IssueNumber):
             events = self.number(command, at)
+            if command.incident is not None and events:
+                events += self._obligations_met(self.incident(command.incident), events, command, at)
         else:
             events = [self._desk(command, at)]
         return events
@@ -137,7 +139,7 @@ class Decisions:
         return [
             DocumentNumbered(
                 at=at,
-                incident=None,
+                incident=command.incident,
                 actor=command.actor,
                 document=command.document,
                 subject=command.subject,
@@ -364,7 +366,11 @@ class Decisions:
         return MilestoneReached(**head, milestone=milestone.value, text=text)
 
     def _obligations_met(
-        self, incident: Incident, primary: list[Event], command: IncidentCommand | ItemCommand, at: datetime
+        self,
+        incident: Incident,
+        primary: list[Event],
+        command: IncidentCommand | ItemCommand | IssueNumber,
+        at: datetime,
     ) -> list[Event]:
         """The obligations this action meets, with their margins; a met obligation may arm and
         meet another, so look again until nothing changes."""
@@ -418,6 +424,12 @@ class Decisions:
             return at if status.obligation.id == manual else None
         if how == MET_BY_UPDATE:
             return at if isinstance(command, PostUpdate) and status.anchor_at <= at else None
+        if how in MET_BY_REPORTS:
+            # the subject of an information report is INCIDENT/first, INCIDENT/follow-N, INCIDENT/final
+            stage = (
+                command.subject.rpartition("/")[2].split("-")[0] if isinstance(command, IssueNumber) else None
+            )
+            return at if how == f"report-{stage}" and status.anchor_at <= at else None
         reached = incident.milestones.get(how)
         return max(reached, status.anchor_at) if reached is not None else None
 

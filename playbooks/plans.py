@@ -186,6 +186,9 @@ class Plan(_Model):
 
 MET_BY_UPDATE = "update"
 MET_BY_MANUAL = "manual"
+# written information reports (首报, each 续报, 终报): met when the document is issued, so a plan
+# can set its local written-report limits (20, 30, 60 minutes) as ordinary obligations
+MET_BY_REPORTS = frozenset({"report-first", "report-follow", "report-final"})
 
 
 # a plan file's problems: each `PATH:LINE: message`
@@ -223,10 +226,13 @@ def _semantic_problems(plan: Plan, roles: Collection[str]) -> Iterable[tuple[lis
             )
         if ob.after == ob.id:
             yield [*here, "after"], f"obligation {ob.id!r} cannot be anchored on itself"
-        if ob.met_by not in milestones - {"received"} | {MET_BY_UPDATE, MET_BY_MANUAL}:
+        if ob.met_by not in milestones - {"received"} | {MET_BY_UPDATE, MET_BY_MANUAL} | MET_BY_REPORTS:
             yield (
                 [*here, "met_by"],
-                (f"unknown met_by {ob.met_by!r}; use 'manual', 'update' or a milestone"),
+                (
+                    f"unknown met_by {ob.met_by!r}; use 'manual', 'update', "
+                    "'report-first', 'report-follow', 'report-final' or a milestone"
+                ),
             )
         elif ob.met_by == ob.after:
             yield [*here, "met_by"], "an obligation cannot be met by the milestone that starts it"

@@ -60,11 +60,15 @@ async def issue_number(
     actor: str,
     at: datetime,
     drill: bool,
+    incident: str | None = None,
 ) -> str:
     """The document's number: the one the log gave it before, else the next free one, recorded.
-    A drill's documents count in a sequence of their own (演), so no real number is spent."""
+    A drill's documents count in a sequence of their own (演), so no real number is spent.
+    `incident`: issuing it may meet one of the incident's obligations (a written report due)."""
     prefix = settings.file.centre.doc_prefix + ("演" if drill else "")
     year = at.astimezone(settings.zone).year
-    command = IssueNumber(actor=actor, at=at, document=document, subject=subject, prefix=prefix, year=year)
+    command = IssueNumber(
+        actor=actor, at=at, document=document, subject=subject, prefix=prefix, year=year, incident=incident
+    )
     await journal.submit(command)
     return journal.engine.projection.numbers[(document, subject)]

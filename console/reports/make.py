@@ -13,6 +13,7 @@ from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.document import Document
 from dutydesk.console.reports.filing import filing, issue_number
 from dutydesk.console.reports.incident import investigation_report
+from dutydesk.console.reports.info import check_stage, info_report
 from dutydesk.console.reports.notice import rectification_notice
 from dutydesk.console.reports.output import ReportError
 from dutydesk.playbooks.incidents import Incident
@@ -115,5 +116,34 @@ async def notice(journal: Journal, settings: Settings, request: Request) -> Docu
     )
 
 
+async def info(journal: Journal, settings: Settings, request: Request) -> Document:
+    """首报, the latest 续报 or 终报; each numbered once, in the log, when first made."""
+    incident = incident_of(journal, request.subject or "", request.ui)
+    timeline = await journal.store.read(0, incident=incident.id)
+    stage = request.stage or "first"
+    sequence = check_stage(incident, timeline, stage, request.ui)
+    subject = f"{incident.id}/{stage}" + (f"-{sequence}" if stage == "follow" else "")
+    number = await issue_number(
+        journal,
+        settings,
+        document="info",
+        subject=subject,
+        actor=request.actor,
+        at=request.now,
+        drill=incident.drill,
+        incident=incident.id,
+    )
+    return info_report(
+        incident,
+        await journal.store.read(0, incident=incident.id),  # with the number just issued
+        stage,
+        sequence=sequence,
+        now=request.now,
+        zone=settings.zone,
+        lang=request.lang,
+        filing=filing(settings, number),
+    )
+
+
 Maker = Callable[[Journal, Settings, Request], Awaitable[Document]]
-MAKERS: dict[str, Maker] = {"notice": notice}
+MAKERS: dict[str, Maker] = {"notice": notice, "info": info}
