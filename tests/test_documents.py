@@ -265,3 +265,96 @@ def test_a_token_wider_than_the_line_is_split_as_a_last_resort() -> None:
 
 def test_first_line_indent_and_newlines() -> None:
     assert lines("一二三四五六七八\n九十", 4, width, first=2) == ["一二", "三四五六", "七八", "九十"]
+
+
+# -- the new documents -------------------------------------------------------------------------------
+
+WRITTEN_PLAN = """
+id: network-down
+title: {zh: 网络瘫痪, en: Network down}
+severity: general
+triggers: {reports: [network-down]}
+obligations:
+  - id: report-leader
+    title: {zh: 30分钟内报告带班领导, en: Report to the leader within 30 minutes}
+    role: duty_officer
+    due: 30m
+    met_by: reported
+  - id: written-first
+    title: {zh: 60分钟内书面首报, en: Written first report within 60 minutes}
+    role: duty_officer
+    due: 60m
+    met_by: report-first
+  - id: progress-update
+    title: {zh: 每小时报告进展, en: Hourly progress report}
+    role: duty_officer
+    every: 60m
+    until: stabilised
+    met_by: update
+  - id: written-final
+    title: {zh: 平息后1个工作日内书面终报, en: Written final report within 1 working day}
+    role: duty_officer
+    after: stabilised
+    due: 1wd
+    met_by: report-final
+"""
+
+
+def test_information_reports_meet_the_plans_written_report_limits(
+    cli: CliRunner, clock: ManualClock, home: Path
+) -> None:
+    (home / "plans").mkdir()
+    (home / "plans" / "network-down.yaml").write_text(WRITTEN_PLAN, encoding="utf-8")
+    incident = run_ok(
+        cli, "incident", "open", "--plan", "network-down", "--title", "办公网中断", "--location", "1号楼机房"
+    )
+    assert cli("report", "info", incident, "--stage", "follow").code == 1  # no update yet: nothing to follow
+    clock.advance(timedelta(minutes=10))
+    run_ok(cli, "incident", incident, "report")
+    clock.advance(timedelta(minutes=40))
+    first = run_ok(cli, "report", "info", incident)
+    assert "# 关于办公网中断的首报" in first and "机事〔2026〕1号" in first
+    assert "已于2026-11-23 09:10报告带班领导。" in first
+    for n, (measures, status) in enumerate(
+        [("重启核心交换机", "部分恢复"), ("更换光模块", "全部恢复")], start=1
+    ):
+        clock.advance(timedelta(minutes=20))
+        run_ok(cli, "incident", incident, "note", f"第{n}次核实：影响{n * 3}个处室")
+        run_ok(
+            cli, "incident", incident, "update", "--measures", measures, "--status", status, "--next", "观察"
+        )
+        follow = run_ok(cli, "report", "info", incident, "--stage", "follow")
+        assert f"续报{'一二'[n - 1]}" in follow and measures in follow and f"第{n}次核实" in follow
+        assert "第1次核实" not in follow or n == 1  # a 续报 does not repeat the earlier ones
+    assert cli("report", "info", incident, "--stage", "final").code == 1  # not stabilised yet
+    run_ok(cli, "incident", incident, "stabilise")
+    final = run_ok(cli, "report", "info", incident, "--stage", "final")
+    assert "# 关于办公网中断的终报" in final and "事件平息" in final and "机事〔2026〕4号" in final
+    # issuing met the written-report obligations, at the time each was issued
+    shown = json_of(cli, "incidents", "show", incident)
+    states = {o["id"]: (o["state"], o["met_at"]) for o in shown["obligations"]}
+    assert states["written-first"] == ("met", "2026-11-23T09:50:00+08:00")
+    assert states["written-final"][0] == "met"
+
+
+def test_rectification_notice_with_its_receipt(cli: CliRunner, incident: str, tmp_path: Path) -> None:
+    item = run_ok(cli, "rectify", "add", incident, "--content", "更换制动器", "--owner", "张工")
+    text = run_ok(cli, "report", "notice", item)
+    assert "# 整改通知单" in text and "机事〔2026〕1号" in text
+    assert "- **责任人**：张工" in text and "- **整改要求**：更换制动器" in text
+    assert "- **问题原因**：设备老化：制动器老化" in text
+    # 15 working days from the investigation (Tuesday 24 November): Tuesday 15 December
+    assert "- **整改时限**：15个工作日，至2026年12月15日" in text
+    assert "- **复查日期**：2026年12月16日" in text
+    assert "## 回　执" in text.split("沿此线剪开")[1]
+    target = tmp_path / "notice.docx"
+    run_ok(cli, "report", "notice", item, "-o", str(target))
+    tables = docx.Document(str(target)).tables
+    assert tables[-1].rows[0].cells[1].text == "机事〔2026〕1号"  # the receipt names the notice
+    assert cli("report", "notice", "20261123-001-R9").code == 1
+
+
+def json_of(cli: CliRunner, *argv: str) -> dict:  # type: ignore[type-arg]
+    import json
+
+    return json.loads(run_ok(cli, *argv, "--json"))  # type: ignore[no-any-return]

@@ -16,6 +16,7 @@ from dutydesk.console.reports.incident import investigation_report
 from dutydesk.console.reports.info import check_stage, info_report
 from dutydesk.console.reports.notice import rectification_notice
 from dutydesk.console.reports.output import ReportError
+from dutydesk.console.reports.wording import translator
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.rectification import ItemStatus, assess
 from dutydesk.playbooks.vocab import Milestone
@@ -121,7 +122,7 @@ async def info(journal: Journal, settings: Settings, request: Request) -> Docume
     incident = incident_of(journal, request.subject or "", request.ui)
     timeline = await journal.store.read(0, incident=incident.id)
     stage = request.stage or "first"
-    sequence = check_stage(incident, timeline, stage, request.ui)
+    sequence = check_stage(incident, timeline, stage, translator(request.ui.lang))  # with the reports' words
     subject = f"{incident.id}/{stage}" + (f"-{sequence}" if stage == "follow" else "")
     number = await issue_number(
         journal,
