@@ -9,14 +9,17 @@ from datetime import date, datetime
 
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.settings import Settings
+from dutydesk.connectors.store import Recorded
 from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.document import Document
+from dutydesk.console.reports.duty import duty_log, handover_record
 from dutydesk.console.reports.filing import filing, issue_number
 from dutydesk.console.reports.incident import investigation_report
 from dutydesk.console.reports.info import check_stage, info_report
 from dutydesk.console.reports.notice import rectification_notice
 from dutydesk.console.reports.output import ReportError
 from dutydesk.console.reports.wording import translator
+from dutydesk.playbooks.events import HandoverAcknowledged
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.rectification import ItemStatus, assess
 from dutydesk.playbooks.vocab import Milestone
@@ -146,5 +149,47 @@ async def info(journal: Journal, settings: Settings, request: Request) -> Docume
     )
 
 
+async def dutylog(journal: Journal, settings: Settings, request: Request) -> Document:
+    """The duty log of a day (default: today)."""
+    on = request.on or request.now.astimezone(settings.zone).date()
+    return duty_log(
+        await journal.store.read(0),
+        on,
+        now=request.now,
+        zone=settings.zone,
+        lang=request.lang,
+        filing=filing(settings),
+        deadlines=journal.engine.deadlines,
+    )
+
+
+async def handover(journal: Journal, settings: Settings, request: Request) -> Document:
+    """The handover record: of the handover logged as event SEQ, else the last one on a date,
+    else as things stand now (for the officers to sign)."""
+    records = await journal.store.read(0)
+    handovers = [r for r in records if isinstance(r.event, HandoverAcknowledged)]
+    chosen: Recorded | None = None
+    if request.subject is not None:
+        chosen = next((r for r in handovers if str(r.seq) == request.subject), None)
+        if chosen is None:
+            raise ReportError(translator(request.ui.lang)("d.no_handover", seq=request.subject))
+    elif request.on is not None:
+        on_day = [r for r in handovers if r.event.at.astimezone(settings.zone).date() == request.on]
+        if not on_day:
+            raise ReportError(translator(request.ui.lang)("d.no_handover_on", day=request.on.isoformat()))
+        chosen = on_day[-1]
+    event = chosen.event if chosen is not None else None
+    return handover_record(
+        records,
+        event.at if event is not None else request.now,
+        event if isinstance(event, HandoverAcknowledged) else None,
+        now=request.now,
+        zone=settings.zone,
+        lang=request.lang,
+        filing=filing(settings),
+        deadlines=journal.engine.deadlines,
+    )
+
+
 Maker = Callable[[Journal, Settings, Request], Awaitable[Document]]
-MAKERS: dict[str, Maker] = {"notice": notice, "info": info}
+MAKERS: dict[str, Maker] = {"notice": notice, "info": info, "dutylog": dutylog, "handover": handover}
