@@ -23,6 +23,7 @@ from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.reports.fonts import OFFICE_NAMES
 from dutydesk.console.reports.linebreak import CLOSING, OPENING, lines
 from dutydesk.playbooks.clock import ManualClock
+from dutydesk.playbooks.commands import AcknowledgeHandover
 from dutydesk.playbooks.obligations import Deadlines
 from tests.conftest import CliRunner
 
@@ -358,3 +359,39 @@ def json_of(cli: CliRunner, *argv: str) -> dict:  # type: ignore[type-arg]
     import json
 
     return json.loads(run_ok(cli, *argv, "--json"))  # type: ignore[no-any-return]
+
+
+def test_duty_log_and_handover_record(
+    cli: CliRunner, clock: ManualClock, home: Path, deadlines: Deadlines, incident: str
+) -> None:
+    # the fixture's incident was received on Monday 23 November; the handover is taken in the
+    # console (the command line has no such command), here through the same journal
+    async def hand_over() -> None:
+        async with await SqliteEventStore.open(home / "dutydesk.db") as store:
+            journal = await Journal.open(store, plans={}, deadlines=deadlines, clock=clock)
+            command = AcknowledgeHandover(actor="李接班", outgoing="王交班", summary="制动器更换待跟进")
+            (outcome,) = await journal.submit(command)
+            assert outcome.recorded
+
+    item = run_ok(cli, "rectify", "add", incident, "--content", "更换制动器", "--owner", "张工")
+    asyncio.run(hand_over())
+    log = run_ok(cli, "report", "dutylog", "--date", "2026-11-23")
+    assert "# 值班日志（2026年11月23日）" in log and "- **值班人员**：tester" in log
+    entries = [
+        line
+        for line in log.split("## 二、值班记录")[1].split("## 三")[0].splitlines()
+        if line.startswith("| ")
+    ]
+    assert entries[1].startswith("| 09:00 | 20261123-001 | 接报 | tester |")
+    assert any("| **系统** |" in line and "**超时**" in line for line in entries)  # the timer's breaches
+    assert "- **接报事件**：1" in log
+    # the end of that day: the incident still open, listed as left over
+    assert "| 20261123-001 | 3号楼2号梯困人 | 3号楼 | 较大 | 事件平息 |" in log.split("## 三、遗留事项")[1]
+    record = run_ok(cli, "report", "handover", "--date", clock.now().date().isoformat())
+    assert "- **交班人**：王交班" in record and "- **接班人**：李接班" in record
+    problems = record.split("## 二、问题清")[1].split("## 三、任务清")[0]
+    tasks = record.split("## 三、任务清")[1]
+    assert "联系电梯维保单位" in problems and "已超时" in problems
+    assert f"{item}：更换制动器" in tasks and "张工" in tasks and "已免除" not in tasks
+    assert "制动器更换待跟进" in record and "交班人" in record.split("## 四、交接说明")[1]
+    assert cli("report", "handover", "--date", "2026-11-20").code == 1
