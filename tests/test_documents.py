@@ -395,3 +395,59 @@ def test_duty_log_and_handover_record(
     assert f"{item}：更换制动器" in tasks and "张工" in tasks and "已免除" not in tasks
     assert "制动器更换待跟进" in record and "交班人" in record.split("## 四、交接说明")[1]
     assert cli("report", "handover", "--date", "2026-11-20").code == 1
+
+
+def test_drill_evaluation_counts_add_up(tmp_path: Path) -> None:
+    import io
+    import json
+
+    from dutydesk.console.cli import main
+
+    env = {"DUTYDESK_HOME": str(tmp_path)}
+    args = ["drill", "run", "power-cut-elevator", "--virtual", "--headless", "--json"]
+    out, err = io.StringIO(), io.StringIO()
+    assert main(args, env=env, out=out, err=err) == 0, err.getvalue()
+    (folder,) = (tmp_path / "drills").iterdir()
+    result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    out = io.StringIO()
+    assert main(["report", "drill", str(folder)], env=env, out=out, err=err) == 0, err.getvalue()
+    text = out.getvalue()
+    for heading in (
+        "一、演练概况",
+        "二、组织与参与",
+        "三、评估方法",
+        "四、各环节评估与得分",
+        "五、发现的问题",
+        "六、改进建议与整改",
+    ):
+        assert f"## {heading}" in text
+    assert "机事演〔2026〕1号" in text  # the drills' own sequence: no real number spent
+    total, on_time = result["score"]["armed"], result["score"]["on_time"]
+    totals = re.search(
+        r"共评估 (\d+) 项：按时完成 (\d+) 项，超时完成 (\d+) 项，未完成 (\d+) 项，演练结束时尚未到期 (\d+) 项",
+        text,
+    )
+    assert totals is not None
+    counts = [int(n) for n in totals.groups()]
+    assert counts[0] == total and counts[1] == on_time and sum(counts[1:]) == total
+    scored = [
+        line
+        for line in text.split("## 四")[1].split("共评估")[0].splitlines()
+        if line.startswith("| ") and "D20" in line
+    ]
+    assert len(scored) == total
+    assert sum("按时完成" in line for line in scored) == on_time
+    for item in result["improvements"]:
+        assert item in text.split("## 六")[1]
+    for raw in (*RAW, "met → met", "breached"):
+        assert raw not in text
+    assert cli_fails(["report", "drill", str(tmp_path)], env)
+
+
+def cli_fails(argv: list[str], env: dict[str, str]) -> bool:
+    import io
+
+    from dutydesk.console.cli import main
+
+    err = io.StringIO()
+    return main(argv, env=env, out=io.StringIO(), err=err) == 1 and "result.json" in err.getvalue()

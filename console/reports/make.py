@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.settings import Settings
-from dutydesk.connectors.store import Recorded
+from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.document import Document
+from dutydesk.console.reports.drill import drill_evaluation
 from dutydesk.console.reports.duty import duty_log, handover_record
 from dutydesk.console.reports.filing import filing, issue_number
 from dutydesk.console.reports.incident import investigation_report
@@ -191,5 +194,51 @@ async def handover(journal: Journal, settings: Settings, request: Request) -> Do
     )
 
 
+async def drill(journal: Journal, settings: Settings, request: Request) -> Document:
+    """The evaluation of the drill run in folder `subject` (its result.json and drill.db),
+    numbered in the centre's log in the drills' own sequence."""
+    folder = Path(request.subject or ".")
+    words = translator(request.ui.lang)
+    for name in ("result.json", "drill.db"):
+        if not (folder / name).is_file():
+            raise ReportError(words("v.bad_folder", folder=folder, missing=name))
+    try:
+        summary = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{folder / 'result.json'}: {exc}") from None
+    ended = datetime.fromisoformat(summary["ended_at"])
+    engine = journal.engine
+    async with await SqliteEventStore.open(folder / "drill.db") as store:
+        run = await Journal.open(store, plans={}, deadlines=engine.deadlines, clock=journal.clock)
+        incidents = [i for i in run.engine.projection.incidents.values() if i.drill]
+        items = [s for i in incidents for s in items_of(run, i, ended)]
+        actors = list(dict.fromkeys(r.event.actor for r in await store.read(0) if r.event.incident))
+    number = await issue_number(
+        journal,
+        settings,
+        document="drill",
+        subject=folder.name,
+        actor=request.actor,
+        at=request.now,
+        drill=True,
+    )
+    return drill_evaluation(
+        summary,
+        incidents,
+        items,
+        actors,
+        now=request.now,
+        zone=settings.zone,
+        lang=request.lang,
+        filing=filing(settings, number),
+    )
+
+
 Maker = Callable[[Journal, Settings, Request], Awaitable[Document]]
-MAKERS: dict[str, Maker] = {"notice": notice, "info": info, "dutylog": dutylog, "handover": handover}
+MAKERS: dict[str, Maker] = {
+    "notice": notice,
+    "info": info,
+    "dutylog": dutylog,
+    "handover": handover,
+    "drill": drill,
+}

@@ -127,4 +127,68 @@ PHRASES: dict[str, tuple[str, str]] = {
     "d.holder": ("（{name}）", " ({name})"),
     "d.no_handover": ("日志中没有序号为 {seq} 的交接班", "no handover with log number {seq}"),
     "d.no_handover_on": ("{day} 没有交接班记录", "no handover on {day}"),
+    # 演练评估报告
+    "v.title": ("{name}演练评估报告", "Drill evaluation: {name}"),
+    "v.subtitle": ("演练场景 {scenario}　生成于 {now}", "Scenario {scenario}, made {now}"),
+    "v.overview": ("一、演练概况", "1. The drill"),
+    "v.name": ("演练名称", "drill"),
+    "v.mode": ("演练方式", "how it ran"),
+    "v.virtual": ("桌面推演（虚拟时间）", "tabletop, on virtual time"),
+    "v.realtime": ("实战演练（实时）", "live, in real time"),
+    "v.time": ("演练时间", "time"),
+    "v.from_to": ("{start} 至 {end}（{span}）", "{start} to {end} ({span})"),
+    "v.incidents": ("演练事件", "drill incidents"),
+    "v.published": ("模拟告警报文（条）", "simulated alarm messages"),
+    "v.organisation": ("二、组织与参与", "2. Organisation and participants"),
+    "v.roles": ("参演岗位：{roles}。", "Roles taking part: {roles}."),
+    "v.actors": ("参演人员：{actors}。", "People taking part: {actors}."),
+    "v.method": ("三、评估方法", "3. How it was assessed"),
+    "v.method_text": (
+        "对照应急预案规定的时限义务逐项评估：按时完成得1分，超时完成或未完成不得分，演练结束时尚未到期的不计分；"
+        "得分率 = 按时完成项数 ÷ 评估项数。预期结果逐项核对。",
+        "Each time limit the plans set is assessed: met in time scores 1, met late or missed scores "
+        "0, not yet due when the drill ended is not scored; score = met in time ÷ assessed. The "
+        "scenario's expectations are checked one by one.",
+    ),
+    "v.scoring": ("四、各环节评估与得分", "4. Assessment and score by step"),
+    "v.step": ("环节", "step"),
+    "v.outcome": ("结果", "outcome"),
+    "v.points": ("得分", "points"),
+    "v.on_time": ("按时完成", "in time"),
+    "v.late": ("超时完成", "late"),
+    "v.missed": ("未完成", "missed"),
+    "v.running": ("未到期", "not yet due"),
+    "v.totals": (
+        "共评估 {total} 项：按时完成 {on_time} 项，超时完成 {late} 项，未完成 {missed} 项，"
+        "演练结束时尚未到期 {running} 项；得分 {on_time} 分，得分率 {rate}%。",
+        "{total} assessed: {on_time} in time, {late} late, {missed} missed, {running} not yet due "
+        "when the drill ended; {on_time} points, {rate}%.",
+    ),
+    "v.expectations": ("（一）预期结果核对", "Expectations"),
+    "v.expected": ("预期", "expected"),
+    "v.actual": ("实际", "actual"),
+    "v.as_expected": ("是否符合", "as expected"),
+    "v.expect.met": ("按时完成", "met in time"),
+    "v.expect.breached": ("超时", "late"),
+    "v.expect.missing": ("未触发", "never armed"),
+    "v.yes": ("符合", "yes"),
+    "v.no": ("不符合", "no"),
+    "v.problems": ("五、发现的问题", "5. Problems found"),
+    "v.problem": (
+        "{n}. {incident} {title}（{role}）：{outcome}。",
+        "{n}. {incident} {title} ({role}): {outcome}.",
+    ),
+    "v.refusal": ("演练中被拒绝的操作：{text}", "Refused during the drill: {text}"),
+    "v.no_problems": ("未发现问题。", "No problems found."),
+    "v.improvements": ("六、改进建议与整改", "6. Improvements and rectification"),
+    "v.items_intro": (
+        "针对上述问题，以下改进事项已列入整改台账，按期整改并复查：",
+        "These improvements are in the rectification register, to be done and re-inspected in time:",
+    ),
+    "v.no_items": ("无需整改。", "Nothing to rectify."),
+    "v.lead": ("评估组组长", "Head of the evaluation team"),
+    "v.bad_folder": (
+        "{folder} 不是演练文件夹（缺少 {missing}）",
+        "{folder} is not a drill folder (no {missing})",
+    ),
 }
