@@ -46,6 +46,7 @@ from dutydesk.console.drills import DrillRun, publish_scenario, run_drill
 from dutydesk.console.i18n import Translator, detect
 from dutydesk.console.reports import make as make_report
 from dutydesk.console.reports.document import Document
+from dutydesk.console.reports.filing import filing
 from dutydesk.console.reports.fonts import font_choice
 from dutydesk.console.reports.kpi import kpi_report
 from dutydesk.console.reports.output import (
@@ -552,7 +553,8 @@ async def report_kpi(args: argparse.Namespace, ctx: Context) -> int:
             kpi = await read_kpi(store, period, deadlines(settings), now, progress.show)
         finally:
             progress.done()
-    _emit(kpi_report(kpi, zone=settings.zone, lang=args.lang or "zh"), fmt, target, ctx, progress)
+    document = kpi_report(kpi, zone=settings.zone, lang=args.lang or "zh", filing=filing(settings))
+    _emit(document, fmt, target, ctx, progress)
     return 0
 
 

@@ -451,3 +451,37 @@ def cli_fails(argv: list[str], env: dict[str, str]) -> bool:
 
     err = io.StringIO()
     return main(argv, env=env, out=io.StringIO(), err=err) == 1 and "result.json" in err.getvalue()
+
+
+def test_kpi_report_names_the_unit_gives_the_overall_rate_and_a_sign_off(
+    cli: CliRunner, incident: str
+) -> None:
+    text = run_ok(cli, "report", "kpi", "--month", "2026-11")
+    assert text.startswith("**机关事务服务中心**")
+    # the fixture's incident: four kinds of obligation fell due, some in time, some late
+    rows = [
+        line
+        for line in text.split("## 二、响应及时率")[1].split("##")[0].splitlines()
+        if line.startswith("| ")
+    ][1:]  # after the header
+    assert len(rows) == 4
+    on_time = sum(int(line.split("|")[2].strip(" *")) for line in rows)
+    late = sum(int(line.split("|")[3].strip(" *")) for line in rows)
+    assert f"- **总体及时率**：{on_time / (on_time + late) * 100:.1f}%（目标 ≥ 95%）" in text
+    assert "- **编制**：签字" in text and "- **审核**：签字" in text
+
+
+@pytest.mark.parametrize("days", [3, 9, 30, 365])
+def test_the_daily_chart_has_dates_on_its_axis(days: int) -> None:
+    from datetime import date
+
+    from dutydesk.console.reports.charts import Series
+    from dutydesk.console.reports.drawing import _draw
+
+    first = date(2026, 11, 3)  # a Tuesday: a short period need not hold a Monday
+    series = Series(tuple(first + timedelta(days=n) for n in range(days)), (1,) * days, "告警数", "日期")
+    axes = _draw(series).axes[0]
+    labels = [label.get_text() for label in axes.get_xticklabels()]
+    assert labels[0] == "11-03" and len(labels) >= min(days, 3)
+    assert all(re.fullmatch(r"\d\d-\d\d", label) for label in labels)
+    assert axes.get_xlabel() == "日期"

@@ -191,4 +191,8 @@ PHRASES: dict[str, tuple[str, str]] = {
         "{folder} 不是演练文件夹（缺少 {missing}）",
         "{folder} is not a drill folder (no {missing})",
     ),
+    # KPI report additions
+    "k.overall": ("总体及时率", "overall timeliness"),
+    "k.overall_value": ("{rate}（目标 ≥ {target}%）", "{rate} (target ≥ {target}%)"),
+    "k.compiler": ("编制", "Compiled by"),
 }
