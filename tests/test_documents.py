@@ -485,3 +485,32 @@ def test_the_daily_chart_has_dates_on_its_axis(days: int) -> None:
     assert labels[0] == "11-03" and len(labels) >= min(days, 3)
     assert all(re.fullmatch(r"\d\d-\d\d", label) for label in labels)
     assert axes.get_xlabel() == "日期"
+
+
+def test_every_new_document_in_every_format_and_language(
+    cli: CliRunner, clock: ManualClock, incident: str, tmp_path: Path
+) -> None:
+    run_ok(cli, "incident", incident, "note", "乘客已安全撤离")
+    item = run_ok(cli, "rectify", "add", incident, "--content", "更换制动器", "--owner", "张工")
+    documents = {
+        "notice": ([item], "# Rectification notice"),
+        "info": ([incident, "--stage", "final"], "# Final report: 3号楼2号梯困人"),
+        "dutylog": (["--date", "2026-11-23"], "# Duty log, 2026-11-23"),
+        "handover": ([], "# Handover record"),
+    }
+    for name, (argv, english_title) in documents.items():
+        for fmt in ("md", "html", "pdf", "docx"):
+            target = tmp_path / f"{name}.{fmt}"
+            run_ok(cli, "report", name, *argv, "-o", str(target))
+            assert target.stat().st_size > 0
+        pdf_text = "".join(page.extract_text() for page in PdfReader(tmp_path / f"{name}.pdf").pages)
+        assert "机关事务服务中心" in pdf_text
+        for raw in RAW:
+            assert raw not in pdf_text, (name, raw)
+        assert set(ENGLISH_WORD.findall(pdf_text)) <= {"tester"}, name
+        paragraphs = docx.Document(str(tmp_path / f"{name}.docx")).paragraphs
+        assert any("机关事务服务中心" in p.text for p in paragraphs)
+        html = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        assert "@page { size: A4; margin: 37mm 26mm 35mm 28mm;" in html
+        english = run_ok(cli, "--lang", "en", "report", name, *argv)
+        assert english_title in english.splitlines(), name
