@@ -134,6 +134,11 @@ def test_docx_is_a4_names_the_office_faces_and_numbers_pages(
     assert title.runs[0].font.size.pt == 22  # type: ignore[union-attr]
     heading = document.styles["Heading 1"]
     assert heading.font.color.rgb == docx.shared.RGBColor(0, 0, 0)  # type: ignore[attr-defined]
+    # ids and dates keep whole in Word and LibreOffice: fixed cell widths, non-breaking hyphens
+    overview = document.tables[0]
+    assert overview.cell(0, 1).text == "20261123-001"
+    assert "w:noBreakHyphen" in overview.cell(0, 1)._tc.xml
+    assert all(cell.width is not None for row in overview.rows for cell in row.cells)
     for footer in (section.footer, section.even_page_footer):
         xml = footer.paragraphs[0]._p.xml
         assert "PAGE" in xml and footer.paragraphs[0].text.replace(" ", "") == "——"

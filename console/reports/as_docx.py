@@ -6,6 +6,7 @@ in the footer, the 版头 and the 版记. It opens as an ordinary editable docum
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 
 import docx
@@ -15,7 +16,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
-from docx.shared import Mm, Pt, RGBColor
+from docx.shared import Emu, Mm, Pt, RGBColor
 from docx.table import Table as DocxTable
 from docx.table import _Cell
 from docx.text.paragraph import Paragraph as DocxParagraph
@@ -40,6 +41,7 @@ TEXT_WIDTH = Mm(156)
 LEADING = Pt(28.95)  # 22 lines in the 225 mm text block
 BODY, TITLE, SMALL, CELL = Pt(16), Pt(22), Pt(14), Pt(10.5)  # 3号, 2号, 4号, 五号
 PROGRESS_EVERY = 500  # table rows
+JOINED_HYPHEN = re.compile(r"(?<=[0-9A-Za-z])-(?=[0-9A-Za-z])")
 
 
 def docx_bytes(document: Document, faces: Faces, progress: Callable[[int], None]) -> bytes:
@@ -80,25 +82,26 @@ def docx_bytes(document: Document, faces: Faces, progress: Callable[[int], None]
             case Paragraph(text=text, tone=tone):
                 w.line(text, "body", SMALL if tone == "note" else BODY, _color(tone), indent=True)
             case Fields(rows=rows):
-                table = w.table(2)
+                grid = _Grid(out, (0.28, 0.72))
                 for label, value in rows:
-                    w.row(table, (label, value), header_column=True)
-                table.columns[0].width, table.columns[1].width = Mm(44), Mm(112)
+                    grid.row((label, value), header_column=True)
             case Table(header=header, rows=rows, widths=widths):
-                table = w.table(len(header))
-                w.row(table, header, head=True)
-                _repeat_header(table)
+                grid = _Grid(out, widths)
+                grid.row(header, head=True)
+                _repeat_header(grid.table)
                 for row in rows:
-                    w.row(table, row.cells, tone=row.tone)
+                    grid.row(row.cells, tone=row.tone)
                     rows_done += 1
                     if rows_done % PROGRESS_EVERY == 0:
                         progress(rows_done)
-                whole = sum(widths)
-                for column, share in zip(table.columns, widths, strict=True):
-                    column.width = int(TEXT_WIDTH * share / whole)
             case Figure(chart=chart, caption=caption):
                 out.add_picture(io.BytesIO(drawing.png(chart, faces.heading)), width=TEXT_WIDTH)
-                out.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+                picture = out.paragraphs[-1].paragraph_format
+                # an exact line height (the body's grid) would crop the picture to one line
+                picture.alignment, picture.line_spacing_rule = (
+                    WD_ALIGN_PARAGRAPH.CENTER,
+                    WD_LINE_SPACING.SINGLE,
+                )
                 w.line(caption, "body", SMALL, align=WD_ALIGN_PARAGRAPH.CENTER)
     if document.signature:
         w.line("", "body")
@@ -138,25 +141,39 @@ class _Writer:
             fmt.right_indent = right
         return paragraph
 
-    def table(self, columns: int) -> DocxTable:
-        table: DocxTable = self.out.add_table(rows=0, cols=columns, style="Table Grid")
-        table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        return table
+
+class _Grid:
+    """A table of fixed column widths, set on every cell: LibreOffice lays out by the cells'
+    widths, not the grid's, and would otherwise squeeze dates and ids into broken pieces."""
+
+    def __init__(self, out: docx.document.Document, shares: tuple[float, ...]) -> None:
+        self.table: DocxTable = out.add_table(rows=0, cols=len(shares), style="Table Grid")
+        self.table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        self.table.autofit = False
+        whole = sum(shares)
+        self.widths = [Emu(int(TEXT_WIDTH * share / whole)) for share in shares]
+        for column, width in zip(self.table.columns, self.widths, strict=True):
+            column.width = width
+        whole_width = OxmlElement("w:tblW")
+        whole_width.set(qn("w:w"), str(round(TEXT_WIDTH.twips)))
+        whole_width.set(qn("w:type"), "dxa")
+        properties = self.table._tbl.tblPr
+        for old in properties.findall(qn("w:tblW")):
+            properties.remove(old)
+        # in its place in the schema's order: before jc, borders, layout
+        properties.insert_element_before(
+            whole_width, "w:jc", "w:tblInd", "w:tblBorders", "w:tblLayout", "w:tblLook"
+        )
 
     def row(
-        self,
-        table: DocxTable,
-        texts: tuple[str, ...],
-        *,
-        head: bool = False,
-        header_column: bool = False,
-        tone: Tone = "plain",
+        self, texts: tuple[str, ...], *, head: bool = False, header_column: bool = False, tone: Tone = "plain"
     ) -> None:
         # through the row's own cells: `row.cells` walks the whole table each time, which makes a
         # table of thousands of rows take minutes
-        row = table.add_row()  # type: ignore[no-untyped-call]
-        cells = [_Cell(tc, table) for tc in row._tr.tc_lst]
-        for n, (cell, text) in enumerate(zip(cells, texts, strict=True)):
+        row = self.table.add_row()  # type: ignore[no-untyped-call]
+        cells = [_Cell(tc, self.table) for tc in row._tr.tc_lst]
+        for n, (cell, text, width) in enumerate(zip(cells, texts, self.widths, strict=True)):
+            cell.width = width
             paragraph = cell.paragraphs[0]
             paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
             face = "heading" if head or (header_column and n == 0) else "body"
@@ -166,11 +183,18 @@ class _Writer:
 
 
 def _fill(paragraph: DocxParagraph, text: str, face: str, size: Pt, color: RGBColor) -> None:
-    """One run per line of `text`, each naming its East Asian face (what Chinese text uses)."""
+    """One run per line of `text`, each naming its East Asian face (what Chinese text uses). A
+    hyphen inside an identifier or a date is a non-breaking one (read back as "-"), so Word and
+    LibreOffice never split "20261123-001-R1" or "2026-11-23" at the end of a line."""
     for n, part in enumerate(text.split("\n")):
-        run = paragraph.add_run(part)
+        run = paragraph.add_run()
         if n:
             run.add_break()
+        for m, piece in enumerate(JOINED_HYPHEN.split(part)):
+            if m:
+                run._r.append(OxmlElement("w:noBreakHyphen"))
+            if piece:
+                run._r.add_t(piece)
         run.font.size, run.font.color.rgb, run.font.name = size, color, LATIN
         _east_asian(run.element.get_or_add_rPr(), OFFICE_NAMES[face])
 
