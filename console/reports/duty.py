@@ -16,7 +16,7 @@ from dutydesk.connectors.store import Recorded
 from dutydesk.console import render
 from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.document import Block, Document, Fields, Heading, Paragraph, Row, Table
-from dutydesk.console.reports.events import ACTORS, Wording, actor, in_time_order, when
+from dutydesk.console.reports.events import ACTORS, Wording, actor, happened, in_time_order, when
 from dutydesk.console.reports.filing import Filing, day, sign_off
 from dutydesk.console.reports.wording import translator
 from dutydesk.playbooks.alarms import Availability
@@ -149,14 +149,14 @@ def duty_log(
     start = datetime.combine(on, time(0), zone)
     end = start + timedelta(days=1)
     build = _Builder(replay(records, end - timedelta(microseconds=1)), t, zone, deadlines)
-    today = [r for r in in_time_order(records) if start <= r.event.at < end]
+    today = [r for r in in_time_order(records) if start <= happened(r.event) < end]
     rows = []
     for recorded in today:
         described = build.wording(recorded.event.incident).describe(recorded.event)
         if described is not None:
             what, detail, tone = described
             event = recorded.event
-            at = event.at.astimezone(zone).strftime("%H:%M")
+            at = happened(event).astimezone(zone).strftime("%H:%M")
             rows.append(Row((at, event.incident or "—", what, actor(event.actor, t), detail), tone))
     events = [r.event for r in today]
     # without a roster, the officers are the people who made the day's entries

@@ -84,9 +84,16 @@ def span(delta: timedelta, t: Translator) -> str:
     return render.span(delta, t.lang)
 
 
+def happened(event: Event) -> datetime:
+    """When it happened: a breach or an overdue item at its due time, the rest when recorded."""
+    if isinstance(event, ObligationBreached | RectificationOverdue):
+        return event.due_at
+    return event.at
+
+
 def in_time_order(timeline: Sequence[Recorded]) -> list[Recorded]:
     """By when things happened (an entry made late, `--at`, goes to its place), then log order."""
-    return sorted(timeline, key=lambda r: (r.event.at, r.seq))
+    return sorted(timeline, key=lambda r: (happened(r.event), r.seq))
 
 
 class Wording:
@@ -99,14 +106,22 @@ class Wording:
         return self.t("r.list_sep").join(render.role_label(role, self.t) for role in roles)
 
     def lines(self, timeline: Sequence[Recorded]) -> list[Line]:
+        """The timeline in words and in time order; a breach at its due time (the timer may
+        record it later: after a restart, or when nothing ran), saying when it was recorded."""
         out = []
-        for recorded in in_time_order(timeline):
-            described = self.describe(recorded.event)
-            if described is not None:
-                what, detail, tone = described
-                event = recorded.event
-                out.append(Line(event.at, what, actor(event.actor, self.t), detail, tone))
-        return out
+        for recorded in timeline:
+            event = recorded.event
+            described = self.describe(event)
+            if described is None:
+                continue
+            what, detail, tone = described
+            at = happened(event)
+            if event.at - at >= timedelta(minutes=1):
+                detail = self.t(
+                    "r.paren", a=detail, b=self.t("r.recorded_at", when=when(event.at, self.zone))
+                )
+            out.append((at, recorded.seq, Line(at, what, actor(event.actor, self.t), detail, tone)))
+        return [line for _, _, line in sorted(out, key=lambda entry: entry[:2])]
 
     def describe(self, event: Event) -> tuple[str, str, Tone] | None:
         """(what happened, the details, tone) of one event, or None for machinery."""

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from dutydesk.connectors.store import Recorded
 from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.document import Block, Document, Fields, Heading, Paragraph
-from dutydesk.console.reports.events import Wording, in_time_order, source, span, when
+from dutydesk.console.reports.events import Wording, happened, in_time_order, source, span, when
 from dutydesk.console.reports.filing import Filing
 from dutydesk.console.reports.output import ReportError
 from dutydesk.console.reports.wording import translator
@@ -117,13 +117,14 @@ class _Builder:
         out: list[Block] = []
         for recorded in self.timeline:
             event = recorded.event
-            inside = (start is None or event.at > start) and (end is None or event.at <= end)
+            at = happened(event)
+            inside = (start is None or at > start) and (end is None or at <= end)
             described = self.words.describe(event) if inside else None
             if described is None or isinstance(event, ObligationMet | ProgressUpdated | DocumentNumbered):
                 continue
             what, detail, tone = described
             text = self.t("r.pair", a=what, b=detail.rstrip("。.")) if detail else what
-            out.append(Paragraph(self.t("i.dated", when=when(event.at, self.zone), text=text), tone))
+            out.append(Paragraph(self.t("i.dated", when=when(at, self.zone), text=text), tone))
         return out
 
     def first(self) -> list[Block]:

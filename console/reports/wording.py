@@ -66,6 +66,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "r.actor.responder": ("演练应答人员", "drill responder"),
     "r.actor.review": ("演练评估组", "drill review"),
     "r.changed": ("由{old}调整为{new}", "{old} to {new}"),
+    "r.recorded_at": ("{when} 记录", "recorded {when}"),
     "r.team": ("调查组", "investigation team"),
     "r.no_team": ("（尚未录入）", "(not recorded yet)"),
     "r.late_reasons": ("（一）超时原因", "Reasons for lateness"),
