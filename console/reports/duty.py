@@ -129,7 +129,9 @@ class _Builder:
     def deadlines_of(self, incident: Incident, at: datetime) -> list[Status]:
         """The incident's armed obligations not met yet."""
         return [
-            s for s in evaluate(incident, self.deadlines, at) if s.due_at is not None and s.met_at is None
+            s
+            for s in evaluate(incident, self.deadlines, at)
+            if s.due_at is not None and s.met_at is None and s.state is not State.WAIVED
         ]
 
 

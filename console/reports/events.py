@@ -116,10 +116,10 @@ class Wording:
                 continue
             what, detail, tone = described
             at = happened(event)
-            if event.at - at >= timedelta(minutes=1):
-                detail = self.t(
-                    "r.paren", a=detail, b=self.t("r.recorded_at", when=when(event.at, self.zone))
-                )
+            noted: datetime = getattr(event, "recorded_at", None) or event.at
+            if noted - at >= timedelta(minutes=1) and getattr(event, "idle_from", None) is None:
+                note = self.t("r.recorded_at", when=when(noted, self.zone))
+                detail = self.t("r.paren", a=detail, b=note)
             out.append((at, recorded.seq, Line(at, what, actor(event.actor, self.t), detail, tone)))
         return [line for _, _, line in sorted(out, key=lambda entry: entry[:2])]
 
@@ -156,7 +156,8 @@ class Wording:
                 return t("r.e.warned"), detail, "note"
             case ObligationBreached(obligation=ob, due_at=due, notify=notify):
                 detail = t("r.due_notify", title=w.title(ob), due=when(due, w.zone), roles=w.roles(notify))
-                return t("r.e.breached"), detail, "alert"
+                late = render.recorded_late(event, w.zone, t)  # the engine was not running
+                return t("r.e.breached"), f"{detail} {late}" if late else detail, "alert"
             case BreachAcknowledged():
                 return t("r.e.breach_ack"), "", "plain"
             case LateExplained(obligation=ob, text=text):
