@@ -79,8 +79,8 @@ def docx_bytes(document: Document, faces: Faces, progress: Callable[[int], None]
             case Heading(text=text, level=level):
                 face = "heading" if level == 1 else "kai"
                 w.line(text, face, style=f"Heading {min(level, 2)}", indent=level > 1)
-            case Paragraph(text=text, tone=tone):
-                w.line(text, "body", SMALL if tone == "note" else BODY, _color(tone), indent=True)
+            case Paragraph(text=text, tone=tone, indent=indent):
+                w.line(text, "body", SMALL if tone == "note" else BODY, _color(tone), indent=indent)
             case Fields(rows=rows):
                 grid = _Grid(out, (0.28, 0.72))
                 for label, value in rows:

@@ -81,8 +81,9 @@ def html(document: Document, faces: Faces) -> str:
         match block:
             case Heading(text=text, level=level):
                 out.append(f"<h{level + 1}>{_text(text)}</h{level + 1}>\n")
-            case Paragraph(text=text, tone=tone):
-                out.append(f'<p class="{tone}">{_text(text)}</p>\n')
+            case Paragraph(text=text, tone=tone, indent=indent):
+                flush = "" if indent else ' style="text-indent:0"'
+                out.append(f'<p class="{tone}"{flush}>{_text(text)}</p>\n')
             case Fields(rows=rows):
                 out.append('<table class="fields">\n<colgroup><col style="width:28%"><col></colgroup>\n')
                 out += [f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>\n" for k, v in rows]

@@ -152,8 +152,9 @@ def pdf(document: Document, faces: Faces, progress: Callable[[int], None]) -> by
                 # a heading never ends a page alone: with less than three lines left, a new page
                 # (keeping it with the whole next block would push a long table to the next page)
                 story += [CondPageBreak(3 * LEADING), w.para(text, s["h1" if level == 1 else "h2"])]
-            case Paragraph(text=text, tone=tone):
-                story.append(w.para(text, s[tone]))
+            case Paragraph(text=text, tone=tone, indent=indent):
+                style = s[tone] if indent else ParagraphStyle(f"{tone}-flush", s[tone], firstLineIndent=0)
+                story.append(w.para(text, style))
             case Fields(rows=rows):
                 pair = (WIDTH * 0.28, WIDTH * 0.72)
                 data = [_cells(w, (k, v), pair, s["cell_head"], s["cell"]) for k, v in rows]

@@ -20,6 +20,7 @@ class Heading:
 class Paragraph:
     text: str
     tone: Tone = "plain"
+    indent: bool = True  # 首行缩进两字; not for the addressee line (主送机关)
 
 
 @dataclass(frozen=True, slots=True)

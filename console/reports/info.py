@@ -75,7 +75,7 @@ def info_report(
         title=title,
         subtitle=t("i.subtitle", incident=incident.id, now=when(now, zone)),
         lang=t.lang,
-        blocks=(Paragraph(t("i.to"), "plain"), *blocks, Paragraph(t("i.reporter"), "plain")),
+        blocks=(Paragraph(t("i.to"), indent=False), *blocks, Paragraph(t("i.reporter"))),
         marks=(t("drill"),) if incident.drill else (),
         letterhead=filing.letterhead(),
         signature=filing.signature(on, t),

@@ -62,7 +62,8 @@ def rectification_notice(
         )
     )
     blocks: list[Block] = [
-        Paragraph(t("n.opening", owner=item.owner, title=incident.title)),
+        Paragraph(t("n.addressee", owner=item.owner), indent=False),
+        Paragraph(t("n.opening", title=incident.title)),
         fields,
         Paragraph(t("n.closing", day=limit)),
         sign_off(("n.issuer",), t),

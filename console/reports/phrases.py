@@ -7,10 +7,11 @@ PHRASES: dict[str, tuple[str, str]] = {
     # 整改通知单
     "n.title": ("整改通知单", "Rectification notice"),
     "n.subtitle": ("整改事项 {item}　生成于 {now}", "Item {item}, made {now}"),
+    "n.addressee": ("{owner}：", "To {owner}:"),
     "n.opening": (
-        "{owner}：经调查，“{title}”事件暴露出以下问题，现通知你方按要求限期整改，并于期限内将整改情况书面报中心。",
-        "To {owner}: the investigation of “{title}” found the problem below. Please put it right "
-        "within the time limit and report in writing to the centre.",
+        "经调查，“{title}”事件暴露出以下问题，现通知你方按要求限期整改，并于期限内将整改情况书面报中心。",
+        "The investigation of “{title}” found the problem below. Please put it right within the "
+        "time limit and report in writing to the centre.",
     ),
     "n.closing": (
         "请于{day}前完成整改。逾期未整改的，按规定扣减绩效分并纳入年度考核。",
