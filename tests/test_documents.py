@@ -339,6 +339,14 @@ def test_information_reports_meet_the_plans_written_report_limits(
     run_ok(cli, "incident", incident, "stabilise")
     final = run_ok(cli, "report", "info", incident, "--stage", "final")
     assert "# 关于办公网中断的终报" in final and "事件平息" in final and "机事〔2026〕4号" in final
+    # each stage numbered once, in the log, in the order issued (making one again reuses its number)
+    run_ok(cli, "report", "info", incident)
+    assert asyncio.run(_numbers(home)) == [
+        (f"{incident}/first", "机事〔2026〕1号"),
+        (f"{incident}/follow-1", "机事〔2026〕2号"),
+        (f"{incident}/follow-2", "机事〔2026〕3号"),
+        (f"{incident}/final", "机事〔2026〕4号"),
+    ]
     # issuing met the written-report obligations, at the time each was issued
     shown = json_of(cli, "incidents", "show", incident)
     states = {o["id"]: (o["state"], o["met_at"]) for o in shown["obligations"]}
