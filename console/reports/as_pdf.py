@@ -52,8 +52,9 @@ LATIN, LATIN_SANS = "Times-Roman", "Helvetica"  # the PDF's standard faces: ever
 
 
 @cache
-def _register(face: str, path: Path) -> str:
-    name = f"Dutydesk-{face}-{zlib.crc32(str(path).encode()):08x}"  # the same in every run
+def _register(path: Path) -> str:
+    """One registration per file: title and body in the same face embed it once."""
+    name = f"Dutydesk-{zlib.crc32(str(path).encode()):08x}"  # the same in every run
     pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=0))
     return name
 
@@ -68,7 +69,7 @@ class _Writer:
     """The faces registered, the styles, and text turned into finished lines."""
 
     def __init__(self, faces: Faces) -> None:
-        self.font = {face: _register(face, getattr(faces, face)) for face in FACES}
+        self.font = {face: _register(getattr(faces, face)) for face in FACES}
         self.covered = {face: _covered(self.font[face]) for face in FACES}
 
     def style(self, face: str, size: float, color: colors.Color = INK, **options: Any) -> ParagraphStyle:
