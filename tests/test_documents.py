@@ -530,3 +530,21 @@ def test_every_new_document_in_every_format_and_language(
         assert "@page { size: A4; margin: 37mm 26mm 35mm 28mm;" in html
         english = run_ok(cli, "--lang", "en", "report", name, *argv)
         assert english_title in english.splitlines(), name
+
+
+def test_the_centre_and_its_faces_come_from_the_configuration(
+    cli: CliRunner, incident: str, home: Path, tmp_path: Path
+) -> None:
+    (home / "dutydesk.toml").write_text(
+        '[centre]\nname = "某市机关事务服务中心"\ndoc_prefix = "某机事"\n'
+        '[reports]\ncopy_to = ["市机关事务管理局", "市应急管理局"]\nbody_font = "missing.ttf"\n',
+        encoding="utf-8",
+    )
+    text = run_ok(cli, "report", "incident", incident)
+    assert text.startswith("**某市机关事务服务中心**") and "某机事〔2026〕1号" in text
+    assert "抄送：市机关事务管理局、市应急管理局。" in text
+    # a face that is not there: a clear error naming the key, and no file
+    target = tmp_path / "report.pdf"
+    run = cli("report", "incident", incident, "-o", str(target))
+    assert run.code == 1 and "reports.body_font: no font file" in run.err and "missing.ttf" in run.err
+    assert not target.exists()
