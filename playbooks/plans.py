@@ -221,7 +221,8 @@ def parse_plan(text: str, path: str, *, roles: Collection[str] = ROLES) -> Plan:
     return plan
 
 
-def _semantic_problems(plan: Plan, roles: Collection[str]) -> Iterable[tuple[list[int | str], str]]:
+# each check a plan must pass, listed in one place: one piece on purpose
+def _semantic_problems(plan: Plan, roles: Collection[str]) -> Iterable[tuple[list[int | str], str]]:  # noqa: C901
     """What the schema cannot see: references between obligations, roles, units and cycles."""
     milestones = {m.value for m in Milestone}
     ids: dict[str, int] = {}

@@ -44,7 +44,8 @@ PROGRESS_EVERY = 500  # table rows
 JOINED_HYPHEN = re.compile(r"(?<=[0-9A-Za-z])-(?=[0-9A-Za-z])")
 
 
-def docx_bytes(document: Document, faces: Faces, progress: Callable[[int], None]) -> bytes:
+# one pass over the document's blocks, a case per block: one piece on purpose
+def docx_bytes(document: Document, faces: Faces, progress: Callable[[int], None]) -> bytes:  # noqa: C901
     """`progress` hears of the table rows written so far."""
     out = docx.Document()
     _page(out)

@@ -123,7 +123,8 @@ class Wording:
             out.append((at, recorded.seq, Line(at, what, actor(event.actor, self.t), detail, tone)))
         return [line for _, _, line in sorted(out, key=lambda entry: entry[:2])]
 
-    def describe(self, event: Event) -> tuple[str, str, Tone] | None:
+    # one line per event kind, exhaustive: one piece on purpose
+    def describe(self, event: Event) -> tuple[str, str, Tone] | None:  # noqa: C901
         """(what happened, the details, tone) of one event, or None for machinery."""
         t, w = self.t, self
         match event:
