@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationError,
     model_validator,
 )
 
@@ -32,7 +33,7 @@ from dutydesk.playbooks.rules import (
     shorter,
 )
 from dutydesk.playbooks.vocab import ROLES, Label, Milestone, Severity
-from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_of, read_model
+from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_of, load_yaml, read_model
 
 
 def _text(value: Any) -> Any:
@@ -213,12 +214,58 @@ PlanLoadError = SourceErrors
 
 
 def parse_plan(text: str, path: str, *, roles: Collection[str] = ROLES) -> Plan:
-    """Read one plan from YAML text; raise PlanLoadError listing every problem found."""
-    plan, root = read_model(text, path, Plan, "plan")
+    """Read one plan from YAML text; raise PlanLoadError listing every problem found: duplicate
+    keys, the schema's complaints and the checks of what validated, all in one run."""
+    try:
+        plan, root = read_model(text, path, Plan, "plan")
+    except SourceErrors as exc:
+        salvaged = _salvage(text, path)
+        if salvaged is None:
+            raise
+        partial, root, where = salvaged
+        checks = _semantic_problems(partial, roles)
+        more = [PlanError(path, line_of(root, _moved(loc, where)), msg) for loc, msg in checks]
+        raise PlanLoadError([*exc.errors, *more]) from None
     problems = list(_semantic_problems(plan, roles))
     if problems:
         raise PlanLoadError([PlanError(path, line_of(root, loc), msg) for loc, msg in problems])
     return plan
+
+
+def _salvage(text: str, path: str) -> tuple[Plan, yaml.Node | None, list[int]] | None:
+    """The part of a plan that validates (the obligations that do, the plan's other keys that do),
+    so that the checks of what is there run beside the schema's complaints; with where each kept
+    obligation stood in the file. None when not even that much can be read."""
+    try:
+        data, root, _ = load_yaml(text, path)
+    except SourceErrors:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("obligations"), list):
+        return None
+    kept, where = [], []
+    for index, raw in enumerate(data["obligations"]):
+        try:
+            kept.append(Obligation.model_validate(raw))
+            where.append(index)
+        except ValidationError:
+            continue
+    rest = {key: value for key, value in data.items() if key != "obligations"}
+    while True:  # leave out the plan's keys that do not validate, until the rest does
+        try:
+            return Plan.model_validate({**rest, "obligations": kept}), root, where
+        except ValidationError as exc:
+            bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]} & rest.keys()
+            if not bad:
+                return None
+            for name in bad:
+                del rest[name]
+
+
+def _moved(loc: list[int | str], where: list[int]) -> list[int | str]:
+    """A salvaged plan's location as it stands in the file."""
+    if len(loc) > 1 and loc[0] == "obligations" and isinstance(loc[1], int):
+        return ["obligations", where[loc[1]], *loc[2:]]
+    return loc
 
 
 # each check a plan must pass, listed in one place: one piece on purpose

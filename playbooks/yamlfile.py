@@ -30,18 +30,38 @@ class SourceErrors(Exception):  # noqa: N818 - a list of SourceError
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a mapping with the same key twice (PyYAML keeps the last)."""
+    """A safe loader that notes every mapping with the same key twice (PyYAML keeps the last), so
+    that one run reports them all beside the file's other problems."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, str]] = []  # (line, message)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                self.duplicates.append((key_node.start_mark.line + 1, f"duplicate key {key!r}"))
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str, path: str) -> tuple[Any, yaml.Node | None, list[SourceError]]:
+    """The data, its node tree (for lines) and the duplicate keys found; bad YAML raises."""
+    try:
+        loader = _UniqueKeyLoader(text)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SourceErrors([SourceError(path, line, f"bad YAML: {problem}")]) from None
+    return data, root, [SourceError(path, line, message) for line, message in loader.duplicates]
 
 
 def line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
@@ -74,23 +94,24 @@ def dotted(loc: Iterable[int | str]) -> str:
 def read_model(text: str, path: str, model: type[M], what: str) -> tuple[M, yaml.Node | None]:
     """Parse and validate one YAML mapping; returns the model and the node tree (for the lines of
     later checks). Raises SourceErrors listing every problem found."""
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SourceErrors([SourceError(path, line, f"bad YAML: {problem}")]) from None
+    data, root, duplicates = load_yaml(text, path)
     if not isinstance(data, dict):
         raise SourceErrors([SourceError(path, 1, f"a {what} file holds one mapping (id, title, ...)")])
     try:
-        return model.model_validate(data), root
+        validated = model.model_validate(data)
     except ValidationError as exc:
-        errors = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if isinstance(p, int | str)]
-            message = err["msg"].removeprefix("Value error, ")
-            where = dotted(loc)
-            errors.append(SourceError(path, line_of(root, loc), f"{where}: {message}" if where else message))
-        raise SourceErrors(errors) from None
+        raise SourceErrors([*duplicates, *schema_errors(exc, path, root)]) from None
+    if duplicates:
+        raise SourceErrors(duplicates)
+    return validated, root
+
+
+def schema_errors(exc: ValidationError, path: str, root: yaml.Node | None) -> list[SourceError]:
+    """Each of pydantic's complaints as `PATH:LINE: where: message`."""
+    errors = []
+    for err in exc.errors():
+        loc = [p for p in err["loc"] if isinstance(p, int | str)]
+        message = err["msg"].removeprefix("Value error, ")
+        where = dotted(loc)
+        errors.append(SourceError(path, line_of(root, loc), f"{where}: {message}" if where else message))
+    return errors

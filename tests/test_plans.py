@@ -108,7 +108,7 @@ def test_duplicate_obligation_ids_and_keys() -> None:
     (dup,) = errors_of(GOOD.replace("id: onsite", "id: report"))
     assert dup == "plan.yaml:10: duplicate obligation id 'report'"
     (key,) = errors_of(GOOD.replace("    due: 30m\n", "    due: 30m\n    due: 20m\n"))
-    assert key.startswith("plan.yaml:9: bad YAML: duplicate key 'due'")
+    assert key == "plan.yaml:9: duplicate key 'due'"
 
 
 def test_duplicate_plan_ids_across_files() -> None:
@@ -184,3 +184,27 @@ def test_a_recurring_duty_stops_at_its_milestone_or_the_close() -> None:
     assert hourly.stop({"closed": t}) == t
     assert Once(Duration.parse("15m")).stop({"stabilised": t}) is None
     assert waived(t + timedelta(minutes=1), t) and not waived(t, t) and not waived(t, None)
+
+
+def test_one_run_reports_every_problem_of_a_file() -> None:
+    """A duplicate key, schema errors and the checks of what validated, all at once (issue 19.6)."""
+    text = """\
+id: broken
+title: x
+title: y
+severity: enormous
+obligations:
+  - {id: a, title: a, role: nobody, due: 5m}
+  - {id: b, title: b, role: duty_officer, due: banana}
+  - {id: c, title: c, role: duty_officer, after: d, due: 10m, urgent_due: 20m}
+  - {id: d, title: d, role: duty_officer, after: c, due: 5m}
+"""
+    with pytest.raises(PlanLoadError) as caught:
+        parse_plan(text, "broken.yaml")
+    found = {(e.line, e.message.split(":")[0].split(";")[0]) for e in caught.value.errors}
+    assert (3, "duplicate key 'title'") in found
+    assert (4, "severity") in found
+    assert (7, "obligations[1].due") in found
+    assert (6, "unknown role 'nobody'") in found
+    assert (8, "the urgent limit 20m must be in the same unit as and no longer than 10m") in found
+    assert (8, "cycle between anchors") in found or (9, "cycle between anchors") in found
