@@ -69,6 +69,10 @@ class DatabaseSection(_Section):
     """The SQLite file, relative to the configuration file's folder."""
     busy_timeout: float = Field(default=5.0, ge=0)
     """Seconds to wait for another process's write lock before giving up with an error."""
+    url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")
+    """A PostgreSQL database (postgresql://user@host:port/name) instead of the SQLite file, for
+    several engine nodes and consoles on one log. Keep the password out of this file: libpq
+    reads it from ~/.pgpass or PGPASSWORD."""
 
 
 class PlansSection(_Section):

@@ -1,5 +1,5 @@
-"""Domain objects built from the settings: the calendar, deadlines, feeds, debounce, notice and
-retry policies, the plan library and where apprise's configuration is.
+"""Domain objects built from the settings: the event store, the calendar, deadlines, feeds,
+debounce, notice and retry policies, the plan library and where apprise's configuration is.
 
 `connectors/settings.py` declares and validates the settings; this turns them into what the
 engine and the services are made of. A file the settings name but that is missing is an error
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dutydesk.connectors.settings import CalendarOverrides, Settings, SettingsError, load_toml
+from dutydesk.connectors.store import EventStore, PostgresEventStore, SqliteEventStore
 from dutydesk.playbooks.alarms import Debounce, Feed, Place
 from dutydesk.playbooks.correlation import DEFAULT_INHIBIT, Correlation, InhibitRule
 from dutydesk.playbooks.library import bundled_sources
@@ -18,6 +19,19 @@ from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan, PlanError, PlanSource, load_plans
 from dutydesk.playbooks.workdays import DayOverride, WorkCalendar
+
+
+async def open_store(settings: Settings) -> EventStore:
+    """The event log the settings name: PostgreSQL when `[database] url` is set, else the
+    SQLite file at `[database] path`. Every command and the console open it here.
+
+    Raises:
+        StoreError: the log cannot be opened (unreachable, not a dutydesk database, too new).
+    """
+    database = settings.file.database
+    if database.url is not None:
+        return await PostgresEventStore.open(database.url)
+    return await SqliteEventStore.open(settings.database, busy_timeout=database.busy_timeout)
 
 
 def load_calendar(settings: Settings) -> WorkCalendar:

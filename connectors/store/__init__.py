@@ -1,4 +1,5 @@
-"""The event log: the store port (`EventStore`), its SQLite adapter and its in-memory fake.
+"""The event log: the store port (`EventStore`), its SQLite and PostgreSQL adapters and its
+in-memory fake.
 
 Import from here; which module holds what is the package's own business.
 """
@@ -14,6 +15,7 @@ from dutydesk.connectors.store.port import (
     Transaction,
     Verification,
 )
+from dutydesk.connectors.store.postgres import PostgresEventStore
 from dutydesk.connectors.store.schema import SCHEMA_VERSION
 from dutydesk.connectors.store.sqlite import SqliteEventStore
 
@@ -28,6 +30,7 @@ __all__ = [
     "FactRow",
     "MemoryEventStore",
     "MemoryLog",
+    "PostgresEventStore",
     "Recorded",
     "SqliteEventStore",
     "StoreError",

@@ -259,6 +259,15 @@ class SqliteEventStore:
             indexed = await self._write_queued(db, txn)
         self._indexed = max(self._indexed, indexed)  # only once that is committed
 
+    async def adopt(self, rows: Sequence[Row]) -> None:
+        """Append rows another adapter stored, hashes and all (a PostgreSQL log's backup): they
+        must continue this log's chain, which `verify` checks as for any other row."""
+        async with self._writing() as db:
+            await db.executemany(_INSERT, rows)
+            await db.execute(COPY_FACTS, (rows[0][0] - 1,))
+            for statement in INDEX_INCIDENTS:
+                await db.execute(statement)
+
     async def _existing(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(keys), 500):

@@ -1,0 +1,119 @@
+"""What only the PostgreSQL store adds to the contract: the database itself refuses to change the
+log, many writers at once keep one chain, followers are woken by notifications, and the settings
+choose the adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dutydesk.connectors.application.factories import open_store
+from dutydesk.connectors.settings import SettingsError, load_settings
+from dutydesk.connectors.store import PostgresEventStore, SqliteEventStore, StoreError
+from dutydesk.playbooks.engine import Keyed
+from dutydesk.playbooks.events import NoteAdded
+from tests.conftest import MONDAY
+from tests.pgcluster import ADMIN, OWNER, Cluster
+
+
+def note(n: int) -> Keyed:
+    return Keyed(
+        f"note-{n}", NoteAdded(at=MONDAY + timedelta(seconds=n), incident=None, actor="t", text="记")
+    )
+
+
+async def append(store: PostgresEventStore, *items: Keyed) -> None:
+    async with store.transaction(after=await store.head(), now=MONDAY) as txn:
+        txn.append(items)
+
+
+async def test_the_database_refuses_to_change_the_log(pg_url: str) -> None:
+    async with await PostgresEventStore.open(pg_url) as store:
+        await append(store, note(1))
+    with psycopg.connect(pg_url, autocommit=True) as owner:  # the role dutydesk runs as
+        for sql in (
+            "UPDATE events SET data = '{}'",
+            "DELETE FROM events",
+            "TRUNCATE events",
+            "DELETE FROM facts",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                owner.execute(sql.encode())
+    with psycopg.connect(pg_url.replace(OWNER, ADMIN, 1), autocommit=True) as admin:  # even a superuser
+        for sql in ("UPDATE events SET data = '{}'", "DELETE FROM events", "TRUNCATE events"):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                admin.execute(sql.encode())
+    async with await PostgresEventStore.open(pg_url) as store:
+        assert (await store.verify()).events == 1
+
+
+async def test_many_writers_keep_one_chain(pg_url: str) -> None:
+    stores = [await PostgresEventStore.open(pg_url) for _ in range(4)]
+
+    async def write(store: PostgresEventStore, first: int) -> None:
+        for n in range(first, first + 25):
+            await append(store, note(n), note(n + 10_000))
+
+    try:
+        await asyncio.gather(*(write(store, 100 * i) for i, store in enumerate(stores)))
+        result = await stores[0].verify()
+        assert (result.ok, result.events) == (True, 200)
+        assert [r.seq for r in await stores[3].read()] == list(range(1, 201))
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_a_follower_is_woken_by_a_commit_not_a_timer(pg_url: str) -> None:
+    async with (
+        await PostgresEventStore.open(pg_url) as writer,
+        await PostgresEventStore.open(pg_url) as follower,
+    ):
+        started = time.monotonic()
+        assert not await follower.wait_changed(0.3)  # nothing came: it waited the whole time
+        assert time.monotonic() - started >= 0.3
+
+        async def later() -> None:
+            await asyncio.sleep(0.2)
+            await append(writer, note(1))
+
+        started = time.monotonic()
+        waiting = asyncio.create_task(later())
+        assert await follower.wait_changed(10)
+        assert time.monotonic() - started < 2  # woken at the commit, not at the end of the wait
+        await waiting
+        await append(follower, note(2))
+        assert not await follower.wait_changed(0.2)  # its own commit is not news
+
+
+async def test_not_a_dutydesk_database_and_no_server_are_clear_errors(pg_cluster: Cluster) -> None:
+    url = pg_cluster.database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE payroll (name TEXT)")
+    with pytest.raises(StoreError, match="not a dutydesk database"):
+        await PostgresEventStore.open(url)
+    secret = f"postgresql://{OWNER}:hunter2@127.0.0.1:1/nowhere"
+    with pytest.raises(StoreError, match="cannot connect") as caught:
+        await PostgresEventStore.open(secret, connect_timeout=2)
+    assert "hunter2" not in str(caught.value)
+
+
+async def test_the_settings_choose_the_adapter(tmp_path: Path, pg_url: str) -> None:
+    env = {"DUTYDESK_HOME": str(tmp_path)}
+    config = tmp_path / "dutydesk.toml"
+    config.write_text(f'[database]\nurl = "{pg_url}"\n', encoding="utf-8")
+    store = await open_store(load_settings(config, env))
+    assert isinstance(store, PostgresEventStore)
+    assert "127.0.0.1" in str(store.path)
+    await store.close()
+    store = await open_store(load_settings(None, {"DUTYDESK_HOME": str(tmp_path / "elsewhere")}))
+    assert isinstance(store, SqliteEventStore)
+    await store.close()
+    config.write_text('[database]\nurl = "mysql://x"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="url"):
+        load_settings(config, env)
