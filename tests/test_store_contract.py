@@ -232,6 +232,21 @@ async def test_a_transaction_sees_what_others_committed(backend: Backend) -> Non
     assert (await one.verify()).ok
 
 
+async def test_a_follower_waits_for_another_writer(backend: Backend) -> None:
+    one, two = backend.store, await backend.other()
+    await two.changed()
+    assert not await two.wait_changed(0.2, every=0.05)  # nobody wrote
+
+    async def later() -> None:
+        await asyncio.sleep(0.1)
+        await append(one, note(1))
+
+    writing = asyncio.ensure_future(later())
+    assert await two.wait_changed(10, every=0.05)
+    await writing
+    assert [r.key for r in await two.read()] == ["note-1"]  # a wake-up: it reads what came
+
+
 async def test_concurrent_writers_take_turns_and_keep_the_chain(backend: Backend) -> None:
     one, two = backend.store, await backend.other()
 

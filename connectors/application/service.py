@@ -15,7 +15,8 @@ from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.waits import first_of
 
-FOLLOW_INTERVAL = 0.2  # seconds between looks for commands written by other processes
+FOLLOW_INTERVAL = 0.2  # seconds between looks for commands other processes wrote, without notifications
+WAKE_WITHIN = 5.0  # seconds a follower waits for a notification before looking anyway
 ENGINE_LEASE = "engine"
 LEASE_TTL = timedelta(seconds=15)  # a holder that stops renewing loses the engine after this
 
@@ -149,12 +150,18 @@ class Service:
 
     async def _follow(self, stop: asyncio.Event) -> None:
         """Pick up commands other processes (the command line, another console) have stored."""
-        store = self.journal.store
+        store, news = self.journal.store, False
+
+        async def wait() -> None:
+            nonlocal news
+            news = await store.wait_changed(WAKE_WITHIN, every=self._follow_interval)
+
         await store.changed()
         while not stop.is_set():
-            if await store.changed():
+            news = False
+            await first_of(wait(), stop.wait())
+            if news:
                 await self.journal.catch_up()
-            await first_of(asyncio.sleep(self._follow_interval), stop.wait())
 
     async def _deadlines(self, stop: asyncio.Event) -> None:
         """Sleep until the next warning or breach is due (or the state changes), then fire it."""

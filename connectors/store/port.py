@@ -238,6 +238,20 @@ class EventStore(Protocol):
         """
         ...
 
+    async def wait_changed(self, within: float, *, every: float) -> bool:
+        """Wait until another writer commits, or `within` seconds pass (followers: the console,
+        the engine picking up commands). A wake-up only: the caller reads from its last
+        sequence number, so a wake-up missed or spurious loses nothing.
+
+        Args:
+            within: the longest wait, in seconds.
+            every: how often an adapter that cannot be notified looks (`changed`), in seconds.
+
+        Returns:
+            Whether another writer committed since the last `changed` or `wait_changed`.
+        """
+        ...
+
     def transaction(self, *, after: int, now: datetime) -> AbstractAsyncContextManager[Transaction]:
         """Open a write: wait for the write lock, read what others committed after `after`,
         then let the caller append. On a normal exit everything appended is committed and

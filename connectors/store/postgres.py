@@ -199,9 +199,10 @@ class PostgresEventStore:
         self._mark = head
         return changed
 
-    async def wait_changed(self, within: float) -> bool:
+    async def wait_changed(self, within: float, *, every: float = 0) -> bool:
         """Wait up to `within` seconds for another connection's append, woken by its
-        notification (a notification is only a wake-up: `changed` reads the truth)."""
+        notification (a notification is only a wake-up: `changed` reads the truth); `every` is
+        for adapters that poll."""
         if self._listener is None:  # listen before looking, so no commit falls between
             self._listener = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
             await self._listener.execute(f"LISTEN {CHANNEL}")

@@ -32,6 +32,7 @@ from dutydesk.connectors.store.chain import (
     encode,
     from_micros,
     micros,
+    polled,
     walk,
 )
 from dutydesk.connectors.store.port import DuplicateKeyError, FactRow, Recorded, StoreError, Verification
@@ -220,6 +221,9 @@ class SqliteEventStore:
         changed = self._data_version is not None and version != self._data_version
         self._data_version = version
         return changed
+
+    async def wait_changed(self, within: float, *, every: float) -> bool:
+        return await polled(self.changed, within, every)
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
