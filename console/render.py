@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pendulum
-
 from dutydesk.connectors.store import Recorded
+from dutydesk.console.columns import table
 from dutydesk.console.i18n import Translator
 from dutydesk.playbooks.alarmbook import Alarm, Device
 from dutydesk.playbooks.alarms import Availability
@@ -40,13 +38,31 @@ from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import RegisterRow
 from dutydesk.playbooks.vocab import ROLES, Milestone, Source
 
+# Units of a duration in words, largest first: (seconds, Chinese, English one, English other), as
+# pendulum's `Duration.in_words` writes them; spelt out here so that listing incidents does not
+# load pendulum (a test holds the two to the same words).
+_UNITS = (
+    (7 * 86400, "{0}周", "{0} week", "{0} weeks"),
+    (86400, "{0}天", "{0} day", "{0} days"),
+    (3600, "{0}小时", "{0} hour", "{0} hours"),
+    (60, "{0}分钟", "{0} minute", "{0} minutes"),
+    (1, "{0}秒钟", "{0} second", "{0} seconds"),
+)
+
 
 def span(delta: timedelta, lang: str) -> str:
-    """A duration in words, to the minute once it is a minute or more."""
+    """A duration in words, to the minute once it is a minute or more: "1 hour 5 minutes",
+    "1小时 5分钟"."""
     seconds = abs(delta.total_seconds())
     if seconds >= 60:
         seconds = round(seconds / 60) * 60
-    return pendulum.duration(seconds=round(seconds)).in_words(locale=lang) or "0"
+    left, parts = round(seconds), []
+    zh = lang.startswith("zh")
+    for size, chinese, one, other in _UNITS:
+        count, left = divmod(left, size)
+        if count:
+            parts.append((chinese if zh else one if count == 1 else other).format(count))
+    return " ".join(parts) or ("0微秒" if zh else "0 microseconds")
 
 
 def refusal(rejected: Rejected, t: Translator, zone: ZoneInfo) -> str:
@@ -217,22 +233,6 @@ def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Trans
         note = t("left", span=span(margin, t.lang))
     text = f"{due} ({note})"
     return text + t("provisional") if status.provisional else text
-
-
-def table(rows: list[list[str]]) -> str:
-    """Columns padded to the widest cell, counting CJK characters as two columns."""
-    if not rows:
-        return ""
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def incident_lines(

@@ -14,11 +14,13 @@ import pytest
 
 from dutydesk.connectors.application.factories import open_store
 from dutydesk.connectors.settings import SettingsError, load_settings
-from dutydesk.connectors.store import PostgresEventStore, SqliteEventStore, StoreError
+from dutydesk.connectors.store import SqliteEventStore, StoreError
+from dutydesk.connectors.store.postgres import PostgresEventStore
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import NoteAdded
-from tests.conftest import MONDAY
+from tests.conftest import MONDAY, CliRunner
 from tests.pgcluster import ADMIN, OWNER, Cluster
+from tests.test_cli import open_incident
 
 
 def note(n: int) -> Keyed:
@@ -117,3 +119,33 @@ async def test_the_settings_choose_the_adapter(tmp_path: Path, pg_url: str) -> N
     config.write_text('[database]\nurl = "mysql://x"\n', encoding="utf-8")
     with pytest.raises(SettingsError, match="url"):
         load_settings(config, env)
+
+
+def test_the_command_line_on_postgres(
+    cli: CliRunner, home: Path, tmp_path: Path, pg_cluster: Cluster
+) -> None:
+    url = pg_cluster.database()
+    (home / "dutydesk.toml").write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+    incident = open_incident(cli)
+    assert cli("incident", incident, "report").code == 0
+    assert not (home / "dutydesk.db").exists()  # everything went to the server
+    copy = tmp_path / "backup.db"
+    run = cli("backup", str(copy))
+    assert run.code == 0, run.err
+    assert cli("audit", "verify").code == 0
+    assert cli("backup", str(copy)).code == 1  # never overwrites
+
+    async def check_copy() -> tuple[bool, int, int]:
+        async with await SqliteEventStore.open(copy) as store, await PostgresEventStore.open(url) as server:
+            result = await store.verify()
+            return result.ok, result.events, await server.head()
+
+    ok, events, head = asyncio.run(check_copy())
+    assert ok and events == head > 0
+    pg_cluster.admin(
+        url,
+        ("ALTER TABLE events DISABLE TRIGGER events_append_only", ()),
+        ("UPDATE events SET actor = 'somebody' WHERE kind = 'incident.milestone'", ()),
+    )
+    run = cli("audit", "verify")
+    assert run.code == 1 and "tampered" in run.out
