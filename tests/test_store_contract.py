@@ -18,10 +18,10 @@ from dutydesk.connectors.store import (
     DuplicateKeyError,
     EventStore,
     MemoryEventStore,
-    PostgresEventStore,
     SqliteEventStore,
     StoreError,
 )
+from dutydesk.connectors.store.postgres import PostgresEventStore
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import (
     AlarmObserved,

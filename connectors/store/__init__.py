@@ -1,7 +1,9 @@
 """The event log: the store port (`EventStore`), its SQLite and PostgreSQL adapters and its
 in-memory fake.
 
-Import from here; which module holds what is the package's own business.
+Import from here; which module holds what is the package's own business. The PostgreSQL adapter
+is the exception: import it from `store.postgres`, so that commands on a SQLite file never load
+its driver.
 """
 
 from dutydesk.connectors.store.chain import FACT_COLUMNS, FACTS_V4, GENESIS, READ_BATCH
@@ -15,7 +17,6 @@ from dutydesk.connectors.store.port import (
     Transaction,
     Verification,
 )
-from dutydesk.connectors.store.postgres import PostgresEventStore
 from dutydesk.connectors.store.schema import SCHEMA_VERSION
 from dutydesk.connectors.store.sqlite import SqliteEventStore
 
@@ -30,7 +31,6 @@ __all__ = [
     "FactRow",
     "MemoryEventStore",
     "MemoryLog",
-    "PostgresEventStore",
     "Recorded",
     "SqliteEventStore",
     "StoreError",
