@@ -100,7 +100,10 @@ class MqttSection(_Section):
     port: int = Field(default=1883, ge=1, le=65535)
     """The broker's port (8883 is usual with TLS)."""
     client_id: str = "dutydesk"
-    """The persistent session's client id: one per engine, unchanged across restarts."""
+    """The persistent session's client id: one per engine node, unchanged across restarts."""
+    share_group: str | None = Field(default=None, pattern=r"^[^/+#\s]+$")
+    """Subscribe as `$share/<share_group>/<topic>`, so that the broker spreads the feeds' messages
+    over several engine nodes (each with its own `client_id`) instead of giving each all."""
     username: str | None = None
     """The broker account, if it asks for one."""
     password: SecretStr | None = None

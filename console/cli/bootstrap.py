@@ -192,17 +192,27 @@ class Context:
         """The engine with every configured source and the notifier, until `stop`."""
         from dutydesk.connectors.application.factories import apprise_path
         from dutydesk.connectors.application.service import EngineRunning, Service
-        from dutydesk.connectors.application.sources import sources_from_settings
+        from dutydesk.connectors.application.sources import camera_streams, mqtt_ingest
         from dutydesk.connectors.notify import notifier_from_settings
 
         settings = self.settings
         if apprise_path(settings) is None:
             self.warn(self.t("notify_off", path=settings.resolve(settings.file.notify.apprise_config)))
         async with self.journal(plans=True, notices=True) as journal:
-            sources = [*sources_from_settings(journal, settings), notifier_from_settings(journal, settings)]
+            service = Service(
+                journal,
+                sources=mqtt_ingest(journal, settings),
+                # a fresh set each time this node comes to lead
+                leader_sources=lambda: [
+                    *camera_streams(journal, settings),
+                    notifier_from_settings(journal, settings),
+                ],
+                # a server log takes several engine nodes; a SQLite file one engine
+                several=settings.file.database.url is not None,
+            )
             self.say(self.t("serving", db=journal.store.path))
             try:
-                await Service(journal, sources=sources).run(stop)
+                await service.run(stop)
             except EngineRunning as exc:
                 raise CliError(str(exc)) from None
 
