@@ -11,13 +11,22 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from textual.widgets import DataTable
 
 from dutydesk.connectors.application.factories import open_store
+from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.settings import SettingsError, load_settings
 from dutydesk.connectors.store import SqliteEventStore, StoreError
 from dutydesk.connectors.store.postgres import PostgresEventStore
+from dutydesk.console.app import DutyApp
+from dutydesk.console.i18n import Translator
+from dutydesk.playbooks.alarms import Arrival, Decoded, Feed, Place, Reading, Signal
+from dutydesk.playbooks.clock import ManualClock
+from dutydesk.playbooks.commands import OpenIncident
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import NoteAdded
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan
 from tests.conftest import MONDAY, CliRunner
 from tests.pgcluster import ADMIN, OWNER, Cluster
 from tests.test_cli import open_incident
@@ -149,3 +158,60 @@ def test_the_command_line_on_postgres(
     )
     run = cli("audit", "verify")
     assert run.code == 1 and "tampered" in run.out
+
+
+async def test_related_alarms_at_different_nodes_make_one_incident(
+    pg_url: str, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    """Each node's write first folds in what the others committed, under the append lock, so the
+    second node correlates against the incident the first one opened."""
+    place = Place(site="机关大院", building="2号楼")
+    feed = Feed(name="site", place=place)
+    stores = [await PostgresEventStore.open(pg_url) for _ in range(2)]
+    try:
+        journals = [
+            await Journal.open(store, plans=plans, deadlines=deadlines, clock=clock, feeds={"site": feed})
+            for store in stores
+        ]
+        for n in range(6):  # power meters of one building, alternately at either node
+            reading = Reading(device=f"pm-{n}", kind="power.outage", signal=Signal.RAISE, point="ENERGY")
+            arrival = Arrival(f"node{n % 2}-{n}", "site/pm", "{}", False, clock.now())
+            await journals[n % 2].ingest([Incoming("site", arrival, b"{}", decoded=Decoded((reading,)))])
+            clock.advance(timedelta(seconds=5))
+        opened = await stores[0].read_kind("incident.opened")
+        assert len(opened) == 1
+        for journal in journals:
+            await journal.catch_up()
+            assert journal.engine.correlator.held(opened[0].event.incident or "") == (6, 6)
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_two_consoles_see_each_others_actions_within_a_second(
+    tmp_path: Path, pg_url: str, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    settings = load_settings(None, {"DUTYDESK_HOME": str(tmp_path)})
+    stores = [await PostgresEventStore.open(pg_url) for _ in range(2)]
+    journals = [await Journal.open(s, plans=plans, deadlines=deadlines, clock=clock) for s in stores]
+    # polling every 30 s: only the database's notification can show the other's action in time
+    apps = [
+        DutyApp(journal=j, settings=settings, t=Translator("en"), operator=name, follow_interval=30)
+        for j, name in zip(journals, ("王值班", "李值班"), strict=True)
+    ]
+    try:
+        async with apps[0].run_test(size=(120, 40)), apps[1].run_test(size=(120, 40)):
+            await asyncio.sleep(0.5)  # both consoles are following
+            for writer, reader in ((0, 1), (1, 0)):
+                (outcome,) = await journals[writer].submit(
+                    OpenIncident(actor="值班员", plan_id="elevator-entrapment", title=f"困人 {writer}")
+                )
+                incident = outcome.recorded[-1].event.incident
+                started = time.monotonic()
+                table = apps[reader].screen.query_one("#incidents", DataTable)
+                while not table.is_valid_row_index(0) or incident not in table.rows:
+                    assert time.monotonic() - started < 1.0, f"console {reader} did not see {incident}"
+                    await asyncio.sleep(0.02)
+    finally:
+        for store in stores:
+            await store.close()
