@@ -215,3 +215,13 @@ async def test_two_consoles_see_each_others_actions_within_a_second(
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_newer_schema_is_refused_and_an_open_migrates_once(pg_cluster: Cluster) -> None:
+    url = pg_cluster.database()
+    first, second = await asyncio.gather(PostgresEventStore.open(url), PostgresEventStore.open(url))
+    await first.close()
+    await second.close()  # two nodes starting together: one built the schema, the other found it
+    pg_cluster.admin(url, ("UPDATE dutydesk_schema SET version = 99", ()))
+    with pytest.raises(StoreError, match="newer than this dutydesk understands"):
+        await PostgresEventStore.open(url)
