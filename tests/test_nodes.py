@@ -85,11 +85,13 @@ def nodes(*homes: Path) -> Iterator[list[subprocess.Popen[str]]]:
     try:
         yield running
     finally:
-        for process in running:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        stopping = [process for process in running if process.poll() is None]
+        for process in stopping:
+            process.send_signal(signal.SIGTERM)
         for process in running:
             process.communicate(timeout=PATIENCE)
+    for process in stopping:  # the nodes not killed stop cleanly, the leader's lease given back
+        assert process.returncode == 0, process.args
 
 
 def query(url: str, sql: str, *args: object) -> list[tuple[Any, ...]]:
