@@ -203,17 +203,20 @@ class PostgresEventStore:
         """Wait up to `within` seconds for another connection's append, woken by its
         notification (a notification is only a wake-up: `changed` reads the truth); `every` is
         for adapters that poll."""
-        if self._listener is None:  # listen before looking, so no commit falls between
-            self._listener = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-            await self._listener.execute(f"LISTEN {CHANNEL}")
-        # notifications that came while the caller was busy: the look at the head covers them
-        async for _ in self._listener.notifies(timeout=0):
-            pass
-        if await self.changed():
-            return True
-        # wakes at the next notification (with any that came in the same read)
-        async for _ in self._listener.notifies(timeout=within, stop_after=1):
-            pass
+        try:
+            if self._listener is None:  # listen before looking, so no commit falls between
+                self._listener = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+                await self._listener.execute(f"LISTEN {CHANNEL}")
+            # notifications that came while the caller was busy: the look at the head covers them
+            async for _ in self._listener.notifies(timeout=0):
+                pass
+            if await self.changed():
+                return True
+            # wakes at the next notification (with any that came in the same read)
+            async for _ in self._listener.notifies(timeout=within, stop_after=1):
+                pass
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"{self.path}: {str(exc).strip()}") from None
         return await self.changed()
 
     @asynccontextmanager
