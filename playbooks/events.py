@@ -119,7 +119,9 @@ class ObligationWarned(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObligationBreached(Event):
-    """A deadline passed unmet; `late_seconds` shows any gap while nothing was running."""
+    """A deadline passed unmet. Dated at the due time (`at`); `recorded_at` is when the engine
+    recorded it, and `late_seconds` the gap between. When the deadline passed while the engine
+    was not running, `idle_from` is the last activity the log showed before it started again."""
 
     kind: ClassVar[str] = "obligation.breached"
     obligation: str
@@ -127,6 +129,13 @@ class ObligationBreached(Event):
     due_at: datetime
     late_seconds: float
     notify: tuple[str, ...]
+    recorded_at: datetime | None = None  # None in logs written before breaches were back-dated
+    idle_from: datetime | None = None
+
+    @property
+    def noticed_at(self) -> datetime:
+        """When the engine noticed: what escalation delays count from."""
+        return self.recorded_at or self.at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -321,6 +330,42 @@ class CauseRecorded(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FindingRecorded(Event):
+    """What the investigation team set down beyond the causes: its members (`team`), who is held
+    responsible and how (`responsibility`, 责任认定), what is to prevent a repeat and what was
+    learnt (`lessons`, 防范措施/经验教训)."""
+
+    kind: ClassVar[str] = "incident.finding"
+    section: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LateExplained(Event):
+    """Why one occurrence of an obligation was met late or not at all (超时原因)."""
+
+    kind: ClassVar[str] = "obligation.explained"
+    obligation: str
+    occurrence: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentNumbered(Event):
+    """A document number (发文字号) given once and for all to one document: `serial` is the next
+    of its `prefix` and `year`, so no number is ever given twice; `subject` says which document
+    (the incident, the rectification item, the report's stage)."""
+
+    kind: ClassVar[str] = "document.numbered"
+    document: str
+    subject: str
+    prefix: str
+    year: int
+    serial: int
+    number: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RectificationAdded(Event):
     """An item of the rectification register (整改通知单): content, time limit, responsible person.
 
@@ -405,6 +450,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NotificationAttempted,
         NotificationFailed,
         CauseRecorded,
+        FindingRecorded,
+        LateExplained,
+        DocumentNumbered,
         RectificationAdded,
         RectificationCompleted,
         RectificationFeedback,

@@ -20,12 +20,14 @@ from dutydesk.playbooks.commands import (
     AddNote,
     Command,
     CompleteObligation,
+    ExplainLate,
     MarkUrgent,
     MergeIncident,
     OpenIncident,
     PostUpdate,
     ReachMilestone,
     RecordCause,
+    RecordFinding,
     SetSeverity,
 )
 from dutydesk.playbooks.events import BreachAcknowledged, ObligationMet
@@ -84,6 +86,12 @@ ACTIONS: dict[str, Build] = {
     "ack": lambda a, i, who, at: AcknowledgeBreach(actor=who, at=at, incident=i, obligation=a.obligation),
     "cause": lambda a, i, who, at: RecordCause(
         actor=who, at=at, incident=i, category=Cause(a.category), text=a.text
+    ),
+    "finding": lambda a, i, who, at: RecordFinding(
+        actor=who, at=at, incident=i, section=a.section, text=a.text
+    ),
+    "late": lambda a, i, who, at: ExplainLate(
+        actor=who, at=at, incident=i, obligation=a.obligation, occurrence=a.occurrence, text=a.text
     ),
 }
 
@@ -151,10 +159,14 @@ async def show_incident(args: argparse.Namespace, ctx: Context) -> Output:
             raise CliError(t("unknown_incident", incident=args.id))
         statuses = journal.engine.status(incident, now)
         timeline = await journal.store.read(0, incident=args.id)
-    data = render.incident_json(incident, statuses, zone, now)
+    every = args.all_occurrences
+    data = render.incident_json(incident, statuses, zone, now, all_occurrences=every)
     data["timeline"] = [render.event_json(item, zone) for item in timeline]
-    lines = [*render.incident_lines(incident, statuses, now, zone, t), "", f"{t('h.timeline')}:"]
+    lines = [*render.incident_lines(incident, statuses, now, zone, t, all_occurrences=every), ""]
+    lines.append(f"{t('h.timeline')}:")
     for item in timeline:
         when = item.event.at.astimezone(zone).strftime("%m-%d %H:%M:%S")
-        lines.append(f"  {when}  {item.event.actor:<10} {render.describe(item.event, incident.plan, t)}")
+        lines.append(
+            f"  {when}  {item.event.actor:<10} {render.describe(item.event, incident.plan, t, zone)}"
+        )
     return Lines(lines, data=data)
