@@ -42,6 +42,7 @@ class Broker:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     keepalive: int = 30
+    share_group: str | None = None  # several nodes share the subscriptions: each message to one
 
     def tls_context(self) -> ssl.SSLContext | None:
         if self.tls_ca is None:
@@ -135,7 +136,7 @@ class MqttIngest:
             try:
                 async with client:
                     for subscription in self.subscriptions:
-                        await client.subscribe(subscription.topic, qos=1)
+                        await client.subscribe(self._filter(subscription), qos=1)
                     self.state.connected, backoff = True, BACKOFF_FIRST
                     log.info("connected to %s:%s", self.broker.host, self.broker.port)
                     # a lost connection ends consuming with MqttError, raised here
@@ -173,6 +174,13 @@ class MqttIngest:
         for message in batch:
             client._client.ack(message.mid, message.qos)  # noqa: SLF001 - as above
         self.state.received += len(batch)
+
+    def _filter(self, subscription: Subscription) -> str:
+        """The filter to subscribe with; messages still carry their own topic, matched against
+        the feed's filter (`_subscription_for`)."""
+        if self.broker.share_group is None:
+            return subscription.topic
+        return f"$share/{self.broker.share_group}/{subscription.topic}"
 
     def _subscription_for(self, message: aiomqtt.Message) -> Subscription | None:
         for subscription in self.subscriptions:

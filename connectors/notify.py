@@ -130,6 +130,7 @@ class Notifier:
                 self._results.put_nowait(None)
                 await writer
         finally:
+            self.journal.unsubscribe(self._heard)
             if self.deliverer is not None:
                 self.deliverer.close()
 

@@ -69,6 +69,10 @@ class DatabaseSection(_Section):
     """The SQLite file, relative to the configuration file's folder."""
     busy_timeout: float = Field(default=5.0, ge=0)
     """Seconds to wait for another process's write lock before giving up with an error."""
+    url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")
+    """A PostgreSQL database (postgresql://user@host:port/name) instead of the SQLite file, for
+    several engine nodes and consoles on one log. Keep the password out of this file: libpq
+    reads it from ~/.pgpass or PGPASSWORD."""
 
 
 class PlansSection(_Section):
@@ -96,7 +100,10 @@ class MqttSection(_Section):
     port: int = Field(default=1883, ge=1, le=65535)
     """The broker's port (8883 is usual with TLS)."""
     client_id: str = "dutydesk"
-    """The persistent session's client id: one per engine, unchanged across restarts."""
+    """The persistent session's client id: one per engine node, unchanged across restarts."""
+    share_group: str | None = Field(default=None, pattern=r"^[^/+#\s]+$")
+    """Subscribe as `$share/<share_group>/<topic>`, so that the broker spreads the feeds' messages
+    over several engine nodes (each with its own `client_id`) instead of giving each all."""
     username: str | None = None
     """The broker account, if it asks for one."""
     password: SecretStr | None = None

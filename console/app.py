@@ -18,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from dutydesk.connectors.application.journal import Journal, Outcome
+from dutydesk.connectors.application.service import WAKE_WITHIN
 from dutydesk.connectors.settings import Settings
 from dutydesk.connectors.store import Recorded
 from dutydesk.console import render
@@ -110,11 +111,11 @@ class DutyApp(App[None]):
         store = self.journal.store
         await store.changed()
         while True:
-            if await store.changed():
+            # woken by the database where it can (PostgreSQL); else it looks every interval
+            if await store.wait_changed(WAKE_WITHIN, every=self._follow_interval):
                 # in small bites, so that a flood of alarms never holds up a key press
                 while len(await self.journal.catch_up(limit=CATCH_UP_BITE)) == CATCH_UP_BITE:  # noqa: ASYNC110
                     await asyncio.sleep(0)  # let the keyboard in between bites
-            await asyncio.sleep(self._follow_interval)
 
     def tick(self) -> None:
         """Move the countdowns (called every second; tests call it after moving the clock)."""

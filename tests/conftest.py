@@ -1,4 +1,5 @@
-"""Shared fixtures: a manual clock, the centre's time zone, the bundled plans, a private home."""
+"""Shared fixtures: a manual clock, the centre's time zone, the bundled plans, a private home, a
+real broker and a real PostgreSQL cluster."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan, load_plans
 from dutydesk.playbooks.workdays import WorkCalendar
 from tests.broker import Mosquitto
+from tests.pgcluster import Cluster, binaries
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Monday morning in a week with no holidays.
@@ -87,3 +89,20 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the session (each test takes a fresh database)."""
+    found = binaries()
+    if found is None:
+        pytest.skip("PostgreSQL is not installed (scripts/setup installs it)")
+    cluster = Cluster(found)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    """A new, empty database on the session's cluster, as dutydesk's `[database] url`."""
+    return pg_cluster.database()

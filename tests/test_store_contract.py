@@ -1,5 +1,5 @@
-"""The event store contract: every adapter of the port passes these, the SQLite file and the
-in-memory fake alike (a PostgreSQL adapter joins the parametrisation)."""
+"""The event store contract: every adapter of the port passes these, the SQLite file, the
+PostgreSQL database (a real, throwaway cluster) and the in-memory fake alike."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from dutydesk.connectors.store import (
     SqliteEventStore,
     StoreError,
 )
+from dutydesk.connectors.store.postgres import PostgresEventStore
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import (
     AlarmObserved,
@@ -31,6 +32,7 @@ from dutydesk.playbooks.events import (
     PlanRegistered,
 )
 from tests.conftest import MONDAY
+from tests.pgcluster import Cluster
 
 INCIDENT = "20261123-001"
 
@@ -55,9 +57,12 @@ def _sqlite_change(path: Path, trigger: str, sql: str, *args: object) -> None:
     db.close()
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
+    if request.param == "postgres":
+        async for found in _postgres(request.getfixturevalue("pg_cluster")):
+            yield found
+    elif request.param == "sqlite":
         path = tmp_path / "log.db"
         store: EventStore = await SqliteEventStore.open(path)
         handles: list[EventStore] = [store]
@@ -97,6 +102,40 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             del memory.log.rows[seq - 1]
 
         yield Backend(memory, other_memory, reopen_memory, edit_memory, remove_memory)
+
+
+async def _postgres(cluster: Cluster) -> AsyncIterator[Backend]:
+    url = cluster.database()
+    store: EventStore = await PostgresEventStore.open(url)
+    handles: list[EventStore] = [store]
+
+    async def other() -> EventStore:
+        handles.append(await PostgresEventStore.open(url))
+        return handles[-1]
+
+    async def reopen(copy: Path) -> EventStore:  # the backup is a dutydesk SQLite file
+        handles.append(await SqliteEventStore.open(copy))
+        return handles[-1]
+
+    # only a superuser who first disables the trigger can change the log
+    def edit(seq: int, old: str, new: str) -> None:
+        cluster.admin(
+            url,
+            ("ALTER TABLE events DISABLE TRIGGER events_append_only", ()),
+            ("UPDATE events SET data = replace(data, %s, %s) WHERE seq = %s", (old, new, seq)),
+        )
+
+    def remove(seq: int) -> None:
+        cluster.admin(
+            url,
+            ("ALTER TABLE events DISABLE TRIGGER events_append_only", ()),
+            ("DELETE FROM facts WHERE seq = %s", (seq,)),
+            ("DELETE FROM events WHERE seq = %s", (seq,)),
+        )
+
+    yield Backend(store, other, reopen, edit, remove)
+    for handle in handles:
+        await handle.close()
 
 
 def note(n: int, incident: str = INCIDENT) -> Keyed:
@@ -191,6 +230,21 @@ async def test_a_transaction_sees_what_others_committed(backend: Backend) -> Non
     assert not await two.changed()  # its own commit is not news to it
     assert [r.seq for r in await one.read()] == [1, 2]
     assert (await one.verify()).ok
+
+
+async def test_a_follower_waits_for_another_writer(backend: Backend) -> None:
+    one, two = backend.store, await backend.other()
+    await two.changed()
+    assert not await two.wait_changed(0.2, every=0.05)  # nobody wrote
+
+    async def later() -> None:
+        await asyncio.sleep(0.1)
+        await append(one, note(1))
+
+    writing = asyncio.ensure_future(later())
+    assert await two.wait_changed(10, every=0.05)
+    await writing
+    assert [r.key for r in await two.read()] == ["note-1"]  # a wake-up: it reads what came
 
 
 async def test_concurrent_writers_take_turns_and_keep_the_chain(backend: Backend) -> None:

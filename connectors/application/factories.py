@@ -1,5 +1,5 @@
-"""Domain objects built from the settings: the calendar, deadlines, feeds, debounce, notice and
-retry policies, the plan library and where apprise's configuration is.
+"""Domain objects built from the settings: the event store, the calendar, deadlines, feeds,
+debounce, notice and retry policies, the plan library and where apprise's configuration is.
 
 `connectors/settings.py` declares and validates the settings; this turns them into what the
 engine and the services are made of. A file the settings name but that is missing is an error
@@ -17,11 +17,29 @@ from dutydesk.playbooks.workdays import DayOverride, WorkCalendar
 # The engine's models load only when a command builds them: `calendar is-workday` and `--help`
 # must start without the plan models, the event types and YAML (tests/test_startup.py).
 if TYPE_CHECKING:
+    from dutydesk.connectors.store import EventStore
     from dutydesk.playbooks.alarms import Debounce, Feed
     from dutydesk.playbooks.correlation import Correlation
     from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
     from dutydesk.playbooks.obligations import Deadlines
     from dutydesk.playbooks.plans import Plan, PlanError, PlanSource
+
+
+async def open_store(settings: Settings) -> EventStore:
+    """The event log the settings name: PostgreSQL when `[database] url` is set, else the
+    SQLite file at `[database] path`. Every command and the console open it here.
+
+    Raises:
+        StoreError: the log cannot be opened (unreachable, not a dutydesk database, too new).
+    """
+    database = settings.file.database
+    if database.url is not None:
+        from dutydesk.connectors.store.postgres import PostgresEventStore  # noqa: PLC0415 - only for it
+
+        return await PostgresEventStore.open(database.url)
+    from dutydesk.connectors.store.sqlite import SqliteEventStore  # noqa: PLC0415 - see TYPE_CHECKING
+
+    return await SqliteEventStore.open(settings.database, busy_timeout=database.busy_timeout)
 
 
 def load_calendar(settings: Settings) -> WorkCalendar:

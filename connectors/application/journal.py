@@ -150,6 +150,10 @@ class Journal:
         """Be told of every event this journal applies, its own and other processes'."""
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop telling `listener` (a notifier whose node no longer leads)."""
+        self._listeners.remove(listener)
+
     def _applied(self, recorded: Sequence[Recorded]) -> None:
         self._since_snapshot += len(recorded)
         if recorded:

@@ -1,23 +1,30 @@
 """The running engine (`dutydesk serve`): one task group owns alarm ingest, following the log and
-firing deadlines."""
+firing deadlines.
+
+On a SQLite file one engine runs at a time. On a shared server log several nodes run (`several`):
+each ingests and follows; the leader (`leadership.py`) alone fires deadlines and runs the
+leader's sources (notifications, camera streams), and another node takes over when it dies."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import socket
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
 from dutydesk.connectors.application.journal import Incoming, Journal
+from dutydesk.connectors.application.leadership import ENGINE_LEASE, Leadership
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.waits import first_of
 
-FOLLOW_INTERVAL = 0.2  # seconds between looks for commands written by other processes
-ENGINE_LEASE = "engine"
+FOLLOW_INTERVAL = 0.2  # seconds between looks for commands other processes wrote, without notifications
+WAKE_WITHIN = 5.0  # seconds a follower waits for a notification before looking anyway
 LEASE_TTL = timedelta(seconds=15)  # a holder that stops renewing loses the engine after this
+# several nodes: a dead leader's lease runs out after this, so another leads within 10 s
+LEADER_TTL = timedelta(seconds=6)
 
 
 class EngineRunning(Exception):  # noqa: N818 - reads as "an engine is running already"
@@ -105,56 +112,77 @@ class MemorySource:
 
 
 class Service:
+    """The engine of one node. `sources` run all the time (ingest); the sources `leader_sources`
+    makes run only while this node leads, a fresh set each term (notifications, camera streams).
+    `several`: other nodes may run on the same log at once (a server log); else this one refuses
+    to start while another engine runs."""
+
     def __init__(
         self,
         journal: Journal,
         *,
         sources: Sequence[Source] = (),
+        leader_sources: Callable[[], Sequence[Source]] = tuple,
+        several: bool = False,
         follow_interval: float = FOLLOW_INTERVAL,
     ) -> None:
         self.journal = journal
         self.sources = sources
+        self.leader_sources = leader_sources
+        self.several = several
         self.wall = WallClock()
         self._follow_interval = follow_interval
         self._changed = asyncio.Event()
         journal.subscribe(lambda _: self._changed.set())
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until `stop` is set, then leave a fresh snapshot for a quick restart. Refuses to
-        start while another process runs the engine on the same database."""
-        me = this_process()
+        """Run until `stop` is set, then leave a fresh snapshot for a quick restart."""
         # the lease is about real processes, so it runs on the wall clock even in a fast drill
-        store, clock = self.journal.store, self.wall
-        holder = await store.lease(ENGINE_LEASE, me, clock.now(), LEASE_TTL, alive=holder_alive)
-        if holder is not None:
-            raise EngineRunning(f"{store.path}: the engine is already running ({holder})")
+        ttl = LEADER_TTL if self.several else LEASE_TTL
+        leadership = Leadership(
+            self.journal.store, this_process(), clock=self.wall, ttl=ttl, alive=holder_alive
+        )
+        holder = await leadership.take()
+        if holder is not None and not self.several:
+            raise EngineRunning(f"{self.journal.store.path}: the engine is already running ({holder})")
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._follow(stop))
-                group.create_task(self._deadlines(stop))
-                group.create_task(self._hold(me, stop))
+                group.create_task(leadership.run(stop))
+                group.create_task(self._lead(leadership, stop))
                 for source in self.sources:
                     group.create_task(source.run(stop))
             await self.journal.checkpoint()
         finally:
-            await store.release(ENGINE_LEASE, me)
+            await leadership.release()
 
-    async def _hold(self, me: str, stop: asyncio.Event) -> None:
-        """Renew the engine lease well before it runs out."""
-        clock = self.wall
+    async def _lead(self, leadership: Leadership, stop: asyncio.Event) -> None:
+        """While this node leads: fire deadlines and run the leader's sources, until the term ends."""
         while not stop.is_set():
-            await first_of(clock.sleep_until(clock.now() + LEASE_TTL / 3), stop.wait())
-            if not stop.is_set():
-                await self.journal.store.lease(ENGINE_LEASE, me, clock.now(), LEASE_TTL, alive=holder_alive)
+            await first_of(leadership.leading.wait(), stop.wait())
+            if stop.is_set():
+                return
+            term = leadership.term
+            await self.journal.catch_up()  # what the last leader left due, decided on the latest log
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._deadlines(term))
+                for source in self.leader_sources():
+                    group.create_task(source.run(term))
 
     async def _follow(self, stop: asyncio.Event) -> None:
-        """Pick up commands other processes (the command line, another console) have stored."""
-        store = self.journal.store
+        """Pick up what other processes (the command line, consoles, other nodes) have stored."""
+        store, news = self.journal.store, False
+
+        async def wait() -> None:
+            nonlocal news
+            news = await store.wait_changed(WAKE_WITHIN, every=self._follow_interval)
+
         await store.changed()
         while not stop.is_set():
-            if await store.changed():
+            news = False
+            await first_of(wait(), stop.wait())
+            if news:
                 await self.journal.catch_up()
-            await first_of(asyncio.sleep(self._follow_interval), stop.wait())
 
     async def _deadlines(self, stop: asyncio.Event) -> None:
         """Sleep until the next warning or breach is due (or the state changes), then fire it."""

@@ -35,19 +35,33 @@ def broker(settings: Settings) -> Broker:
         tls_cert=settings.resolve(mqtt.tls_cert) if mqtt.tls_cert else None,
         tls_key=settings.resolve(mqtt.tls_key) if mqtt.tls_key else None,
         keepalive=mqtt.keepalive,
+        share_group=mqtt.share_group,
     )
 
 
 def sources_from_settings(journal: Journal, settings: Settings) -> list[Source]:
-    """One MQTT ingest for every topic feed (one broker session), one reader per camera url."""
-    subscriptions: list[Subscription] = []
+    """Every configured source: the MQTT ingest, then the camera streams."""
+    return [*mqtt_ingest(journal, settings), *camera_streams(journal, settings)]
+
+
+def mqtt_ingest(journal: Journal, settings: Settings) -> list[Source]:
+    """One MQTT ingest for every topic feed (one broker session), if any feed has topics. Runs on
+    every engine node: with `[mqtt] share_group` the broker gives each message to one of them."""
+    subscriptions = [
+        Subscription(feed.name, topic, _codec(settings, feed))
+        for feed in settings.file.feeds
+        for topic in feed.topics
+    ]
+    return [MqttIngest(journal, broker(settings), subscriptions)] if subscriptions else []
+
+
+def camera_streams(journal: Journal, settings: Settings) -> list[Source]:
+    """One reader per camera url. Runs on the leading node only: each node reading a stream
+    would store every alert once per node."""
     sources: list[Source] = []
     for feed in settings.file.feeds:
-        codec = _codec(settings, feed)
         if feed.url:
             password = feed.password.get_secret_value() if feed.password else None
+            codec = _codec(settings, feed)
             sources.append(CameraStream(journal, feed.name, feed.url, codec, feed.username, password))
-        subscriptions += [Subscription(feed.name, topic, codec) for topic in feed.topics]
-    if subscriptions:
-        sources.insert(0, MqttIngest(journal, broker(settings), subscriptions))
     return sources

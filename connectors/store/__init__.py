@@ -1,6 +1,9 @@
-"""The event log: the store port (`EventStore`), its SQLite adapter and its in-memory fake.
+"""The event log: the store port (`EventStore`), its SQLite and PostgreSQL adapters and its
+in-memory fake.
 
-Import from here; which module holds what is the package's own business.
+Import from here; which module holds what is the package's own business. The PostgreSQL adapter
+is the exception: import it from `store.postgres`, so that commands on a SQLite file never load
+its driver.
 """
 
 from dutydesk.connectors.store.chain import FACT_COLUMNS, FACTS_V4, GENESIS, READ_BATCH

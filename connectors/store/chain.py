@@ -8,7 +8,9 @@ build `Recorded` from them, so a fake and a database agree to the byte.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -141,6 +143,15 @@ async def walk(batches: AsyncIterator[Sequence[Row]]) -> Verification:
                 return Verification(count, row[0], f"event {row[0]} does not match its hash")
             previous, expected_seq, count = row[9], expected_seq + 1, count + 1
     return Verification(count)
+
+
+async def polled(changed: Callable[[], Awaitable[bool]], within: float, every: float) -> bool:
+    """`wait_changed` for an adapter that cannot be notified: look every `every` seconds."""
+    for _ in range(max(1, math.ceil(within / every))):
+        if await changed():
+            return True
+        await asyncio.sleep(every)
+    return await changed()
 
 
 def check_names(kinds: Mapping[str, Sequence[str]]) -> None:

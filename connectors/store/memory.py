@@ -29,6 +29,7 @@ from dutydesk.connectors.store.chain import (
     fact_row,
     from_micros,
     micros,
+    polled,
     walk,
 )
 from dutydesk.connectors.store.port import DuplicateKeyError, FactRow, Recorded, StoreError, Verification
@@ -131,6 +132,9 @@ class MemoryEventStore:
         changed = self._seen_others is not None and others != self._seen_others
         self._seen_others = others
         return changed
+
+    async def wait_changed(self, within: float, *, every: float) -> bool:
+        return await polled(self.changed, within, every)
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[MemoryLog]:

@@ -1,9 +1,10 @@
 """The event store port: what dutydesk needs of a durable, append-only, tamper-evident event log.
 
 Everything above the store (the journal, the service, the KPI reader, the console) types against
-`EventStore`, never against an adapter. Two adapters implement it and pass the same contract
-tests (`tests/test_store_contract.py`): `SqliteEventStore`, the embedded default, and
-`MemoryEventStore`, a first-class fake for tests. A server-based store (PostgreSQL) is a third.
+`EventStore`, never against an adapter. Three adapters implement it and pass the same contract
+tests (`tests/test_store_contract.py`): `SqliteEventStore`, the embedded default,
+`PostgresEventStore`, the server log several engine nodes share, and `MemoryEventStore`, a
+first-class fake for tests.
 
 The rules every adapter keeps:
 - Sequence numbers start at 1 and have no gaps; events come back in that order.
@@ -235,6 +236,20 @@ class EventStore(Protocol):
 
         Returns:
             False on the first call; then True when someone else has committed since.
+        """
+        ...
+
+    async def wait_changed(self, within: float, *, every: float) -> bool:
+        """Wait until another writer commits, or `within` seconds pass (followers: the console,
+        the engine picking up commands). A wake-up only: the caller reads from its last
+        sequence number, so a wake-up missed or spurious loses nothing.
+
+        Args:
+            within: the longest wait, in seconds.
+            every: how often an adapter that cannot be notified looks (`changed`), in seconds.
+
+        Returns:
+            Whether another writer committed since the last `changed` or `wait_changed`.
         """
         ...
 

@@ -32,6 +32,7 @@ from dutydesk.connectors.store.chain import (
     encode,
     from_micros,
     micros,
+    polled,
     walk,
 )
 from dutydesk.connectors.store.port import DuplicateKeyError, FactRow, Recorded, StoreError, Verification
@@ -221,6 +222,9 @@ class SqliteEventStore:
         self._data_version = version
         return changed
 
+    async def wait_changed(self, within: float, *, every: float) -> bool:
+        return await polled(self.changed, within, every)
+
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction at a time on this connection: BEGIN IMMEDIATE, then commit, or
@@ -258,6 +262,15 @@ class SqliteEventStore:
             yield txn
             indexed = await self._write_queued(db, txn)
         self._indexed = max(self._indexed, indexed)  # only once that is committed
+
+    async def adopt(self, rows: Sequence[Row]) -> None:
+        """Append rows another adapter stored, hashes and all (a PostgreSQL log's backup): they
+        must continue this log's chain, which `verify` checks as for any other row."""
+        async with self._writing() as db:
+            await db.executemany(_INSERT, rows)
+            await db.execute(COPY_FACTS, (rows[0][0] - 1,))
+            for statement in INDEX_INCIDENTS:
+                await db.execute(statement)
 
     async def _existing(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()

@@ -1,5 +1,5 @@
 """The composition root of the command line: where the settings are read and the concrete pieces
-— the SQLite event store, the journal and its engine, the wall clock, the running service, the
+— the event store, the journal and its engine, the wall clock, the running service, the
 console, apprise — are chosen and put together. Commands ask the context for what they need and
 never build these themselves.
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from dutydesk.connectors.deliverers import AppriseDeliverer
     from dutydesk.connectors.messages import Messages
     from dutydesk.connectors.settings import Settings
-    from dutydesk.connectors.store import SqliteEventStore
+    from dutydesk.connectors.store import EventStore
     from dutydesk.console.i18n import Translator
     from dutydesk.playbooks.clock import Clock
     from dutydesk.playbooks.obligations import Deadlines
@@ -141,15 +141,14 @@ class Context:
         return deadlines(self.settings)
 
     @contextlib.asynccontextmanager
-    async def store(self) -> AsyncIterator[SqliteEventStore]:
-        """The event log alone, for commands that read it without the engine."""
-        from dutydesk.connectors.store import SqliteEventStore, StoreError
+    async def store(self) -> AsyncIterator[EventStore]:
+        """The event log alone, for commands that read it without the engine: the SQLite file,
+        or PostgreSQL when `[database] url` names it."""
+        from dutydesk.connectors.application.factories import open_store
+        from dutydesk.connectors.store import StoreError
 
-        settings = self.settings
         try:
-            store = await SqliteEventStore.open(
-                settings.database, busy_timeout=settings.file.database.busy_timeout
-            )
+            store = await open_store(self.settings)
         except StoreError as exc:
             raise CliError(str(exc)) from None
         try:
@@ -193,17 +192,27 @@ class Context:
         """The engine with every configured source and the notifier, until `stop`."""
         from dutydesk.connectors.application.factories import apprise_path
         from dutydesk.connectors.application.service import EngineRunning, Service
-        from dutydesk.connectors.application.sources import sources_from_settings
+        from dutydesk.connectors.application.sources import camera_streams, mqtt_ingest
         from dutydesk.connectors.notify import notifier_from_settings
 
         settings = self.settings
         if apprise_path(settings) is None:
             self.warn(self.t("notify_off", path=settings.resolve(settings.file.notify.apprise_config)))
         async with self.journal(plans=True, notices=True) as journal:
-            sources = [*sources_from_settings(journal, settings), notifier_from_settings(journal, settings)]
-            self.say(self.t("serving", db=settings.database))
+            service = Service(
+                journal,
+                sources=mqtt_ingest(journal, settings),
+                # a fresh set each time this node comes to lead
+                leader_sources=lambda: [
+                    *camera_streams(journal, settings),
+                    notifier_from_settings(journal, settings),
+                ],
+                # a server log takes several engine nodes; a SQLite file one engine
+                several=settings.file.database.url is not None,
+            )
+            self.say(self.t("serving", db=journal.store.path))
             try:
-                await Service(journal, sources=sources).run(stop)
+                await service.run(stop)
             except EngineRunning as exc:
                 raise CliError(str(exc)) from None
 
