@@ -39,6 +39,7 @@ from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
 from dutydesk.connectors.messages import Messages
 from dutydesk.connectors.notify import notifier_from_settings, records_of_test, send_test
+from dutydesk.connectors.phone import phone_from_settings
 from dutydesk.connectors.settings import Settings, SettingsError, load_settings
 from dutydesk.connectors.store import SqliteEventStore, StoreError
 from dutydesk.console import render
@@ -626,9 +627,11 @@ async def serve(args: argparse.Namespace, ctx: Context) -> int:
     if apprise_file(ctx.settings) is None:
         ctx.warn(ctx.t("notify_off", path=ctx.settings.resolve(ctx.settings.file.notify.apprise_config)))
     async with _journal(ctx, need_plans=True, notices=notice_policy(ctx.settings)) as journal:
+        phone = phone_from_settings(journal, ctx.settings)
         sources = [
             *sources_from_settings(journal, ctx.settings),
-            notifier_from_settings(journal, ctx.settings),
+            notifier_from_settings(journal, ctx.settings, phone.addresser),
+            *([phone.endpoint] if phone.endpoint else []),
         ]
         ctx.print(ctx.t("serving", db=ctx.settings.database))
         ctx.out.flush()

@@ -19,6 +19,7 @@ from dutydesk.playbooks.durations import Duration
 from dutydesk.playbooks.events import (
     AlarmChanged,
     AlarmObserved,
+    BreachAcknowledged,
     DeviceChanged,
     DutyLogged,
     Event,
@@ -174,6 +175,8 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
             return f"{t('ev.warned')}: {title(event.obligation)}"
         case ObligationBreached():
             return f"{t('ev.breached')}: {title(event.obligation)}"
+        case BreachAcknowledged(channel=channel):
+            return t("ev.acknowledged", title=title(event.obligation), channel=t(f"channel.{channel}"))
         case UrgencyChanged():
             return t("urgent") + (t("ev.because", reason=event.reason) if event.reason else "")
         case SeverityChanged():

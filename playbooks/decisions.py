@@ -219,8 +219,10 @@ class Decisions:
                 return [SeverityChanged(**head, severity=severity.id, previous=incident.severity.id)]
             case CompleteObligation():
                 return []  # the obligation met is all there is to it; see _obligations_met
-            case AcknowledgeBreach(obligation=obligation):
-                return self.dispatcher.acknowledge(incident, obligation, at=at, actor=command.actor)
+            case AcknowledgeBreach(obligation=obligation, channel=channel):
+                return self.dispatcher.acknowledge(
+                    incident, obligation, at=at, actor=command.actor, channel=channel
+                )
         raise TypeError(f"unknown command {type(command).__name__}")
 
     def _desk(self, command: Command, at: datetime) -> Event:

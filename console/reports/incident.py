@@ -25,6 +25,7 @@ from dutydesk.console.reports.document import (
 from dutydesk.console.reports.wording import TICKS, translator
 from dutydesk.playbooks.events import (
     AlarmChanged,
+    BreachAcknowledged,
     CauseRecorded,
     Event,
     IncidentOpened,
@@ -178,6 +179,13 @@ class _Builder:
             case ObligationWarned(obligation=ob, due_at=due, notify=notify):
                 detail = t("r.due_notify", title=self.title(ob), due=self.when(due), roles=self.roles(notify))
                 return t("r.e.warned"), detail, "note"
+            case BreachAcknowledged(obligation=ob, channel=channel):
+                channel_name = t(f"channel.{channel}")
+                return (
+                    t("r.e.acknowledged"),
+                    t("r.acknowledged", title=self.title(ob), channel=channel_name),
+                    "plain",
+                )
             case ObligationBreached(obligation=ob, due_at=due, notify=notify):
                 detail = t("r.due_notify", title=self.title(ob), due=self.when(due), roles=self.roles(notify))
                 return t("r.e.breached"), detail, "alert"

@@ -47,6 +47,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "r.e.met": ("时限完成", "obligation met"),
     "r.e.warned": ("时限预警", "deadline warning"),
     "r.e.breached": ("超时", "deadline breached"),
+    "r.e.acknowledged": ("确认超时", "breach acknowledged"),
+    "r.acknowledged": ("{title}，经{channel}确认", "{title}, acknowledged by {channel}"),
     "r.due_notify": ("{title}，截止 {due}；通知 {roles}", "{title}, due {due}; told: {roles}"),
     "r.e.alarm": ("告警", "alarm"),
     "r.e.cause": ("原因分析", "cause"),
