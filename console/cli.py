@@ -40,6 +40,8 @@ from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
 from dutydesk.connectors.messages import Messages
 from dutydesk.connectors.notify import notifier_from_settings, records_of_test, send_test
 from dutydesk.connectors.phone import phone_from_settings
+from dutydesk.connectors.phone.page import say
+from dutydesk.connectors.phone.sms import Sms, apply_reply, from_gammu
 from dutydesk.connectors.settings import Settings, SettingsError, load_settings
 from dutydesk.connectors.store import SqliteEventStore, StoreError
 from dutydesk.console import render
@@ -618,6 +620,34 @@ async def rectify_item(args: argparse.Namespace, ctx: Context) -> int:
 # -- running, backup, audit -------------------------------------------------------------------
 
 
+async def sms_inbound(args: argparse.Namespace, ctx: Context) -> int:
+    """Apply SMS replies: from the arguments, gammu-smsd's environment, or standard input."""
+    if args.sender:
+        texts = [" ".join(args.text)] if args.text else [sys.stdin.read()]
+        messages = [Sms(args.sender, text) for text in texts]
+    else:
+        messages = from_gammu(os.environ)
+    if not messages:
+        raise CliError(ctx.t("sms_none"))
+    refused = 0
+    async with _journal(ctx) as journal:
+        for sms in messages:
+            reply = await apply_reply(journal, sms)
+            if reply.refused:
+                refused += 1
+                ctx.warn(ctx.t(f"sms.{reply.refused}", number=sms.number, notification=reply.notification))
+            for incident, done in reply.done.items():
+                ctx.print(
+                    ctx.t(
+                        "sms_done",
+                        holder=reply.holder,
+                        incident=incident,
+                        result=say(f"done.{done.result}", ctx.t.lang),
+                    )
+                )
+    return 1 if refused else 0
+
+
 async def serve(args: argparse.Namespace, ctx: Context) -> int:
     logging.basicConfig(level=logging.INFO, stream=ctx.err, format="%(levelname)s %(name)s: %(message)s")
     stop = asyncio.Event()
@@ -1114,6 +1144,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("serve", help="run the engine headless until SIGINT/SIGTERM")
     p.set_defaults(handler=serve)
+    p = commands.add_parser("sms-inbound", help="apply an SMS reply (1a, aa); gammu-smsd RunOnReceive")
+    p.add_argument("--from", dest="sender", metavar="NUMBER", help="default: gammu-smsd's SMS_1_NUMBER ...")
+    p.add_argument("text", nargs="*", help="default: standard input (with --from)")
+    p.set_defaults(handler=sms_inbound)
     p = commands.add_parser("backup", help="a consistent copy of the database, safe while running")
     p.add_argument("file")
     p.set_defaults(handler=backup)

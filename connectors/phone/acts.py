@@ -56,6 +56,8 @@ async def act(
     outcomes = await journal.submit(*commands)
     if outcomes[0].repeated:
         return Done("used")
+    if outcomes[0].rejected is not None and outcomes[0].rejected.code == "closed":
+        return Done("closed")  # closed by another process since this one last looked
     acknowledged = tuple(
         r.event.obligation for o in outcomes for r in o.recorded if isinstance(r.event, BreachAcknowledged)
     )

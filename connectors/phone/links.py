@@ -107,7 +107,9 @@ class Signer:
             LinkRefused: malformed (not a token at all), altered (not signed by this key, or
                 changed since), expired.
         """
-        body, _, mac = token.partition(".")
+        body, dot, mac = token.partition(".")
+        if not dot:
+            raise LinkRefused("malformed")
         try:
             given = _unb64(mac)
             body.encode("ascii")

@@ -25,6 +25,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "没有待确认的超时（已完成或已有人确认），未作更改。",
         "There is no breach to acknowledge (met, or acknowledged already); nothing changed.",
     ),
+    "done.unknown": ("没有该事件，未作更改。", "No such incident; nothing changed."),
     "done.closed": ("事件已关闭，未作更改。", "The incident is closed; nothing changed."),
     "refused": ("链接无效", "Link refused"),
     "why.malformed": ("这不是本系统发出的链接。", "This is not a link this duty desk sent."),

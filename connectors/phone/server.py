@@ -44,6 +44,7 @@ class Clock(Protocol):
 class _Bucket:
     tokens: float
     at: datetime
+    limited: bool = False  # the last request was refused
 
 
 class RateLimit:
@@ -67,10 +68,14 @@ class RateLimit:
         if len(self._clients) > MAX_CLIENTS:
             self._clients.clear()  # a flood from many addresses: start every bucket afresh
         bucket = self._clients.setdefault(client, _Bucket(float(self.burst), now))
-        if not self._take(bucket, self.rate, self.burst, now):
-            return False
-        factor = GLOBAL_FACTOR
-        return self._take(self._all, self.rate * factor, self.burst * factor, now)
+        allowed = self._take(bucket, self.rate, self.burst, now) and self._take(
+            self._all, self.rate * GLOBAL_FACTOR, self.burst * GLOBAL_FACTOR, now
+        )
+        if not allowed and not bucket.limited:
+            # once per flood, not per request: a log written as fast as a flood comes is a flood too
+            log.warning("too many requests from %s: refusing until it slows down", client)
+        bucket.limited = not allowed
+        return allowed
 
 
 def bind(listen: str) -> socket.socket:
@@ -137,7 +142,7 @@ class PhoneEndpoint:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         if not self.limit.allow(request.remote or "?"):
-            return self._refuse(request, "busy")
+            return self._html(page.refused_page(self._lang(request), "busy"), STATUS["busy"])
         try:
             return await handler(request)
         except web.HTTPNotFound:
