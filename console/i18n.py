@@ -168,6 +168,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "late": ("超时 {span}", "{span} late"),
     "left": ("剩余 {span}", "{span} left"),
     "overdue": ("已超时 {span}", "overdue by {span}"),
+    "missed": ("未完成", "missed"),
     "waiting_for": ("待“{anchor}”后 {limit}", "{limit} after {anchor}"),
     "provisional": (
         "（暂定：该年度节假日安排未确认）",
@@ -217,6 +218,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ev.merged_into": ("已并入 {into}", "merged into {into}"),
     "ev.merged_from": ("{merged} 已并入本事件", "{merged} merged into this one"),
     "ev.because": ("（因 {reason}）", " (because of {reason})"),
+    "recorded_late": (
+        "（补记：{start} 至 {end} 引擎未运行）",
+        "(recorded late, the engine was not running from {start} to {end})",
+    ),
+    "occurrences.summary": (
+        "共 {total} 次：按时 {on_time}，超时完成 {late}，未完成 {missed}，免除 {waived}",
+        "{total} in all: {on_time} on time, {late} late, {missed} missed, {waived} waived",
+    ),
+    "occurrences.hint": (
+        "较早的 {hidden} 次未列出；加 --all-occurrences 显示全部",
+        "{hidden} earlier occurrences not listed; --all-occurrences lists them all",
+    ),
     # the console
     "board.title": ("值班台", "Duty board"),
     "board.on_duty": ("值班", "on duty"),

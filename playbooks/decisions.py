@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TypedDict
+from typing import TypedDict, assert_never
 
 from dutydesk.playbooks import rectification
 from dutydesk.playbooks.alarmbook import Alarm
 from dutydesk.playbooks.commands import (
+    DESK_COMMANDS,
+    INCIDENT_ACTIONS,
     AcknowledgeAlarm,
     AcknowledgeBreach,
     AcknowledgeHandover,
     AddNote,
     Command,
     CompleteObligation,
+    DeskCommand,
     ImportRoster,
     IncidentCommand,
     ItemCommand,
@@ -48,8 +51,9 @@ from dutydesk.playbooks.events import (
 from dutydesk.playbooks.incidents import Incident, Projection, apply_to
 from dutydesk.playbooks.merging import merge
 from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
-from dutydesk.playbooks.plans import MET_BY_MANUAL, MET_BY_UPDATE, Plan
+from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import REGISTER_COMMANDS
+from dutydesk.playbooks.rules import ByHand, ByMilestone, ByUpdate, Recurring
 from dutydesk.playbooks.vocab import Milestone
 
 ENGINE_ACTOR = "engine"  # the actor of what the engine decides by itself
@@ -115,8 +119,10 @@ class Decisions:
             )
             events = self._act(incident, command, at)
             events += self._obligations_met(incident, events, command, at)
-        else:
+        elif isinstance(command, DESK_COMMANDS):
             events = [self._desk(command, at)]
+        else:
+            raise TypeError(f"unknown command {type(command).__name__}")
         return events
 
     def open(self, command: OpenIncident, at: datetime, already: int = 0) -> list[Event]:
@@ -181,6 +187,8 @@ class Decisions:
             )
         if isinstance(command, REGISTER_COMMANDS):
             return rectification.act(self.projection.register, incident, command, at, self.deadlines)
+        if not isinstance(command, INCIDENT_ACTIONS):
+            raise TypeError(f"unknown command {type(command).__name__}")
         match command:
             case ReachMilestone(milestone=milestone, text=text):
                 return [self._milestone(incident, milestone, text, at, head)]
@@ -223,9 +231,12 @@ class Decisions:
                 return self.dispatcher.acknowledge(
                     incident, obligation, at=at, actor=command.actor, channel=channel
                 )
-        raise TypeError(f"unknown command {type(command).__name__}")
+            case AddNote():
+                raise AssertionError("a note is decided above, also on a closed incident")
+            case unknown:
+                assert_never(unknown)
 
-    def _desk(self, command: Command, at: datetime) -> Event:
+    def _desk(self, command: DeskCommand, at: datetime) -> Event:
         """The duty log, the handover and alarm acknowledgements: things not of one incident."""
         head = Header(at=at, incident=None, actor=command.actor, drill=False)
         text = getattr(command, "text", None) or getattr(command, "reason", None)
@@ -248,7 +259,8 @@ class Decisions:
                 return AlarmShelved(
                     **head | {"incident": alarm.incident}, key=key, reason=reason.strip(), until=until
                 )
-        raise TypeError(f"unknown command {type(command).__name__}")
+            case unknown:
+                assert_never(unknown)
 
     def _alarm(self, key: str) -> Alarm:
         alarm = self.projection.alarms.alarms.get(key)
@@ -360,13 +372,18 @@ class Decisions:
         """When this action meets this obligation occurrence, or None if it does not."""
         if status.met_at is not None or status.state is State.WAIVED or status.anchor_at is None:
             return None
-        how = status.obligation.met_by
-        if how == MET_BY_MANUAL:
-            return at if status.obligation.id == manual else None
-        if how == MET_BY_UPDATE:
-            return at if isinstance(command, PostUpdate) and status.anchor_at <= at else None
-        reached = incident.milestones.get(how)
-        return max(reached, status.anchor_at) if reached is not None else None
+        if isinstance(status.obligation.timing, Recurring) and status.state is State.BREACHED:
+            return None  # a period that passed without an update stays missed
+        match status.obligation.meets:
+            case ByHand():
+                return at if status.obligation.id == manual else None
+            case ByUpdate():
+                return at if isinstance(command, PostUpdate) and status.anchor_at <= at else None
+            case ByMilestone(milestone=milestone):
+                reached = incident.milestones.get(milestone)
+                return max(reached, status.anchor_at) if reached is not None else None
+            case unknown:
+                assert_never(unknown)
 
     def _refuse_manual(self, incident: Incident, obligation_id: str, at: datetime) -> None:
         statuses = [s for s in self.status(incident, at) if s.obligation.id == obligation_id]
@@ -377,7 +394,7 @@ class Decisions:
                 obligation=obligation_id,
             )
         current = statuses[-1]
-        if current.obligation.met_by != MET_BY_MANUAL:
+        if not isinstance(current.obligation.meets, ByHand):
             raise Rejected(
                 "not_manual",
                 f"{obligation_id!r} is met by {current.obligation.met_by!r}, not by hand",

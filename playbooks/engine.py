@@ -22,7 +22,7 @@ from dutydesk.playbooks.dispatch import Dispatcher
 from dutydesk.playbooks.events import Event, ObligationBreached, ObligationWarned
 from dutydesk.playbooks.incidents import Incident, Projection
 from dutydesk.playbooks.notices import NoticePolicy
-from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
+from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate, history
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import Item
 
@@ -62,6 +62,7 @@ class Engine:
         # stale-device sweep; superseded entries are skipped by their version
         self._heap: list[tuple[datetime, int, str, int]] = []
         self._versions: dict[str, int] = {}
+        self._started: tuple[datetime | None, datetime] | None = None  # (last activity, start)
         self._order = itertools.count()
         for incident in self.projection.incidents.open():
             self._schedule(incident)
@@ -88,6 +89,13 @@ class Engine:
         return self.decisions.incident(incident_id)
 
     def status(self, incident: Incident, now: datetime) -> list[Status]:
+        """Every occurrence of the incident's obligations, for showing and reporting: its cost
+        grows with the occurrences. Deciding uses `current`."""
+        return history(incident, self.deadlines, now)
+
+    def current(self, incident: Incident, now: datetime) -> list[Status]:
+        """What the incident owes now: each one-off obligation, and of a recurring one its latest
+        occurrence met and those since; the same cost on day 90 as on day 1 (boards, lists)."""
         return evaluate(incident, self.deadlines, now)
 
     def apply(self, event: Event, seq: int) -> None:
@@ -123,6 +131,8 @@ class Engine:
     def started(self, now: datetime) -> None:
         """The engine starts running at `now`: device silence counts from here."""
         self.projection.alarms.started(now)
+        # a deadline that passed before now passed while the engine was not running
+        self._started = (self.projection.last_at, now)
         if any(feed.stale_after for feed in self.feeds.values()):
             self._versions[SWEEP] = 1
             self._push(now + SWEEP_EVERY, SWEEP, 1)
@@ -190,7 +200,7 @@ class Engine:
 
     def _timer_events(self, incident: Incident, now: datetime) -> list[Keyed]:
         out = []
-        for status in self.status(incident, now):
+        for status in self.current(incident, now):
             ob, due = status.obligation, status.due_at
             assert due is not None or status.state is State.PENDING or status.state is State.WAIVED
             if status.state is State.WARNING and status.key not in incident.warned and due:
@@ -206,8 +216,9 @@ class Engine:
                 )
                 out.append(Keyed(f"{incident.id}/{ob.id}#{status.occurrence}/warned", event))
             elif status.state is State.BREACHED and status.key not in incident.breached and due:
+                idle = self._started is not None and due < self._started[1]
                 event = ObligationBreached(
-                    at=now,
+                    at=due,  # a breach is dated at its due time, however late it is recorded
                     incident=incident.id,
                     actor=ENGINE_ACTOR,
                     drill=incident.drill,
@@ -216,6 +227,8 @@ class Engine:
                     due_at=due,
                     late_seconds=(now - due).total_seconds(),
                     notify=incident.plan.targets(ob, "breach", incident.severity),
+                    recorded_at=now,
+                    idle_from=self._started[0] if idle and self._started else None,
                 )
                 out.append(Keyed(f"{incident.id}/{ob.id}#{status.occurrence}/breached", event))
         return out
@@ -230,7 +243,7 @@ class Engine:
         if incident.closed:
             return
         times = []
-        for status in self.status(incident, incident.received_at):
+        for status in self.current(incident, incident.received_at):
             if status.due_at is None or status.met_at is not None or status.state is State.WAIVED:
                 continue
             if status.key in incident.breached:
