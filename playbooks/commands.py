@@ -10,6 +10,7 @@ from typing import Literal
 from dutydesk.playbooks.roster import Shift
 from dutydesk.playbooks.vocab import Cause, Milestone, Severity, Source
 
+
 Channel = Literal["cli", "console", "link", "sms"]  # how an acknowledgement reached the desk
 
 
@@ -173,7 +174,14 @@ class GiveRectificationFeedback(ItemCommand):
 # The commands of one incident and those of the desk, as closed unions: the engine matches on
 # them and ends in `assert_never`, so mypy names a command a new member left undecided.
 IncidentAction = (
-    ReachMilestone | PostUpdate | MarkUrgent | SetSeverity | AddNote | CompleteObligation | AcknowledgeBreach
+    ReachMilestone
+    | PostUpdate
+    | MarkUrgent
+    | SetSeverity
+    | AddNote
+    | CompleteObligation
+    | AcknowledgeBreach
+    | MergeIncident
 )
 INCIDENT_ACTIONS = (
     ReachMilestone,
@@ -183,6 +191,7 @@ INCIDENT_ACTIONS = (
     AddNote,
     CompleteObligation,
     AcknowledgeBreach,
+    MergeIncident,
 )
 DeskCommand = WriteLog | AcknowledgeHandover | AcknowledgeAlarm | ShelveAlarm
 DESK_COMMANDS = (WriteLog, AcknowledgeHandover, AcknowledgeAlarm, ShelveAlarm)
