@@ -15,6 +15,7 @@ import pendulum
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from dutydesk.connectors.deliverers import Button
 from dutydesk.connectors.settings import SettingsError
 from dutydesk.playbooks.events import NotificationQueued
 from dutydesk.playbooks.vocab import ROLES, SEVERITY_LABELS, Severity
@@ -32,6 +33,7 @@ STAGES = {
     "rectification_overdue": ("整改逾期", "rectification overdue"),
 }
 URGENT_STAGES = frozenset({"breach", "escalation", "rectification_overdue"})
+BUTTON = {"zh": "确认 {incident}", "en": "Acknowledge {incident}"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,11 @@ class Messages:
             unstaffed=queued.unstaffed,
             at=queued.at,
         )
+
+    def buttons(self, to: Addressed | None) -> tuple[Button, ...]:
+        """A button for each signed link of the copy, for destinations that show buttons."""
+        links = to.links.items() if to else ()
+        return tuple((BUTTON[self.lang].format(incident=incident), url) for incident, url in links)
 
     def compose(
         self,

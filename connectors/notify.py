@@ -22,7 +22,14 @@ from datetime import datetime
 
 from dutydesk.connectors.application.factories import apprise_path, retry_policy
 from dutydesk.connectors.application.journal import Journal
-from dutydesk.connectors.deliverers import WORKERS, AppriseDeliverer, Deliverer, Sent, load_destinations
+from dutydesk.connectors.deliverers import (
+    WORKERS,
+    AppriseDeliverer,
+    Button,
+    Deliverer,
+    Sent,
+    load_destinations,
+)
 from dutydesk.connectors.messages import Addressed, Messages
 from dutydesk.connectors.settings import Settings, SettingsError
 from dutydesk.connectors.store import Recorded, StoreError
@@ -153,6 +160,7 @@ class Notifier:
         while True:
             to = self.address(queued, job.target) if self.address and not job.fallback else None
             title, body = self.messages.render(queued, to)
+            buttons = self.messages.buttons(to)
             destinations = deliverer.destinations(job.target, drill=job.drill)
             if not destinations:
                 kind = "drill destination" if job.drill else "destination"
@@ -170,6 +178,7 @@ class Notifier:
                                 destination=destination,
                                 target=target,
                                 message=(title, body),
+                                buttons=buttons,
                                 stop=stop,
                             )
                         )
@@ -188,6 +197,7 @@ class Notifier:
         destination: str,
         target: _Target,
         message: tuple[str, str],
+        buttons: Sequence[Button],
         stop: asyncio.Event,
     ) -> None:
         """Try one destination, retrying it alone with backoff, until it takes the message or its
@@ -195,7 +205,7 @@ class Notifier:
         attempt = job.attempt
         while True:
             async with self._slots:
-                sent = await deliverer.send(*message, destination, drill=job.drill)
+                sent = await deliverer.send(*message, destination, drill=job.drill, buttons=buttons)
             now = self.journal.clock.now()
             attempted = NotificationAttempted(
                 at=now,

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.header import decode_header
 from pathlib import Path
 
 import httpx
@@ -42,6 +43,7 @@ class Desk:
     wang: Endpoint
     li: Endpoint
     sms: Endpoint
+    ntfy: Endpoint
 
     def links(self, count: int = 1) -> dict[str, str]:
         """Incident -> the link in the messages the duty officer received (waits for `count`)."""
@@ -71,6 +73,12 @@ class Desk:
         return run.stdout.strip()
 
 
+def _decoded(headers: dict[str, str]) -> str:
+    """ntfy's X-Actions header as ntfy reads it (RFC 2047)."""
+    ((text, charset),) = decode_header(headers.get("X-Actions", ""))
+    return text.decode(charset) if isinstance(text, bytes) else text
+
+
 def until(found: Callable[[], list[str]]) -> list[str]:
     """What `found` returns once it returns something (within PATIENCE)."""
     end = time.monotonic() + PATIENCE
@@ -82,12 +90,13 @@ def until(found: Callable[[], list[str]]) -> list[str]:
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
-    with endpoint() as wang, endpoint() as li, endpoint() as sms, endpoint() as fallback:
+    with endpoint() as wang, endpoint() as li, endpoint() as sms, endpoint() as ntfy, endpoint() as fallback:
         (tmp_path / "apprise.yml").write_text(
             apprise_yaml(
                 {
                     wang.url("wang"): "wang",
                     sms.url("sms"): '"13800000001"',  # stands in for the SMS gateway
+                    f"ntfy://127.0.0.1:{ntfy.port}/duty-wang": "wang",  # a self-hosted ntfy
                     li.url("li"): "li",
                     fallback.url("fallback"): "fallback",
                 }
@@ -104,7 +113,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
         assert dutydesk(tmp_path, "roster", "import", str(tmp_path / "rota.csv")).returncode == 0
         serve = start_serve(tmp_path)
         try:
-            yield Desk(tmp_path, wang, li, sms)
+            yield Desk(tmp_path, wang, li, sms, ntfy)
         finally:
             serve.send_signal(signal.SIGTERM)
             _, err = serve.communicate(timeout=PATIENCE)
@@ -123,6 +132,9 @@ def test_the_link_in_a_delivered_message_acknowledges_and_escalation_stops(desk:
         and "<script" not in page.text
         and "http" not in page.text.split("<body>")[1]
     )
+    # ntfy shows the same link as a button
+    buttons = until(lambda: [b for b in map(_decoded, desk.ntfy.headers) if tapped in b])
+    assert f"view, Acknowledge {tapped}, {link}" in buttons[0]
     acked = httpx.post(link, data={"action": "ack"})
     assert acked.status_code == 200 and "escalation stops" in acked.text, acked.text
     # a second fire, never acknowledged: its escalation shows when the first one's would have gone
