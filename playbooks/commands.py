@@ -10,7 +10,6 @@ from typing import Literal
 from dutydesk.playbooks.roster import Shift
 from dutydesk.playbooks.vocab import Cause, Milestone, Severity, Source
 
-
 Channel = Literal["cli", "console", "link", "sms"]  # how an acknowledgement reached the desk
 
 
