@@ -44,6 +44,15 @@ class Desk:
     li: Endpoint
     sms: Endpoint
     ntfy: Endpoint
+    serve: subprocess.Popen[str]
+
+    def stop(self) -> str:
+        """Stop serve cleanly; what it logged."""
+        if self.serve.returncode is None:
+            self.serve.send_signal(signal.SIGTERM)
+        _, err = self.serve.communicate(timeout=PATIENCE)
+        assert self.serve.returncode == 0, err
+        return err
 
     def links(self, count: int = 1) -> dict[str, str]:
         """Incident -> the link in the messages the duty officer received (waits for `count`)."""
@@ -111,13 +120,12 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
         )
         (tmp_path / "rota.csv").write_text(ROTA, encoding="utf-8")
         assert dutydesk(tmp_path, "roster", "import", str(tmp_path / "rota.csv")).returncode == 0
-        serve = start_serve(tmp_path)
+        desk = Desk(tmp_path, wang, li, sms, ntfy, start_serve(tmp_path))
         try:
-            yield Desk(tmp_path, wang, li, sms, ntfy)
+            yield desk
         finally:
-            serve.send_signal(signal.SIGTERM)
-            _, err = serve.communicate(timeout=PATIENCE)
-        assert serve.returncode == 0, err
+            if desk.serve.returncode is None:
+                desk.stop()
 
 
 def test_the_link_in_a_delivered_message_acknowledges_and_escalation_stops(desk: Desk) -> None:
@@ -195,6 +203,9 @@ def test_refused_links_say_why_show_nothing_and_change_nothing(desk: Desk) -> No
     assert len(events(desk.home, "obligation.acknowledged")) == 1
     notes = [row for row in events(desk.home, "incident.note") if row[0] == first]
     assert len(notes) == 1 and "on my way" in notes[0][1]
+    logged = desk.stop()
+    for reason in ("malformed", "altered", "expired", "foreign"):
+        assert f": {reason}" in logged and "refused POST /a/" in logged, reason
 
 
 def test_a_flood_is_refused_and_deadlines_keep_their_time(desk: Desk) -> None:
