@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from dutydesk.connectors.deliverers import load_destinations
 from dutydesk.connectors.messages import Addressed, Messages
-from dutydesk.connectors.phone.acts import holders_of, phone_number
+from dutydesk.connectors.phone.acts import holders_of, phone_number, sms_routes
 from dutydesk.connectors.phone.links import LinkRefused, Signer, load_key
 from dutydesk.connectors.phone.sms import CODE, from_gammu
 from dutydesk.connectors.settings import SettingsError
@@ -118,3 +119,17 @@ def test_the_copy_for_one_person_carries_their_link_and_the_reply_codes() -> Non
     _, shared = messages.compose(**kw, at=MONDAY + timedelta(minutes=3))  # type: ignore[arg-type]
     assert "https://" not in shared and "短信回复" not in shared
     assert messages.buttons(to) == (("确认 20261123-001", "https://duty.example/a/20261123-001/tok.en"),)
+
+
+def test_a_number_an_sms_destination_sends_to_is_its_holders(tmp_path: Path) -> None:
+    (tmp_path / "apprise.yml").write_text(
+        "urls:\n"
+        "  - smseagle://abcdef1234567890@10.0.0.5/+8613800000001:\n      tag: wang\n"
+        "  - json://127.0.0.1:9/hook/12345678:\n      tag: li\n",  # a number-like id is no phone
+        encoding="utf-8",
+    )
+    routes = sms_routes(load_destinations(tmp_path / "apprise.yml", "drill"))
+    assert routes == {"13800000001": frozenset({"wang"})}
+    shifts = [Shift("duty_officer", "王值班", ("wang",)), Shift("leader_on_duty", "李主任", ("li",))]
+    assert holders_of("+86 138 0000 0001", shifts, routes) == {"王值班"}
+    assert holders_of("12345678", shifts, routes) == set()

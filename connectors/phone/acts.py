@@ -9,11 +9,13 @@ log itself refuses, even across processes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.deliverers import Destinations
 from dutydesk.connectors.messages import Addressed
 from dutydesk.connectors.phone.links import Signer
 from dutydesk.playbooks.commands import AcknowledgeBreach, AddNote, Channel, Command
@@ -24,6 +26,7 @@ Action = Literal["ack", "onway"]
 Result = Literal["acknowledged", "noted", "used", "nothing", "closed", "unknown"]
 ON_MY_WAY = "在路上 / on my way"
 _PHONE = re.compile(r"^\+?\d{5,15}$")
+MIN_DIGITS = 7  # a shorter number in a URL's path is more likely an id than a phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +81,33 @@ def phone_number(text: str) -> str | None:
     return digits
 
 
-def holders_of(number: str, shifts: Iterable[Shift]) -> set[str]:
-    """The holders whose roster tags include this phone number."""
+def holders_of(
+    number: str, shifts: Iterable[Shift], routes: Mapping[str, frozenset[str]] | None = None
+) -> set[str]:
+    """The holders whose roster tags include this phone number, or a tag of a destination that
+    sends SMS to it (`routes`: number -> tags, from `sms_routes`)."""
     wanted = phone_number(number)
-    return {s.holder for s in shifts if wanted and any(phone_number(tag) == wanted for tag in s.tags)}
+    if wanted is None:
+        return set()
+    via = (routes or {}).get(wanted, frozenset())
+    return {
+        s.holder for s in shifts if via.intersection(s.tags) or any(phone_number(t) == wanted for t in s.tags)
+    }
+
+
+def sms_routes(destinations: Destinations) -> dict[str, frozenset[str]]:
+    """The phone numbers the destinations send to (an SMS gateway's URL names them in its path:
+    `smseagle://…@host/+8613800000001`), each with the tags of the destinations that do."""
+    routes: dict[str, frozenset[str]] = {}
+    for name, app in destinations.services.items():
+        if app[0].title_maxlen != 0:
+            continue  # apprise's text-message services have no title; others' numbers are ids
+        url: str = app[0].url()  # type: ignore[no-untyped-call]  # apprise leaves it unannotated
+        for segment in urlsplit(url).path.split("/"):
+            number = phone_number(unquote(segment))
+            if number is not None and len(number) >= MIN_DIGITS:
+                routes[number] = routes.get(number, frozenset()) | destinations.tags[name]
+    return routes
 
 
 def holder_of_target(roster: Roster, queued: NotificationQueued, target: str) -> str | None:

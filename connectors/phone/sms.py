@@ -1,6 +1,7 @@
 """SMS replies in GoAlert's grammar: `1a` acknowledges item 1 of the last message sent to the
-replying person, `aa` all of that message. A reply counts only from a phone number the roster
-gives that person (a roster tag that is a phone number); anything else is refused and logged.
+replying person, `aa` all of that message. A reply counts only from a phone number of that person:
+a roster tag that is a phone number, or the number an SMS destination carrying one of their tags
+sends to; anything else is refused and logged.
 
 gammu-smsd runs a command for each message received (`RunOnReceive`), telling it the sender and
 text in environment variables (`SMS_MESSAGES`, `SMS_1_NUMBER`, `SMS_1_TEXT`, ...); `from_gammu`
@@ -57,12 +58,15 @@ async def last_message_to(journal: Journal, holders: set[str]) -> NotificationQu
     return max(mine, key=lambda e: e.at, default=None)
 
 
-async def apply_reply(journal: Journal, sms: Sms) -> Reply:
-    """Acknowledge what the reply names, as the person whose number it came from."""
+async def apply_reply(
+    journal: Journal, sms: Sms, routes: Mapping[str, frozenset[str]] | None = None
+) -> Reply:
+    """Acknowledge what the reply names, as the person whose number it came from (a roster tag,
+    or `routes`: the numbers the SMS destinations send to, see `sms_routes`)."""
     code = CODE.match(sms.text)
     if code is None:
         return _refused(sms, "malformed")
-    holders = holders_of(sms.number, journal.engine.projection.notices.roster.shifts)
+    holders = holders_of(sms.number, journal.engine.projection.notices.roster.shifts, routes)
     if len(holders) != 1:  # no one, or a number several people share: nobody to act as
         return _refused(sms, "unknown_number")
     holder = holders.pop()

@@ -7,6 +7,9 @@ import argparse
 import os
 import sys
 
+from dutydesk.connectors.application.factories import apprise_path
+from dutydesk.connectors.deliverers import load_destinations
+from dutydesk.connectors.phone.acts import sms_routes
 from dutydesk.connectors.phone.page import say
 from dutydesk.connectors.phone.sms import Sms, apply_reply, from_gammu
 from dutydesk.console.cli.bootstrap import CliError, Context
@@ -21,11 +24,13 @@ async def sms_inbound(args: argparse.Namespace, ctx: Context) -> Output:
         messages = from_gammu(os.environ)
     if not messages:
         raise CliError(ctx.t("sms_none"))
+    path = apprise_path(ctx.settings)
+    routes = sms_routes(load_destinations(path, ctx.settings.file.notify.drill_tag)) if path else {}
     lines: list[str] = []
     refused = 0
     async with ctx.journal() as journal:
         for sms in messages:
-            reply = await apply_reply(journal, sms)
+            reply = await apply_reply(journal, sms, routes)
             if reply.refused:
                 refused += 1
                 ctx.warn(ctx.t(f"sms.{reply.refused}", number=sms.number, notification=reply.notification))
