@@ -15,7 +15,6 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -25,6 +24,7 @@ from dutydesk.connectors.messages import in_words
 from dutydesk.connectors.phone import page
 from dutydesk.connectors.phone.acts import Action, act
 from dutydesk.connectors.phone.links import Grant, LinkRefused, Signer
+from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.incidents import Incident
 
 log = logging.getLogger("dutydesk.phone")
@@ -34,10 +34,6 @@ MAX_CLIENTS = 4096  # buckets kept; past this the idle ones are forgotten
 GLOBAL_FACTOR = 10  # all clients together may do this many times what one may
 ACTIONS: tuple[Action, ...] = ("ack", "onway")
 STATUS = {"malformed": 403, "altered": 403, "foreign": 403, "expired": 410, "busy": 429, "notfound": 404}
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 @dataclass(slots=True)
