@@ -244,7 +244,7 @@ class AppriseDeliverer:
 class MemoryDeliverer:
     """A first-class fake: destinations by name with their tags, kept in memory. Messages to a
     destination in `failing` fail (as a destination answering 500 would); the rest are kept in
-    `sent` as (destination, title, body), in order."""
+    `sent` as (destination, title, body), in order. Its destinations have no buttons."""
 
     tags: Mapping[str, Iterable[str]]
     drill_tag: str = "drill"
