@@ -11,6 +11,7 @@ import pytest
 
 from dutydesk.connectors.deliverers import load_destinations
 from dutydesk.connectors.messages import Addressed, Messages
+from dutydesk.connectors.phone import page
 from dutydesk.connectors.phone.acts import holders_of, phone_number, sms_routes
 from dutydesk.connectors.phone.links import LinkRefused, Signer, load_key
 from dutydesk.connectors.phone.sms import CODE, from_gammu
@@ -133,3 +134,18 @@ def test_a_number_an_sms_destination_sends_to_is_its_holders(tmp_path: Path) -> 
     shifts = [Shift("duty_officer", "王值班", ("wang",)), Shift("leader_on_duty", "李主任", ("li",))]
     assert holders_of("+86 138 0000 0001", shifts, routes) == {"王值班"}
     assert holders_of("12345678", shifts, routes) == set()
+
+
+def test_the_page_escapes_what_it_shows_and_a_refusal_shows_no_incident() -> None:
+    shown = page.incident_page(
+        "zh",
+        incident="20261123-001",
+        title="<script>alert(1)</script>",
+        place="食堂 & 后厨",
+        holder="李主任",
+        due=[page.Due("安保班组1分钟内启动应急预案", "11-23 14:31", "3分钟", None)],
+    )
+    assert "<script>" not in shown and "&lt;script&gt;" in shown and "食堂 &amp; 后厨" in shown
+    assert "已超时 3分钟" in shown and shown.count("<button") == 2 and "src=" not in shown
+    refused = page.refused_page("en", "expired")
+    assert "expired" in refused and "20261123" not in refused
