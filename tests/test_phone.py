@@ -220,7 +220,7 @@ def test_a_flood_is_refused_and_deadlines_keep_their_time(desk: Desk) -> None:
                 answers.append(client.get(f"http://{host}/a/{first}/forged.token").status_code)
 
     # a deadline falling due in a few seconds, while the page is flooded
-    due_soon = (WallClock().now() - timedelta(seconds=55)).isoformat()
+    due_soon = (WallClock().now() - timedelta(seconds=50)).isoformat()
     flooding = threading.Thread(target=flood)
     flooding.start()
     try:
@@ -242,16 +242,17 @@ def test_a_flood_is_refused_and_deadlines_keep_their_time(desk: Desk) -> None:
         flooding.join(PATIENCE)
     assert answers.count(429) > answers.count(403) > 0 and set(answers) == {403, 429}
     (late,) = [json.loads(data) for incident, data in breaches if incident == run.stdout.strip()]
-    fired = events_at(desk.home, "obligation.breached")[run.stdout.strip()]
-    assert fired - datetime.fromisoformat(late["due_at"]) < timedelta(seconds=1.5)
+    fired = logged_at(desk.home, "obligation.breached")[run.stdout.strip()]
+    assert fired - datetime.fromisoformat(late["due_at"]) < timedelta(seconds=2)
 
 
-def events_at(home: Path, kind: str) -> dict[str, datetime]:
-    """When each incident's first event of a kind happened, as stored."""
+def logged_at(home: Path, kind: str) -> dict[str, datetime]:
+    """When each incident's first event of a kind was written (a breach is dated at its due time,
+    so only the moment it was logged shows whether the engine was late)."""
     db = sqlite3.connect(home / "dutydesk.db")
     try:
         rows = db.execute(
-            "SELECT incident, MIN(at) FROM events WHERE kind = ? GROUP BY incident", (kind,)
+            "SELECT incident, MIN(logged_at) FROM events WHERE kind = ? GROUP BY incident", (kind,)
         ).fetchall()
     finally:
         db.close()
