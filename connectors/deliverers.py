@@ -10,23 +10,26 @@ on its own, so a failing one is retried alone and a working one receives a messa
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import apprise
 import yaml
+from apprise.plugins.ntfy import NotifyNtfy
 
 from dutydesk.connectors.settings import SettingsError
 
 __all__ = [
     "AppriseDeliverer",
+    "Button",
     "Deliverer",
     "Destinations",
     "MemoryDeliverer",
@@ -35,6 +38,9 @@ __all__ = [
 ]
 
 WORKERS = 16  # threads for apprise; a hanging destination holds one until apprise's own timeout
+NTFY_BUTTONS = 3  # ntfy shows at most three actions
+
+Button = tuple[str, str]  # (label, URL): a button opening the URL, on destinations that have buttons
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +71,16 @@ class Deliverer(Protocol):
         """
         ...
 
-    async def send(self, title: str, body: str, destination: str, *, drill: bool) -> Sent:
+    async def send(
+        self, title: str, body: str, destination: str, *, drill: bool, buttons: Sequence[Button] = ()
+    ) -> Sent:
         """Try once to deliver a message to one destination. Never raises for a failed delivery.
 
         Args:
             destination: a name from `destinations`.
             drill: the message belongs to a drill; a destination not tagged for drills is refused.
+            buttons: shown by destinations that have buttons (ntfy's actions); the others have the
+                same links in the body and ignore them.
 
         Returns:
             `Sent(ok=True)` once the destination accepted it; otherwise the error, with
@@ -178,12 +188,14 @@ class AppriseDeliverer:
     def destinations(self, tag: str, *, drill: bool) -> tuple[str, ...]:
         return _carrying(self._destinations.tags, tag, self._destinations.drill_tag if drill else None)
 
-    async def send(self, title: str, body: str, destination: str, *, drill: bool) -> Sent:
+    async def send(
+        self, title: str, body: str, destination: str, *, drill: bool, buttons: Sequence[Button] = ()
+    ) -> Sent:
         refused = _refusal(self._destinations.tags, destination, self._destinations.drill_tag, drill)
         if refused is not None:
             return refused
         future = asyncio.get_running_loop().run_in_executor(
-            self._pool, self._notify, title, body, destination
+            self._pool, self._notify, title, body, self._with_buttons(destination, buttons)
         )
         try:
             # apprise stops waiting at `timeout` itself; this guards against a call that does not
@@ -191,8 +203,22 @@ class AppriseDeliverer:
         except TimeoutError:
             return Sent(False, f"no answer within {self.timeout:g} s", self.timeout)
 
-    def _notify(self, title: str, body: str, destination: str) -> Sent:
+    def _with_buttons(self, destination: str, buttons: Sequence[Button]) -> apprise.Apprise:
+        """The destination's apprise object; for ntfy with buttons, a copy whose URL carries them
+        as ntfy `view` actions."""
         app = self._destinations.services[destination]
+        plugin = app[0]
+        if not buttons or not isinstance(plugin, NotifyNtfy):
+            return app
+        actions = "; ".join(f"view, {label}, {url}" for label, url in buttons[:NTFY_BUTTONS])
+        # HTTP headers are Latin-1; ntfy decodes RFC 2047, so Chinese labels arrive intact
+        encoded = f"=?UTF-8?B?{base64.b64encode(actions.encode()).decode()}?="
+        url: str = plugin.url()  # type: ignore[no-untyped-call]  # apprise leaves it unannotated
+        copy = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
+        copy.add(f"{url}{'&' if '?' in url else '?'}actions={quote(encoded, safe='')}")
+        return copy
+
+    def _notify(self, title: str, body: str, app: apprise.Apprise) -> Sent:
         started = time.perf_counter()
         try:
             # the single-destination object is sent to whatever its tags: "all" matches every one
@@ -218,7 +244,7 @@ class AppriseDeliverer:
 class MemoryDeliverer:
     """A first-class fake: destinations by name with their tags, kept in memory. Messages to a
     destination in `failing` fail (as a destination answering 500 would); the rest are kept in
-    `sent` as (destination, title, body), in order."""
+    `sent` as (destination, title, body), in order. Its destinations have no buttons."""
 
     tags: Mapping[str, Iterable[str]]
     drill_tag: str = "drill"
@@ -229,7 +255,9 @@ class MemoryDeliverer:
     def destinations(self, tag: str, *, drill: bool) -> tuple[str, ...]:
         return _carrying(self._tags(), tag, self.drill_tag if drill else None)
 
-    async def send(self, title: str, body: str, destination: str, *, drill: bool) -> Sent:
+    async def send(
+        self, title: str, body: str, destination: str, *, drill: bool, buttons: Sequence[Button] = ()
+    ) -> Sent:
         if self.closed:
             raise RuntimeError("the deliverer is closed")
         refused = _refusal(self._tags(), destination, self.drill_tag, drill)

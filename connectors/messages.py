@@ -4,6 +4,8 @@ the bundled ones or overrides of the same names; a drill is marked outside the t
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pendulum
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from dutydesk.connectors.deliverers import Button
 from dutydesk.connectors.settings import SettingsError
 from dutydesk.playbooks.events import NotificationQueued
 from dutydesk.playbooks.vocab import ROLES, SEVERITY_LABELS, Severity
@@ -30,6 +33,16 @@ STAGES = {
     "rectification_overdue": ("整改逾期", "rectification overdue"),
 }
 URGENT_STAGES = frozenset({"breach", "escalation", "rectification_overdue"})
+BUTTON = {"zh": "确认 {incident}", "en": "Acknowledge {incident}"}
+
+
+@dataclass(frozen=True, slots=True)
+class Addressed:
+    """Who one copy of a message goes to, when its target is one person's: the signed link of
+    each incident for them, and that they may answer by SMS reply code."""
+
+    holder: str
+    links: Mapping[str, str] = field(default_factory=dict)  # incident id -> URL
 
 
 class Messages:
@@ -49,15 +62,19 @@ class Messages:
         try:
             self._title = env.get_template(f"title.{lang}.j2")
             self._body = env.get_template(f"body.{lang}.j2")
-            sample = self._context(role="duty_officer", items=[], recipients=[], unstaffed=False, at=None)
+            sample = self._context(
+                role="duty_officer", items=[], recipients=[], unstaffed=False, at=None, to=None
+            )
             self._title.render(sample)
             self._body.render(sample)
         except TemplateError as exc:
             where = getattr(exc, "filename", None) or getattr(exc, "name", None) or "template"
             raise SettingsError(f"{where}: {exc}") from None
 
-    def render(self, queued: NotificationQueued) -> tuple[str, str]:
+    def render(self, queued: NotificationQueued, to: Addressed | None = None) -> tuple[str, str]:
+        """The message as the copy for `to` reads (None: a copy for a shared or fallback channel)."""
         return self.compose(
+            to=to,
             role=queued.role,
             items=list(queued.items),
             recipients=list(queued.recipients),
@@ -65,6 +82,11 @@ class Messages:
             unstaffed=queued.unstaffed,
             at=queued.at,
         )
+
+    def buttons(self, to: Addressed | None) -> tuple[Button, ...]:
+        """A button for each signed link of the copy, for destinations that show buttons."""
+        links = to.links.items() if to else ()
+        return tuple((BUTTON[self.lang].format(incident=incident), url) for incident, url in links)
 
     def compose(
         self,
@@ -75,9 +97,12 @@ class Messages:
         drill: bool,
         unstaffed: bool,
         at: datetime | None,
+        to: Addressed | None = None,
     ) -> tuple[str, str]:
         """(title, body); a drill is marked outside the templates, so no template can drop it."""
-        context = self._context(role=role, items=items, recipients=recipients, unstaffed=unstaffed, at=at)
+        context = self._context(
+            role=role, items=items, recipients=recipients, unstaffed=unstaffed, at=at, to=to
+        )
         try:
             title, body = self._title.render(context).strip(), self._body.render(context).strip()
         except TemplateError:
@@ -98,10 +123,13 @@ class Messages:
         recipients: list[str],
         unstaffed: bool,
         at: datetime | None,
+        to: Addressed | None,
     ) -> dict[str, Any]:
         zh = self.lang == "zh"
         label = ROLES.get(role)
-        listed = [self._item(item, at) for item in items[:LISTED]]
+        links = to.links if to else {}
+        listed = [self._item(item, at) | {"link": links.get(item["incident"], "")} for item in items[:LISTED]]
+        overdue = any(item["stage"] in URGENT_STAGES for item in items)
         return {
             "role": (label.zh if zh else label.en) if label else role,
             "recipients": recipients,
@@ -110,7 +138,9 @@ class Messages:
             "count": len(items),
             "items": listed,
             "more": max(len(items) - LISTED, 0),
-            "overdue": any(item["stage"] in URGENT_STAGES for item in items),
+            "overdue": overdue,
+            # reply codes (1a, aa) are taken only from the one person this copy went to
+            "reply": to is not None and overdue,
             "at": at.astimezone(self.zone).strftime("%m-%d %H:%M") if at else "",
         }
 
@@ -136,5 +166,10 @@ class Messages:
         }
 
     def _span(self, delta: timedelta) -> str:
-        seconds = round(abs(delta.total_seconds()) / 60) * 60 or round(abs(delta.total_seconds()))
-        return pendulum.duration(seconds=seconds).in_words(locale=self.lang) or "0"
+        return in_words(delta, self.lang)
+
+
+def in_words(delta: timedelta, lang: str) -> str:
+    """A span of time in words, to the minute once it is a minute or more ("12 minutes")."""
+    seconds = round(abs(delta.total_seconds()) / 60) * 60 or round(abs(delta.total_seconds()))
+    return pendulum.duration(seconds=seconds).in_words(locale=lang) or "0"

@@ -16,14 +16,21 @@ import asyncio
 import dataclasses
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from dutydesk.connectors.application.factories import apprise_path, retry_policy
 from dutydesk.connectors.application.journal import Journal
-from dutydesk.connectors.deliverers import WORKERS, AppriseDeliverer, Deliverer, Sent, load_destinations
-from dutydesk.connectors.messages import Messages
+from dutydesk.connectors.deliverers import (
+    WORKERS,
+    AppriseDeliverer,
+    Button,
+    Deliverer,
+    Sent,
+    load_destinations,
+)
+from dutydesk.connectors.messages import Addressed, Messages
 from dutydesk.connectors.settings import Settings, SettingsError
 from dutydesk.connectors.store import Recorded, StoreError
 from dutydesk.connectors.waits import first_of
@@ -79,8 +86,11 @@ class Notifier:
         retry: RetryPolicy,
         fallback_tag: str,
         concurrency: int = WORKERS,
+        address: Callable[[NotificationQueued, str], Addressed | None] | None = None,
     ) -> None:
         self.journal = journal
+        # who a copy to a target goes to, with their signed links (`connectors/phone`); None: nobody
+        self.address = address
         self.deliverer = deliverer  # None: no apprise configuration, nothing can be delivered
         self.messages = messages
         self.retry = retry
@@ -148,8 +158,10 @@ class Notifier:
             )
             return
         queued = job.queued or await self._read(job.seq)
-        title, body = self.messages.render(queued)
         while True:
+            to = self.address(queued, job.target) if self.address and not job.fallback else None
+            title, body = self.messages.render(queued, to)
+            buttons = self.messages.buttons(to)
             destinations = deliverer.destinations(job.target, drill=job.drill)
             if not destinations:
                 kind = "drill destination" if job.drill else "destination"
@@ -167,6 +179,7 @@ class Notifier:
                                 destination=destination,
                                 target=target,
                                 message=(title, body),
+                                buttons=buttons,
                                 stop=stop,
                             )
                         )
@@ -185,6 +198,7 @@ class Notifier:
         destination: str,
         target: _Target,
         message: tuple[str, str],
+        buttons: Sequence[Button],
         stop: asyncio.Event,
     ) -> None:
         """Try one destination, retrying it alone with backoff, until it takes the message or its
@@ -192,7 +206,7 @@ class Notifier:
         attempt = job.attempt
         while True:
             async with self._slots:
-                sent = await deliverer.send(*message, destination, drill=job.drill)
+                sent = await deliverer.send(*message, destination, drill=job.drill, buttons=buttons)
             now = self.journal.clock.now()
             attempted = NotificationAttempted(
                 at=now,
@@ -298,7 +312,11 @@ class Notifier:
                     await asyncio.sleep(WRITE_RETRY)
 
 
-def notifier_from_settings(journal: Journal, settings: Settings) -> Notifier:
+def notifier_from_settings(
+    journal: Journal,
+    settings: Settings,
+    address: Callable[[NotificationQueued, str], Addressed | None] | None = None,
+) -> Notifier:
     """The notifier as configured; a missing apprise file leaves it unable to deliver (and says so
     in the log of every notification), a broken one is an error."""
     notify = settings.file.notify
@@ -315,6 +333,7 @@ def notifier_from_settings(journal: Journal, settings: Settings) -> Notifier:
         Messages(lang=notify.lang, zone=settings.zone, folder=folder),
         retry=retry_policy(settings),
         fallback_tag=notify.fallback_tag,
+        address=address,
     )
 
 

@@ -252,6 +252,26 @@ class EscalationSection(_Section):
         return self
 
 
+class AckSection(_Section):
+    """Acknowledging from a phone: signed links served by `dutydesk serve`, and SMS replies."""
+
+    enabled: bool = False
+    """Serve the acknowledgement page and put a signed link in every deadline message."""
+    listen: Annotated[str, Field(pattern=r"^[^\s:]+:\d{1,5}$")] = "127.0.0.1:8640"
+    """host:port the page is served on (port 0: any free port, for tests)."""
+    base_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    """The address the phones reach it by (the reverse proxy's); default: http://<listen>."""
+    key_file: Path = Path("ack.key")
+    """The HMAC key signing the links; made on first use, readable by its owner only. Never in
+    the database, so a copy of the log cannot forge a link."""
+    expiry: timedelta = timedelta(hours=24)
+    """How long a link stays valid (seconds)."""
+    rate: float = Field(default=2.0, gt=0)
+    """Requests per second one client may make on average; more are refused (HTTP 429)."""
+    burst: int = Field(default=20, ge=1)
+    """Requests one client may make at once before `rate` applies."""
+
+
 class RectificationSection(_Section):
     """The rectification register (整改台账): the rule's period and when to remind."""
 
@@ -296,6 +316,7 @@ class SettingsFile(_Section):
     alarms: AlarmsSection = AlarmsSection()
     notify: NotifySection = NotifySection()
     escalation: EscalationSection = EscalationSection()
+    ack: AckSection = AckSection()
     rectification: RectificationSection = RectificationSection()
     reports: ReportsSection = ReportsSection()
     centre: CentreSection = CentreSection()

@@ -189,6 +189,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ev.opened": ("接报", "received"),
     "ev.warned": ("预警", "warning"),
     "ev.breached": ("超时", "breached"),
+    "ev.acknowledged": ("已确认超时：{title}（{channel}）", "acknowledged: {title} (by {channel})"),
+    "sms_none": (
+        "没有短信：请给出 --from 号码和内容，或由 gammu-smsd 调用",
+        "no SMS: give --from NUMBER and the text, or run from gammu-smsd",
+    ),
+    "sms.malformed": (
+        "拒绝来自 {number} 的短信：无法识别（回复 1a 确认第1项，aa 确认全部）",
+        "refused SMS from {number}: not a reply code (1a acknowledges item 1, aa all)",
+    ),
+    "sms.unknown_number": (
+        "拒绝来自 {number} 的短信：号码不属于值班表中的任何人",
+        "refused SMS from {number}: the number is no one's in the roster",
+    ),
+    "sms.no_message": (
+        "拒绝来自 {number} 的短信：没有发给该号码的通知",
+        "refused SMS from {number}: no notification was sent to this number",
+    ),
+    "sms.no_item": (
+        "拒绝来自 {number} 的短信：最近的通知 {notification} 中没有这一项",
+        "refused SMS from {number}: the last notification ({notification}) has no such item",
+    ),
+    "sms_done": ("{holder} 短信确认 {incident}：{result}", "{holder} by SMS on {incident}: {result}"),
+    "channel.cli": ("命令行", "command line"),
+    "channel.console": ("值班台", "console"),
+    "channel.link": ("手机链接", "phone link"),
+    "channel.sms": ("短信回复", "SMS reply"),
     "ev.merged_into": ("已并入 {into}", "merged into {into}"),
     "ev.merged_from": ("{merged} 已并入本事件", "{merged} merged into this one"),
     "ev.because": ("（因 {reason}）", " (because of {reason})"),

@@ -17,6 +17,7 @@ from dutydesk.playbooks.durations import Duration
 from dutydesk.playbooks.events import (
     AlarmChanged,
     AlarmObserved,
+    BreachAcknowledged,
     DeviceChanged,
     DutyLogged,
     Event,
@@ -238,6 +239,8 @@ def describe(event: Event, plan: Plan | None, t: Translator, zone: ZoneInfo | No
         case ObligationBreached():
             late = recorded_late(event, zone, t)
             return f"{t('ev.breached')}: {title(event.obligation)}" + (f" {late}" if late else "")
+        case BreachAcknowledged(channel=channel):
+            return t("ev.acknowledged", title=title(event.obligation), channel=t(f"channel.{channel}"))
         case UrgencyChanged():
             return t("urgent") + (t("ev.because", reason=event.reason) if event.reason else "")
         case SeverityChanged():

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import get_args
+from typing import Literal, get_args
 
 from dutydesk.playbooks.roster import Shift
 from dutydesk.playbooks.vocab import Cause, Milestone, Severity, Source
+
+Channel = Literal["cli", "console", "link", "sms"]  # how an acknowledgement reached the desk
 
 
 def _request_id() -> str:
@@ -158,6 +160,7 @@ class AcknowledgeBreach(IncidentCommand):
     """Someone takes a breach in hand (all of the incident's, or one obligation's): escalation stops."""
 
     obligation: str | None = None
+    channel: Channel = "cli"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

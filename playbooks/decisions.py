@@ -267,8 +267,10 @@ class Decisions:
                 return [SeverityChanged(**head, severity=severity.id, previous=incident.severity.id)]
             case CompleteObligation():
                 return []  # the obligation met is all there is to it; see _obligations_met
-            case AcknowledgeBreach(obligation=obligation):
-                return self.dispatcher.acknowledge(incident, obligation, at=at, actor=command.actor)
+            case AcknowledgeBreach(obligation=obligation, channel=channel):
+                return self.dispatcher.acknowledge(
+                    incident, obligation, at=at, actor=command.actor, channel=channel
+                )
             case AddNote():
                 raise AssertionError("a note is decided above, also on a closed incident")
             case unknown:

@@ -196,7 +196,7 @@ class Dispatcher:
         return described
 
     def acknowledge(
-        self, incident: Incident, obligation: str | None, *, at: datetime, actor: str
+        self, incident: Incident, obligation: str | None, *, at: datetime, actor: str, channel: str
     ) -> list[Event]:
         """Acknowledge the incident's open breaches (all, or one obligation's)."""
         if obligation is not None and obligation not in {ob.id for ob in incident.plan.obligations}:
@@ -218,6 +218,7 @@ class Dispatcher:
                 drill=incident.drill,
                 obligation=key[1],
                 occurrence=key[2],
+                channel=channel,
             )
             for key in keys
         ]

@@ -251,6 +251,7 @@ class BreachAcknowledged(Event):
     kind: ClassVar[str] = "obligation.acknowledged"
     obligation: str
     occurrence: int
+    channel: str = "cli"  # cli, console, link (a signed link on a phone) or sms (a reply code)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,7 @@ class Endpoint:
 
     port: int
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # of each request, in the same order
     release: threading.Event = field(default_factory=threading.Event)
 
     def url(self, path: str, **params: str) -> str:
@@ -33,6 +34,7 @@ def _handler(endpoint: Endpoint, status: int, hang: bool) -> type[BaseHTTPReques
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
+            endpoint.headers.append(dict(self.headers))
             endpoint.received.append((self.path.split("?")[0], body))
             if hang:
                 endpoint.release.wait(30)

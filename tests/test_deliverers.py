@@ -65,6 +65,12 @@ async def test_a_send_reaches_one_destination_once(world: World) -> None:
     assert [world.received(route) for route in ROUTES] == [1, 0, 0]
 
 
+async def test_buttons_are_shown_where_a_destination_has_them_and_ignored_elsewhere(world: World) -> None:
+    button = ("确认 20261123-001", "http://127.0.0.1:8640/a/20261123-001/tok.en")
+    sent = await world.deliverer.send("title", "body", world.name("good"), drill=False, buttons=[button])
+    assert sent.ok and [world.received(route) for route in ROUTES] == [1, 0, 0]
+
+
 async def test_a_failing_destination_is_a_failed_attempt_worth_retrying(world: World) -> None:
     sent = await world.deliverer.send("title", "body", world.name("bad"), drill=False)
     assert not sent.ok and sent.error and not sent.permanent

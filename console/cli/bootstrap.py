@@ -194,18 +194,21 @@ class Context:
         from dutydesk.connectors.application.service import EngineRunning, Service
         from dutydesk.connectors.application.sources import camera_streams, mqtt_ingest
         from dutydesk.connectors.notify import notifier_from_settings
+        from dutydesk.connectors.phone import phone_from_settings
 
         settings = self.settings
         if apprise_path(settings) is None:
             self.warn(self.t("notify_off", path=settings.resolve(settings.file.notify.apprise_config)))
         async with self.journal(plans=True, notices=True) as journal:
+            phone = phone_from_settings(journal, settings)
             service = Service(
                 journal,
-                sources=mqtt_ingest(journal, settings),
+                # the phone page answers on every node: any of them can record an acknowledgement
+                sources=[*mqtt_ingest(journal, settings), *([phone.endpoint] if phone.endpoint else [])],
                 # a fresh set each time this node comes to lead
                 leader_sources=lambda: [
                     *camera_streams(journal, settings),
-                    notifier_from_settings(journal, settings),
+                    notifier_from_settings(journal, settings, phone.addresser),
                 ],
                 # a server log takes several engine nodes; a SQLite file one engine
                 several=settings.file.database.url is not None,

@@ -299,6 +299,14 @@ def _running(commands: Sub) -> None:
     _command(commands, "serve", "running:serve", "run the engine headless until SIGINT/SIGTERM")
 
 
+def _phone(commands: Sub) -> None:
+    p = _command(
+        commands, "sms-inbound", "phone:sms_inbound", "apply SMS replies (1a, aa); gammu-smsd's RunOnReceive"
+    )
+    p.add_argument("--from", dest="sender", metavar="NUMBER", help="default: gammu-smsd's SMS_1_NUMBER, ...")
+    p.add_argument("text", nargs="*", help="the reply (default: standard input, with --from)")
+
+
 def _records(commands: Sub) -> None:
     p = _command(
         commands, "backup", "records:backup", "a consistent copy of the database, safe while running"
@@ -451,6 +459,7 @@ GROUPS: dict[str, Callable[[Sub], None]] = {
     "drill": _running,
     "sim": _running,
     "serve": _running,
+    "sms-inbound": _phone,
     "backup": _records,
     "audit": _records,
     "rectify": _rectify,

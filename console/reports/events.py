@@ -159,8 +159,9 @@ class Wording:
                 detail = t("r.due_notify", title=w.title(ob), due=when(due, w.zone), roles=w.roles(notify))
                 late = render.recorded_late(event, w.zone, t)  # the engine was not running
                 return t("r.e.breached"), f"{detail} {late}" if late else detail, "alert"
-            case BreachAcknowledged():
-                return t("r.e.breach_ack"), "", "plain"
+            case BreachAcknowledged(obligation=ob, channel=channel):
+                detail = t("r.acknowledged", title=w.title(ob), channel=t(f"channel.{channel}"))
+                return t("r.e.breach_ack"), detail, "plain"
             case LateExplained(obligation=ob, text=text):
                 return t("r.e.late_reason"), t("r.pair", a=w.title(ob), b=text), "plain"
             case AlarmChanged(key=key, status=status, reason=reason):

@@ -92,6 +92,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "f.issuer": ("签发", "Issued by"),
     "r.e.warned": ("时限预警", "deadline warning"),
     "r.e.breached": ("超时", "deadline breached"),
+    "r.acknowledged": ("{title}，经{channel}确认", "{title}, acknowledged by {channel}"),
     "r.due_notify": ("{title}，截止 {due}；通知 {roles}", "{title}, due {due}; told: {roles}"),
     "r.e.alarm": ("告警", "alarm"),
     "r.e.cause": ("原因分析", "cause"),
