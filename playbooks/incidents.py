@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from dutydesk.playbooks.alarmbook import Alarm, AlarmBook
+from dutydesk.playbooks.dutybook import DutyBook
 from dutydesk.playbooks.events import (
     AlarmAcknowledged,
     AlarmChanged,
@@ -138,7 +139,7 @@ class Incident:
         )
 
 
-SNAPSHOT_VERSION = 6
+SNAPSHOT_VERSION = 7
 _time = datetime.fromisoformat
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -209,12 +210,14 @@ class Projection:
         self.register = Register()  # rectification items
         self.by_trigger: dict[str, str] = {}  # open incidents by the device and alarm kind that started them
         self.notices = NoticeBook()  # roster, unacknowledged breaches, messages and deliveries under way
+        self.duties = DutyBook()  # routines and planned events
         self.seq = 0
 
     def apply(self, event: Event, seq: int) -> Incident | Alarm | Item | None:
         """Fold one event in; returns the incident, alarm or rectification item it touched, if any."""
         self.seq = max(self.seq, seq)
         self.notices.apply(event, seq)
+        self.duties.apply(event)
         if isinstance(event, AlarmObserved | AlarmChanged | DeviceChanged | AlarmAcknowledged | AlarmShelved):
             return self.alarms.apply(event)
         if isinstance(event, REGISTER_EVENTS):
@@ -266,6 +269,7 @@ class Projection:
             "alarms": self.alarms.to_snapshot(),
             "notices": self.notices.to_snapshot(),
             "register": self.register.to_snapshot(),
+            "duties": self.duties.to_snapshot(),
         }
 
     @classmethod
@@ -280,6 +284,7 @@ class Projection:
         projection.alarms.restore(data["alarms"])
         projection.notices = NoticeBook.from_snapshot(data["notices"])
         projection.register.restore(data["register"])
+        projection.duties = DutyBook.from_snapshot(data["duties"])
         projection.by_trigger = {i.trigger: i.id for i in projection.incidents.open() if i.trigger}
         return projection
 

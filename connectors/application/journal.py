@@ -21,11 +21,13 @@ from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Debounce, Decoded, Fee
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command, Rejected
 from dutydesk.playbooks.engine import Engine, Keyed
+from dutydesk.playbooks.eventplans import EventPlan
 from dutydesk.playbooks.events import DeadLetter
 from dutydesk.playbooks.incidents import Projection
 from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.routines import Routine
 
 SNAPSHOT_EVERY = 20_000  # events between cached projections
 
@@ -95,10 +97,20 @@ class Journal:
         feeds: Mapping[str, Feed] | None = None,
         debounce: Debounce | None = None,
         notices: NoticePolicy | None = None,
+        routines: Mapping[str, Routine] | None = None,
+        event_plans: Mapping[str, EventPlan] | None = None,
     ) -> Journal:
         """Rebuild the engine from the log and be ready to write to it. `notices`: decide
         notifications and escalations (the running service does; the command line does not)."""
-        engine = Engine(plans=plans, deadlines=deadlines, feeds=feeds, debounce=debounce, notices=notices)
+        engine = Engine(
+            plans=plans,
+            deadlines=deadlines,
+            feeds=feeds,
+            debounce=debounce,
+            notices=notices,
+            routines=routines,
+            event_plans=event_plans,
+        )
         journal = cls(store, engine, clock)
         await journal._load(engine)
         await journal.checkpoint_if_due()
@@ -121,6 +133,8 @@ class Journal:
             feeds=blank.feeds,
             debounce=blank.debounce,
             notices=blank.dispatcher.policy,
+            routines=blank.timetable.routines,
+            event_plans=blank.timetable.event_plans,
         )
         async for batch in self.store.iterate(engine.seq):
             engine.load((r.seq, r.event) for r in batch)
