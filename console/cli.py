@@ -40,7 +40,7 @@ from dutydesk.connectors.settings import (
 )
 from dutydesk.connectors.settings import apprise_path as apprise_file
 from dutydesk.connectors.store import SqliteEventStore, StoreError
-from dutydesk.console import render
+from dutydesk.console import render, routines_cli
 from dutydesk.console.deliveries import KINDS, delivery_rows
 from dutydesk.console.drills import DrillRun, publish_scenario, run_drill
 from dutydesk.console.i18n import Translator, detect
@@ -263,6 +263,7 @@ async def calendar_is_workday(args: argparse.Namespace, ctx: Context) -> int:
 async def _journal(ctx: Context, *, need_plans: bool = False, notices: NoticePolicy | None = None) -> Any:
     settings = ctx.settings
     plans = _library(ctx) if need_plans else {}
+    duties = routines_cli.duty_library(ctx, plans) if need_plans else {}
     store = await SqliteEventStore.open(settings.database, busy_timeout=settings.file.database.busy_timeout)
     try:
         yield await Journal.open(
@@ -273,6 +274,7 @@ async def _journal(ctx: Context, *, need_plans: bool = False, notices: NoticePol
             feeds=feeds(settings),
             debounce=debounce(settings),
             notices=notices,
+            **duties,
         )
     finally:
         await store.close()
@@ -1149,6 +1151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = audit.add_parser("verify", help="verify the hash chain of the event log")
     p.set_defaults(handler=audit_verify)
     _notify_parsers(commands)
+    routines_cli.register(commands)
     return parser
 
 

@@ -57,6 +57,52 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "事件 {incident} 没有待确认的超时",
         "incident {incident} has no unacknowledged breach",
     ),
+    # routines and planned events (例行巡查、活动保障)
+    "unknown_routine": (
+        "没有例行工作 {routine}（见 dutydesk routines list）",
+        "no routine {routine} (see `dutydesk routines list`)",
+    ),
+    "no_incident": (
+        "只有发现异常且配有预案的巡查才能启动事件",
+        "only an abnormal round of a routine with a plan opens an incident",
+    ),
+    "unknown_event_plan": ("没有活动保障方案 {plan}；可用：{known}", "no event plan {plan}; known: {known}"),
+    "end_before_start": (
+        "结束时间 {end} 不晚于开始时间 {start}",
+        "the end {end} is not after the start {start}",
+    ),
+    "unknown_event": (
+        "没有活动 {event}（见 dutydesk events list）",
+        "no event {event} (see `dutydesk events list`)",
+    ),
+    "same_times": ("活动 {event} 已是这个时间", "event {event} is already at these times"),
+    "unknown_task": (
+        "该活动没有保障事项 {task}；可用：{known}",
+        "the event has no task {task}; known: {known}",
+    ),
+    "task_done": ("活动 {event} 的 {task} 已完成", "{task} of event {event} is already done"),
+    "round_logged": ("已记录巡查：{title}（时限 {when}）", "round logged: {title} (due {when})"),
+    "round_extra": (
+        "已记录巡查：{title}（本时段已巡查，记为加巡）",
+        "round logged: {title} (this slot was done already: an extra round)",
+    ),
+    "round_incident": (
+        "已启动事件 {incident}（{plan}），与本次巡查关联",
+        "opened incident {incident} ({plan}), linked to this round",
+    ),
+    "event_added": ("已登记活动 {event}", "event {event} added"),
+    "event_moved": (
+        "活动 {event} 已改期，保障时限随之调整",
+        "event {event} moved; its obligations moved with it",
+    ),
+    "task_logged": ("已完成：{title}", "done: {title}"),
+    "h.routine": ("例行工作", "routine"),
+    "h.schedule": ("安排", "schedule"),
+    "h.next": ("下一次", "next"),
+    "h.place": ("地点", "place"),
+    "h.start": ("开始", "start"),
+    "h.end": ("结束", "end"),
+    "h.open_tasks": ("待办保障事项", "tasks outstanding"),
     # roster and notifications
     "acknowledged": ("已确认超时：{title}，升级通知停止", "acknowledged: {title}; escalation stops"),
     "roster_imported": (

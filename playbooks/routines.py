@@ -80,11 +80,11 @@ def _clock_time(value: Any) -> Any:
     return value
 
 
-def _clock_text(value: time) -> str:
+def clock_text(value: time) -> str:
     return "24:00" if value == time.max else value.strftime("%H:%M")
 
 
-ClockTime = Annotated[time, BeforeValidator(_clock_time), PlainSerializer(_clock_text, return_type=str)]
+ClockTime = Annotated[time, BeforeValidator(_clock_time), PlainSerializer(clock_text, return_type=str)]
 
 
 class Days(enum.StrEnum):

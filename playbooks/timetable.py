@@ -233,6 +233,7 @@ class Timetable:
                 "unknown_event_plan",
                 f"no event plan {command.plan_id!r}; known: {known}",
                 plan=command.plan_id,
+                known=known,
             )
         if not command.title.strip():
             raise Rejected("empty", "the title is empty", field="title")
@@ -263,7 +264,7 @@ class Timetable:
         planned = self._planned(command.event)
         _check_times(command.start, command.end)
         if (command.start, command.end) == (planned.start, planned.end):
-            raise Rejected("same_times", f"event {planned.id} is already at these times")
+            raise Rejected("same_times", f"event {planned.id} is already at these times", event=planned.id)
         prefix = f"event:{planned.id}/"
         # the breaches of the old times are over: their escalation stops
         stale = [
@@ -290,13 +291,21 @@ class Timetable:
         except KeyError:
             known = ", ".join(t.id for t in planned.plan.tasks)
             raise Rejected(
-                "unknown_task", f"event plan {planned.plan.id} has no task {command.task!r}; known: {known}"
+                "unknown_task",
+                f"event plan {planned.plan.id} has no task {command.task!r}; known: {known}",
+                task=command.task,
+                known=known,
             ) from None
         _need_note(command.abnormal, command.note)
         ref = task_ref(planned.id, task.id)
         owed = _current([o for o in planned.owed(self.deadlines) if o.ref == ref], planned.track, at)
         if owed is None and task.every is None:
-            raise Rejected("already", f"{task.id} of event {planned.id} is already done")
+            raise Rejected(
+                "task_done",
+                f"{task.id} of event {planned.id} is already done",
+                task=task.id,
+                event=planned.id,
+            )
         return _done(
             command.actor, at, ref, owed, abnormal=command.abnormal, note=command.note, incident=None
         )
@@ -367,7 +376,10 @@ def _need_note(abnormal: bool, note: str) -> None:
 def _check_times(start: datetime, end: datetime) -> None:
     if end <= start:
         raise Rejected(
-            "end_before_start", f"the end {end.isoformat()} is not after the start {start.isoformat()}"
+            "end_before_start",
+            f"the end {end.isoformat()} is not after the start {start.isoformat()}",
+            start=start,
+            end=end,
         )
 
 

@@ -1,0 +1,274 @@
+"""The command line of routines and planned events: `round`, `routines list`, `event`, `events list`.
+
+Handlers take `(args, ctx)` like the others in `console/cli.py`, which registers them with
+`register` and opens every journal with `duty_library`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from dutydesk.connectors.settings import Settings
+from dutydesk.console import render
+from dutydesk.playbooks.clock import iso
+from dutydesk.playbooks.duty_events import DutyDone, EventScheduled
+from dutydesk.playbooks.duty_library import bundled_event_plans, bundled_routines
+from dutydesk.playbooks.eventplans import load_event_plans
+from dutydesk.playbooks.events import IncidentOpened
+from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.routines import Routine, Schedule, Source, clock_text, load_routines
+from dutydesk.playbooks.timetable import CompleteTask, Entry, LogRound, MoveEvent, ScheduleEvent
+
+if TYPE_CHECKING:  # cli.py imports this module to register it
+    from dutydesk.console.cli import Context
+
+AHEAD = timedelta(hours=24)  # how far `routines list` looks for each routine's next round
+
+
+def _sources(settings: Settings, kind: str, bundled: list[Source]) -> list[Source]:
+    """The bundled files and the centre's own, in `<plan folder>/routines` or `/events`."""
+    folder = settings.plan_folder / kind
+    own = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+    return [*bundled, *(Source(str(path), path.read_text(encoding="utf-8")) for path in own)]
+
+
+def duty_library(ctx: Context, plans: dict[str, Plan]) -> dict[str, Any]:
+    """The routines and event plans to run (`Journal.open` keywords); files in error are left out
+    and said so, as plans are."""
+    settings = ctx.settings
+    routines, errors = load_routines(
+        _sources(settings, "routines", bundled_routines()), roles=settings.roles, plans=plans.keys()
+    )
+    event_plans, more = load_event_plans(
+        _sources(settings, "events", bundled_event_plans()), roles=settings.roles
+    )
+    for error in [*errors, *more]:
+        ctx.warn(f"dutydesk: {error}")
+    return {"routines": routines, "event_plans": event_plans}
+
+
+def _cli() -> Any:
+    from dutydesk.console import cli  # noqa: PLC0415 - cli.py imports this module
+
+    return cli
+
+
+def _when(text: str, ctx: Context) -> datetime:
+    when: datetime = _cli()._when(text, ctx.settings)
+    return when
+
+
+def describe(schedule: Schedule, lang: str) -> str:
+    """A schedule in a few words: `every 60m 00:00-24:00`, `08:30, 17:30`, `mon 09:00`."""
+    zh = lang == "zh"
+    if schedule.every is not None:
+        hours = f"{clock_text(schedule.from_)}-{clock_text(schedule.to)}"
+        text = (f"每{schedule.every} " if zh else f"every {schedule.every} ") + hours
+    elif schedule.weekly is not None:
+        text = f"{schedule.weekly.day.value} {schedule.weekly.at.strftime('%H:%M')}"
+    else:
+        text = ", ".join(
+            t.strftime("%H:%M") for t in schedule.at or schedule.shifts or (schedule.daily,) if t
+        )
+    days = {"every": ("每天", "every day"), "workdays": ("工作日", "working days")}[schedule.days.value]
+    return f"{text} ({days[0] if zh else days[1]})"
+
+
+def _entry_text(entry: Entry, ctx: Context) -> str:
+    return f"{iso(entry.owed.at, ctx.settings.zone)} {ctx.t('state.' + entry.state.value)}"
+
+
+# -- handlers ---------------------------------------------------------------------------------
+
+
+async def routines_list(args: argparse.Namespace, ctx: Context) -> int:
+    t, now = ctx.t, ctx.clock.now()
+    async with _cli()._journal(ctx, need_plans=True) as journal:
+        timetable = journal.engine.timetable
+        routines: dict[str, Routine] = timetable.routines
+        entries = timetable.entries(now, AHEAD, timedelta(0))
+    following = {}
+    for entry in reversed(entries):
+        if entry.event is None and entry.state.value != "met":
+            following[entry.owed.ref.removeprefix("routine:")] = entry
+    if args.json:
+        ctx.json(
+            [
+                {
+                    **routine.model_dump(mode="json", by_alias=True),
+                    "next": iso(following[rid].owed.at, ctx.settings.zone) if rid in following else None,
+                }
+                for rid, routine in routines.items()
+            ]
+        )
+        return 0
+    rows = [[t("h.id"), t("h.title"), t("h.role"), t("h.schedule"), t("h.next")]]
+    for rid, routine in routines.items():
+        nxt = _entry_text(following[rid], ctx) if rid in following else "-"
+        rows.append([rid, routine.title.get(t.lang), routine.role, describe(routine.schedule, t.lang), nxt])
+    ctx.print(render.table(rows))
+    return 0
+
+
+async def round_log(args: argparse.Namespace, ctx: Context) -> int:
+    command = LogRound(
+        actor=ctx.operator,
+        at=_when(args.at, ctx) if args.at else None,
+        routine=args.routine,
+        abnormal=args.result == "abnormal",
+        note=args.note or "",
+        open_incident=args.open_incident,
+    )
+    async with _cli()._journal(ctx, need_plans=True) as journal:
+        (outcome,) = await journal.submit(command)
+        routine = journal.engine.timetable.routines.get(args.routine)
+    _cli()._outcome(outcome, ctx)
+    assert routine is not None
+    events = [r.event for r in outcome.recorded]
+    (done,) = [e for e in events if isinstance(e, DutyDone)]
+    title = routine.title.get(ctx.t.lang)
+    if done.due_at is None:
+        ctx.print(ctx.t("round_extra", title=title))
+    else:
+        ctx.print(ctx.t("round_logged", title=title, when=iso(done.due_at, ctx.settings.zone)))
+    for opened in (e for e in events if isinstance(e, IncidentOpened)):
+        ctx.print(ctx.t("round_incident", incident=opened.incident, plan=opened.plan_id))
+    if command.abnormal and not command.open_incident and routine.plan:
+        ctx.print(f"dutydesk round {routine.id} abnormal --note … --open-incident  → {routine.plan}")
+    return 0
+
+
+def _event_parser(target: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"dutydesk event {target}")
+    if target == "add":
+        p.add_argument("--plan", required=True, help="meeting-support, large-event or one of the centre's")
+        p.add_argument("--title", required=True)
+        p.add_argument("--place", required=True)
+        p.add_argument("--start", required=True, metavar="ISO")
+        p.add_argument("--end", required=True, metavar="ISO")
+        return p
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("move", help="new times; the event's obligations move with them")
+    a.add_argument("--start", required=True, metavar="ISO")
+    a.add_argument("--end", required=True, metavar="ISO")
+    a = actions.add_parser("done", help="a task done, or one of its rounds logged")
+    a.add_argument("task")
+    a.add_argument("--note", default="")
+    a.add_argument("--abnormal", action="store_true")
+    a.add_argument("--at", metavar="ISO", help="when it really happened (default: now)")
+    return p
+
+
+async def event_command(args: argparse.Namespace, ctx: Context) -> int:
+    sub = _event_parser(args.target).parse_args(args.rest)
+    if args.target == "add":
+        command: ScheduleEvent | MoveEvent | CompleteTask = ScheduleEvent(
+            actor=ctx.operator,
+            plan_id=sub.plan,
+            title=sub.title,
+            place=sub.place,
+            start=_when(sub.start, ctx),
+            end=_when(sub.end, ctx),
+        )
+    elif sub.action == "move":
+        command = MoveEvent(
+            actor=ctx.operator, event=args.target, start=_when(sub.start, ctx), end=_when(sub.end, ctx)
+        )
+    else:
+        command = CompleteTask(
+            actor=ctx.operator,
+            at=_when(sub.at, ctx) if sub.at else None,
+            event=args.target,
+            task=sub.task,
+            abnormal=sub.abnormal,
+            note=sub.note,
+        )
+    async with _cli()._journal(ctx, need_plans=True) as journal:
+        (outcome,) = await journal.submit(command)
+        events = journal.engine.projection.duties.events
+    _cli()._outcome(outcome, ctx)
+    if isinstance(command, ScheduleEvent):
+        scheduled = outcome.recorded[0].event
+        assert isinstance(scheduled, EventScheduled)
+        ctx.print(scheduled.event)
+    elif isinstance(command, MoveEvent):
+        ctx.print(ctx.t("event_moved", event=command.event))
+    else:
+        title = events[command.event].plan.task(command.task).title
+        ctx.print(ctx.t("task_logged", title=title.get(ctx.t.lang)))
+    return 0
+
+
+async def events_list(args: argparse.Namespace, ctx: Context) -> int:
+    t, zone, now = ctx.t, ctx.settings.zone, ctx.clock.now()
+    async with _cli()._journal(ctx, need_plans=True) as journal:
+        timetable = journal.engine.timetable
+        planned = list(timetable.book.events.values())
+        owed = {p.id: p.owed(timetable.deadlines) for p in planned}
+    rows: list[dict[str, Any]] = []
+    for event in sorted(planned, key=lambda p: p.start):
+        outstanding = [o for o in owed[event.id] if not event.track.settled(o.key)]
+        rows.append(
+            {
+                "id": event.id,
+                "plan": event.plan.id,
+                "title": event.title,
+                "place": event.place,
+                "start": iso(event.start, zone),
+                "end": iso(event.end, zone),
+                "outstanding": [
+                    {"task": o.ref.rsplit("/", 1)[1], "occurrence": o.occurrence, "due": iso(o.due_at, zone)}
+                    for o in outstanding
+                ],
+                "met": len(event.track.met),
+                "missed": len(event.track.breached - event.track.met.keys()),
+                "past": event.end < now,
+            }
+        )
+    if args.json:
+        ctx.json(rows)
+        return 0
+    table = [
+        [t("h.id"), t("h.title"), t("h.place"), t("h.start"), t("h.end"), t("h.plan"), t("h.open_tasks")]
+    ]
+    for row in rows:
+        tasks = ", ".join(f"{o['task']}#{o['occurrence']}" for o in row["outstanding"]) or "-"
+        table.append([row["id"], row["title"], row["place"], row["start"], row["end"], row["plan"], tasks])
+    ctx.print(render.table(table))
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add this module's commands to the `dutydesk` parser's subcommands."""
+    p = commands.add_parser(
+        "round", help="log a round of a routine (巡查记录): done, or abnormal with a note"
+    )
+    p.add_argument("routine", metavar="ROUTINE")
+    p.add_argument("result", choices=["done", "abnormal"])
+    p.add_argument("--note", help="what was found (needed when abnormal)")
+    p.add_argument(
+        "--open-incident", action="store_true", help="abnormal: open an incident with the routine's plan"
+    )
+    p.add_argument("--at", metavar="ISO", help="when it really happened (default: now)")
+    p.set_defaults(handler=round_log)
+    listing = commands.add_parser("routines", help="routines (例行工作)").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = listing.add_parser("list", help="each routine, its schedule and its next round")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=routines_list)
+    p = commands.add_parser(
+        "event",
+        help="planned events (会议、大型活动): `event add ...`, `event ID move ...`, `event ID done TASK`",
+    )
+    p.add_argument("target", metavar="add|ID")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(handler=event_command)
+    listing = commands.add_parser("events", help="planned events").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    p = listing.add_parser("list", help="events with their outstanding tasks")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=events_list)
