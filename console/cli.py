@@ -429,14 +429,15 @@ async def incidents_show(args: argparse.Namespace, ctx: Context) -> int:
         statuses = journal.engine.status(incident, now)
         timeline = await journal.store.read(0, incident=args.id)
     if args.json:
-        data = render.incident_json(incident, statuses, zone, now)
+        data = render.incident_json(incident, statuses, zone, now, all_occurrences=args.all_occurrences)
         data["timeline"] = [render.event_json(item, zone) for item in timeline]
         ctx.json(data)
         return 0
-    ctx.print(*render.incident_lines(incident, statuses, now, zone, t), "", f"{t('h.timeline')}:")
+    lines = render.incident_lines(incident, statuses, now, zone, t, all_occurrences=args.all_occurrences)
+    ctx.print(*lines, "", f"{t('h.timeline')}:")
     for item in timeline:
         when = item.event.at.astimezone(zone).strftime("%m-%d %H:%M:%S")
-        ctx.print(f"  {when}  {item.event.actor:<10} {render.describe(item.event, incident.plan, t)}")
+        ctx.print(f"  {when}  {item.event.actor:<10} {render.describe(item.event, incident.plan, t, zone)}")
     return 0
 
 
@@ -1069,6 +1070,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = listing.add_parser("show", help="one incident with its obligations and timeline")
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--all-occurrences",
+        action="store_true",
+        help=f"list every occurrence of a recurring obligation (default: a tally, the last {render.RECENT})",
+    )
     p.set_defaults(handler=incidents_show)
 
     alarms = commands.add_parser("alarms", help="alarms from building systems").add_subparsers(

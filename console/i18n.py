@@ -234,6 +234,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ev.opened": ("接报", "received"),
     "ev.warned": ("预警", "warning"),
     "ev.breached": ("超时", "breached"),
+    "recorded_late": (
+        "（补记：{start} 至 {end} 引擎未运行）",
+        "(recorded late, the engine was not running from {start} to {end})",
+    ),
+    "occurrences.summary": (
+        "共 {total} 次：按时 {on_time}，超时完成 {late}，未完成 {missed}，免除 {waived}",
+        "{total} in all: {on_time} on time, {late} late, {missed} missed, {waived} waived",
+    ),
+    "occurrences.hint": (
+        "较早的 {hidden} 次未列出；加 --all-occurrences 显示全部",
+        "{hidden} earlier occurrences not listed; --all-occurrences lists them all",
+    ),
     # the console
     "board.title": ("值班台", "Duty board"),
     "board.on_duty": ("值班", "on duty"),

@@ -34,7 +34,7 @@ from dutydesk.playbooks.events import (
     payload,
 )
 from dutydesk.playbooks.incidents import Incident
-from dutydesk.playbooks.obligations import State, Status
+from dutydesk.playbooks.obligations import State, Status, Tally, tally
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import RegisterRow
 from dutydesk.playbooks.vocab import ROLES, Milestone, Source
@@ -99,9 +99,32 @@ def obligation_json(status: Status, zone: ZoneInfo, now: datetime) -> dict[str, 
     }
 
 
+RECENT = 3  # occurrences of a recurring obligation listed unless all are asked for
+
+
+def occurrences(statuses: list[Status], *, everything: bool) -> tuple[list[Status], dict[str, Tally]]:
+    """The statuses to list, and a tally of each recurring obligation with more occurrences than
+    RECENT: then only its latest RECENT are listed, unless `everything`."""
+    runs: dict[str, list[Status]] = {}
+    for status in statuses:
+        if status.obligation.recurring:
+            runs.setdefault(status.obligation.id, []).append(status)
+    long = {ob: run for ob, run in runs.items() if len(run) > RECENT}
+    if everything or not long:
+        return statuses, {ob: tally(run) for ob, run in long.items()}
+    hidden = {s.key for run in long.values() for s in run[:-RECENT]}
+    return [s for s in statuses if s.key not in hidden], {ob: tally(run) for ob, run in long.items()}
+
+
 def incident_json(
-    incident: Incident, statuses: list[Status], zone: ZoneInfo, now: datetime
+    incident: Incident,
+    statuses: list[Status],
+    zone: ZoneInfo,
+    now: datetime,
+    *,
+    all_occurrences: bool = False,
 ) -> dict[str, Any]:
+    listed, tallies = occurrences(statuses, everything=all_occurrences)
     return {
         "id": incident.id,
         "plan": incident.plan.id,
@@ -119,7 +142,18 @@ def incident_json(
         "closed_at": iso(incident.milestones.get(Milestone.CLOSED), zone),
         "close_reason": incident.close_reason,
         "milestones": {k: iso(v, zone) for k, v in incident.milestones.items()},
-        "obligations": [obligation_json(s, zone, now) for s in statuses],
+        "obligations": [obligation_json(s, zone, now) for s in listed],
+        "occurrences": {
+            ob: {
+                "total": n.total,
+                "on_time": n.on_time,
+                "late": n.late,
+                "missed": n.missed,
+                "waived": n.waived,
+                "listed": sum(s.obligation.id == ob for s in listed),
+            }
+            for ob, n in tallies.items()
+        },
     }
 
 
@@ -142,7 +176,19 @@ def event_json(item: Recorded, zone: ZoneInfo) -> dict[str, Any]:
 MILESTONES = frozenset(m.value for m in Milestone)
 
 
-def describe(event: Event, plan: Plan | None, t: Translator) -> str:
+def recorded_late(event: ObligationBreached, zone: ZoneInfo | None, t: Translator) -> str:
+    """ "(recorded late, the engine was not running from … to …)", or "" for a breach recorded on
+    time."""
+    if event.idle_from is None or event.recorded_at is None:
+        return ""
+
+    def when(moment: datetime) -> str:
+        return (moment.astimezone(zone) if zone else moment).strftime("%m-%d %H:%M")
+
+    return t("recorded_late", start=when(event.idle_from), end=when(event.recorded_at))
+
+
+def describe(event: Event, plan: Plan | None, t: Translator, zone: ZoneInfo | None = None) -> str:
     """One line saying what an event was, in the console's language (timelines, feeds)."""
 
     def title(obligation: str) -> str:
@@ -172,7 +218,8 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
         case ObligationWarned():
             return f"{t('ev.warned')}: {title(event.obligation)}"
         case ObligationBreached():
-            return f"{t('ev.breached')}: {title(event.obligation)}"
+            late = recorded_late(event, zone, t)
+            return f"{t('ev.breached')}: {title(event.obligation)}" + (f" {late}" if late else "")
         case UrgencyChanged():
             return t("urgent")
         case SeverityChanged():
@@ -227,7 +274,13 @@ def _width(text: str) -> int:
 
 
 def incident_lines(
-    incident: Incident, statuses: list[Status], now: datetime, zone: ZoneInfo, t: Translator
+    incident: Incident,
+    statuses: list[Status],
+    now: datetime,
+    zone: ZoneInfo,
+    t: Translator,
+    *,
+    all_occurrences: bool = False,
 ) -> list[str]:
     flags = [t("urgent")] if incident.urgent else []
     if incident.drill:
@@ -243,14 +296,40 @@ def incident_lines(
     ]
     if incident.location:
         lines.append(f"{t('h.location')}: {incident.location}")
-    lines += ["", f"{t('h.obligations')}:", obligation_table(statuses, incident.plan, now, zone, t)]
+    listed, tallies = occurrences(statuses, everything=all_occurrences)
+    lines += ["", f"{t('h.obligations')}:", obligation_table(listed, incident.plan, now, zone, t, tallies)]
+    hidden = sum(n.total for n in tallies.values()) - sum(s.obligation.id in tallies for s in listed)
+    if hidden:
+        lines.append(t("occurrences.hint", hidden=hidden))
     return lines
 
 
-def obligation_table(statuses: list[Status], plan: Plan, now: datetime, zone: ZoneInfo, t: Translator) -> str:
+def obligation_table(  # noqa: PLR0917 - the table's data, then how to say it
+    statuses: list[Status],
+    plan: Plan,
+    now: datetime,
+    zone: ZoneInfo,
+    t: Translator,
+    tallies: dict[str, Tally] | None = None,
+) -> str:
+    """One row per occurrence listed; a recurring obligation with a tally gets a summary row first."""
     rows = [[t("h.obligation"), t("h.role"), t("h.due"), t("h.state")]]
+    summarised: set[str] = set()
     for status in statuses:
-        title = status.obligation.title.get(t.lang)
+        ob = status.obligation
+        title = ob.title.get(t.lang)
+        counts = (tallies or {}).get(ob.id)
+        if counts is not None and ob.id not in summarised:
+            summarised.add(ob.id)
+            summary = t(
+                "occurrences.summary",
+                total=counts.total,
+                on_time=counts.on_time,
+                late=counts.late,
+                missed=counts.missed,
+                waived=counts.waived,
+            )
+            rows.append([title, role_label(ob.role, t), summary, ""])
         if status.obligation.recurring:
             title += f" #{status.occurrence}"
         rows.append(

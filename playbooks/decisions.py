@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TypedDict
+from typing import TypedDict, assert_never
 
 from dutydesk.playbooks import rectification
 from dutydesk.playbooks.alarmbook import Alarm
@@ -46,8 +46,9 @@ from dutydesk.playbooks.events import (
 )
 from dutydesk.playbooks.incidents import Incident, Projection, apply_to
 from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
-from dutydesk.playbooks.plans import MET_BY_MANUAL, MET_BY_UPDATE, Plan
+from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import REGISTER_COMMANDS
+from dutydesk.playbooks.rules import ByHand, ByMilestone, ByUpdate, Recurring
 from dutydesk.playbooks.vocab import Milestone
 
 ENGINE_ACTOR = "engine"  # the actor of what the engine decides by itself
@@ -354,13 +355,18 @@ class Decisions:
         """When this action meets this obligation occurrence, or None if it does not."""
         if status.met_at is not None or status.state is State.WAIVED or status.anchor_at is None:
             return None
-        how = status.obligation.met_by
-        if how == MET_BY_MANUAL:
-            return at if status.obligation.id == manual else None
-        if how == MET_BY_UPDATE:
-            return at if isinstance(command, PostUpdate) and status.anchor_at <= at else None
-        reached = incident.milestones.get(how)
-        return max(reached, status.anchor_at) if reached is not None else None
+        if isinstance(status.obligation.timing, Recurring) and status.state is State.BREACHED:
+            return None  # a period that passed without an update stays missed
+        match status.obligation.meets:
+            case ByHand():
+                return at if status.obligation.id == manual else None
+            case ByUpdate():
+                return at if isinstance(command, PostUpdate) and status.anchor_at <= at else None
+            case ByMilestone(milestone=milestone):
+                reached = incident.milestones.get(milestone)
+                return max(reached, status.anchor_at) if reached is not None else None
+            case unknown:
+                assert_never(unknown)
 
     def _refuse_manual(self, incident: Incident, obligation_id: str, at: datetime) -> None:
         statuses = [s for s in self.status(incident, at) if s.obligation.id == obligation_id]
@@ -371,7 +377,7 @@ class Decisions:
                 obligation=obligation_id,
             )
         current = statuses[-1]
-        if current.obligation.met_by != MET_BY_MANUAL:
+        if not isinstance(current.obligation.meets, ByHand):
             raise Rejected(
                 "not_manual",
                 f"{obligation_id!r} is met by {current.obligation.met_by!r}, not by hand",

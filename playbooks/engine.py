@@ -23,7 +23,7 @@ from dutydesk.playbooks.eventplans import EventPlan
 from dutydesk.playbooks.events import Event, ObligationBreached, ObligationWarned
 from dutydesk.playbooks.incidents import Incident, Projection
 from dutydesk.playbooks.notices import NoticePolicy
-from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
+from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate, history
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import Item
 from dutydesk.playbooks.routines import Routine
@@ -66,6 +66,7 @@ class Engine:
         # stale-device sweep; superseded entries are skipped by their version
         self._heap: list[tuple[datetime, int, str, int]] = []
         self._versions: dict[str, int] = {}
+        self._started: tuple[datetime | None, datetime] | None = None  # (last activity, start)
         self._order = itertools.count()
         for incident in self.projection.incidents.open():
             self._schedule(incident)
@@ -96,7 +97,9 @@ class Engine:
         return self.decisions.incident(incident_id)
 
     def status(self, incident: Incident, now: datetime) -> list[Status]:
-        return evaluate(incident, self.deadlines, now)
+        """Every occurrence of the incident's obligations, for showing; deciding uses `evaluate`,
+        whose cost does not grow with the incident's age."""
+        return history(incident, self.deadlines, now)
 
     def apply(self, event: Event, seq: int) -> None:
         """Fold in a persisted event and re-arm whatever it touched."""
@@ -129,7 +132,9 @@ class Engine:
     def started(self, now: datetime) -> None:
         """The engine starts running at `now`: device silence counts from here."""
         self.projection.alarms.started(now)
-        self.timetable.started(now)
+        # a deadline that passed before now passed while the engine was not running
+        self._started = (self.projection.last_at, now)
+        self.timetable.started(now, self.projection.last_at)
         if any(feed.stale_after for feed in self.feeds.values()):
             self._versions[SWEEP] = 1
             self._push(now + SWEEP_EVERY, SWEEP, 1)
@@ -203,7 +208,7 @@ class Engine:
 
     def _timer_events(self, incident: Incident, now: datetime) -> list[Keyed]:
         out = []
-        for status in self.status(incident, now):
+        for status in evaluate(incident, self.deadlines, now):
             ob, due = status.obligation, status.due_at
             assert due is not None or status.state is State.PENDING or status.state is State.WAIVED
             if status.state is State.WARNING and status.key not in incident.warned and due:
@@ -219,8 +224,9 @@ class Engine:
                 )
                 out.append(Keyed(f"{incident.id}/{ob.id}#{status.occurrence}/warned", event))
             elif status.state is State.BREACHED and status.key not in incident.breached and due:
+                idle = self._started is not None and due < self._started[1]
                 event = ObligationBreached(
-                    at=now,
+                    at=due,  # a breach is dated at its due time, however late it is recorded
                     incident=incident.id,
                     actor=ENGINE_ACTOR,
                     drill=incident.drill,
@@ -229,6 +235,8 @@ class Engine:
                     due_at=due,
                     late_seconds=(now - due).total_seconds(),
                     notify=incident.plan.targets(ob, "breach", incident.severity),
+                    recorded_at=now,
+                    idle_from=self._started[0] if idle and self._started else None,
                 )
                 out.append(Keyed(f"{incident.id}/{ob.id}#{status.occurrence}/breached", event))
         return out
@@ -243,7 +251,7 @@ class Engine:
         if incident.closed:
             return
         times = []
-        for status in self.status(incident, incident.received_at):
+        for status in evaluate(incident, self.deadlines, incident.received_at):
             if status.due_at is None or status.met_at is not None or status.state is State.WAIVED:
                 continue
             if status.key in incident.breached:

@@ -103,7 +103,9 @@ class ObligationWarned(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObligationBreached(Event):
-    """A deadline passed unmet; `late_seconds` shows any gap while nothing was running."""
+    """A deadline passed unmet. Dated at the due time (`at`); `recorded_at` is when the engine
+    recorded it, and `late_seconds` the gap between. When the deadline passed while the engine
+    was not running, `idle_from` is the last activity the log showed before it started again."""
 
     kind: ClassVar[str] = "obligation.breached"
     obligation: str
@@ -111,6 +113,13 @@ class ObligationBreached(Event):
     due_at: datetime
     late_seconds: float
     notify: tuple[str, ...]
+    recorded_at: datetime | None = None  # None in logs written before breaches were back-dated
+    idle_from: datetime | None = None
+
+    @property
+    def noticed_at(self) -> datetime:
+        """When the engine noticed: what escalation delays count from."""
+        return self.recorded_at or self.at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -52,6 +52,11 @@ class Incident:
     trigger: str | None
     milestones: dict[str, datetime]
     met: dict[OccurrenceKey, datetime] = field(default_factory=dict)
+    # the due time each occurrence had when it was met: later changes (urgent) do not rewrite it
+    met_due: dict[OccurrenceKey, datetime | None] = field(default_factory=dict)
+    # per obligation, its latest occurrence met and when: where a recurring one carries on from,
+    # so evaluating it costs the same on day 90 as on day 1
+    latest: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     warned: set[OccurrenceKey] = field(default_factory=set)
     breached: set[OccurrenceKey] = field(default_factory=set)
     updates: int = 0
@@ -81,6 +86,8 @@ class Incident:
             self,
             milestones=dict(self.milestones),
             met=dict(self.met),
+            met_due=dict(self.met_due),
+            latest=dict(self.latest),
             warned=set(self.warned),
             breached=set(self.breached),
         )
@@ -103,6 +110,7 @@ class Incident:
                 [o for o, _ in self.met],
                 [n for _, n in self.met],
                 [t.isoformat() for t in self.met.values()],
+                [t.isoformat() if t else None for t in (self.met_due.get(k) for k in self.met)],
             ],
             "warned": sorted(self.warned),
             "breached": sorted(self.breached),
@@ -114,7 +122,8 @@ class Incident:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], plans: dict[str, Plan]) -> Incident:
-        return cls(
+        keys = list(zip(data["met"][0], data["met"][1], strict=True))
+        incident = cls(
             id=data["id"],
             plan=plans[data["plan"]],
             plan_fingerprint=data["plan"],
@@ -127,9 +136,8 @@ class Incident:
             description=data["description"],
             trigger=data["trigger"],
             milestones=dict(zip(data["milestones"][0], map(_time, data["milestones"][1]), strict=True)),
-            met=dict(
-                zip(zip(data["met"][0], data["met"][1], strict=True), map(_time, data["met"][2]), strict=True)
-            ),
+            met=dict(zip(keys, map(_time, data["met"][2]), strict=True)),
+            met_due=dict(zip(keys, (_time(t) if t else None for t in data["met"][3]), strict=True)),
             warned=set(map(tuple, data["warned"])),
             breached=set(map(tuple, data["breached"])),
             updates=data["updates"],
@@ -137,6 +145,15 @@ class Incident:
             close_reason=data["close_reason"],
             last_seq=data["last_seq"],
         )
+        for key, at in incident.met.items():
+            incident.advance(key, at)
+        return incident
+
+    def advance(self, key: OccurrenceKey, at: datetime) -> None:
+        """Note an occurrence met, moving the obligation's latest forward."""
+        latest = self.latest.get(key[0])
+        if latest is None or key[1] >= latest[0]:
+            self.latest[key[0]] = (key[1], at)
 
 
 SNAPSHOT_VERSION = 7
@@ -212,10 +229,14 @@ class Projection:
         self.notices = NoticeBook()  # roster, unacknowledged breaches, messages and deliveries under way
         self.duties = DutyBook()  # routines and planned events
         self.seq = 0
+        self.last_at: datetime | None = None  # the latest moment the log shows anything happening
 
     def apply(self, event: Event, seq: int) -> Incident | Alarm | Item | None:
         """Fold one event in; returns the incident, alarm or rectification item it touched, if any."""
         self.seq = max(self.seq, seq)
+        seen = event.noticed_at if isinstance(event, ObligationBreached) else event.at
+        if self.last_at is None or seen > self.last_at:
+            self.last_at = seen
         self.notices.apply(event, seq)
         self.duties.apply(event)
         if isinstance(event, AlarmObserved | AlarmChanged | DeviceChanged | AlarmAcknowledged | AlarmShelved):
@@ -262,6 +283,7 @@ class Projection:
         return {
             "version": SNAPSHOT_VERSION,
             "seq": self.seq,
+            "last_at": self.last_at.isoformat() if self.last_at else None,
             "plans": {fp: p.model_dump(mode="json") for fp, p in self.plans.items()},
             "daily": self.daily,
             "open": live,
@@ -278,6 +300,7 @@ class Projection:
             raise ValueError(f"snapshot version {data.get('version')} is not {SNAPSHOT_VERSION}")
         projection = cls()
         projection.seq = data["seq"]
+        projection.last_at = _time(data["last_at"]) if data["last_at"] else None
         projection.plans.update({fp: Plan.model_validate(p) for fp, p in data["plans"].items()})
         projection.daily = dict(data["daily"])
         projection.incidents.restore(data["open"], data["closed"])
@@ -306,6 +329,8 @@ def apply_to(incident: Incident, event: Event) -> None:
             incident.severity = Severity[severity.upper()]
         case ObligationMet(obligation=obligation, occurrence=occurrence):
             incident.met[(obligation, occurrence)] = event.at
+            incident.met_due[(obligation, occurrence)] = event.due_at
+            incident.advance((obligation, occurrence), event.at)
         case ObligationWarned(obligation=obligation, occurrence=occurrence):
             incident.warned.add((obligation, occurrence))
         case ObligationBreached(obligation=obligation, occurrence=occurrence):

@@ -122,7 +122,7 @@ class NoticeBook:
                 self._add(event, "warning")
             case ObligationBreached():
                 key = (event.incident or "", event.obligation, event.occurrence)
-                self.breaches[key] = OpenBreach(event.due_at, 0, event.at, event.drill)
+                self.breaches[key] = OpenBreach(event.due_at, 0, event.noticed_at, event.drill)
                 self._add(event, "breach")
             case BreachEscalated():
                 breach = self.breaches.get((event.incident or "", event.obligation, event.occurrence))

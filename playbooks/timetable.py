@@ -96,13 +96,14 @@ class Timetable:
         self.deadlines = deadlines
         self.decisions = decisions
         self._started: datetime | None = None
+        self._idle_from: datetime | None = None  # the log's last activity before the start
 
     @property
     def book(self) -> DutyBook:
         return self.decisions.projection.duties
 
-    def started(self, now: datetime) -> None:
-        self._started = now
+    def started(self, now: datetime, last_activity: datetime | None = None) -> None:
+        self._started, self._idle_from = now, last_activity
 
     # -- registration ----------------------------------------------------------------------------
 
@@ -147,6 +148,46 @@ class Timetable:
                 if not planned.track.settled(owed.key):
                     times.append(owed.due_at if owed.key in planned.track.warned else owed.warn_at)
         return min(times) if times else None
+
+    def _fired(
+        self,
+        owed: Owed,
+        track: Track,
+        now: datetime,
+        name: str,
+        roles: tuple[tuple[str, ...], tuple[str, ...]],
+    ) -> list[tuple[str, Event]]:
+        """The warning or breach of one occurrence due by `now`, unless already told."""
+        if track.settled(owed.key):
+            return []
+        state = state_of(owed, now, None)
+        if state is State.BREACHED:
+            idle = self._started is not None and owed.due_at < self._started
+            event: Event = ObligationBreached(
+                at=owed.due_at,  # dated at its due time, however late it is recorded
+                incident=None,
+                actor=ENGINE_ACTOR,
+                obligation=owed.ref,
+                occurrence=owed.occurrence,
+                due_at=owed.due_at,
+                late_seconds=(now - owed.due_at).total_seconds(),
+                notify=roles[1],
+                recorded_at=now,
+                idle_from=self._idle_from if idle else None,
+            )
+            return [(f"{name}#{owed.occurrence}/breached", event)]
+        if state is State.WARNING and owed.key not in track.warned:
+            event = ObligationWarned(
+                at=now,
+                incident=None,
+                actor=ENGINE_ACTOR,
+                obligation=owed.ref,
+                occurrence=owed.occurrence,
+                due_at=owed.due_at,
+                notify=roles[0],
+            )
+            return [(f"{name}#{owed.occurrence}/warned", event)]
+        return []
 
     def entries(self, now: datetime, ahead: timedelta, behind: timedelta = timedelta(hours=2)) -> list[Entry]:
         """What the board shows: occurrences from `behind` ago to `ahead`, and anything older
@@ -322,47 +363,14 @@ class Timetable:
             ahead = max(timedelta(0), -routine.warning.delta) + timedelta(microseconds=1)
             roles = (routine.targets("warning"), routine.targets("breach"))
             for owed in record.open_owed(self.deadlines, now + ahead):
-                out += _fired(owed, record.track, now, owed.ref, roles)
+                out += self._fired(owed, record.track, now, owed.ref, roles)
         for planned in self.book.events.values():
             plan = planned.plan
             for owed in planned.owed(self.deadlines):
                 task = plan.task(owed.ref.rsplit("/", 1)[1])
                 roles = (plan.targets(task, "warning"), plan.targets(task, "breach"))
-                out += _fired(owed, planned.track, now, f"{owed.ref}@{planned.moves}", roles)
+                out += self._fired(owed, planned.track, now, f"{owed.ref}@{planned.moves}", roles)
         return out
-
-
-def _fired(
-    owed: Owed, track: Track, now: datetime, name: str, roles: tuple[tuple[str, ...], tuple[str, ...]]
-) -> list[tuple[str, Event]]:
-    """The warning or breach of one occurrence due by `now`, unless already told."""
-    if track.settled(owed.key):
-        return []
-    state = state_of(owed, now, None)
-    if state is State.BREACHED:
-        event: Event = ObligationBreached(
-            at=now,
-            incident=None,
-            actor=ENGINE_ACTOR,
-            obligation=owed.ref,
-            occurrence=owed.occurrence,
-            due_at=owed.due_at,
-            late_seconds=(now - owed.due_at).total_seconds(),
-            notify=roles[1],
-        )
-        return [(f"{name}#{owed.occurrence}/breached", event)]
-    if state is State.WARNING and owed.key not in track.warned:
-        event = ObligationWarned(
-            at=now,
-            incident=None,
-            actor=ENGINE_ACTOR,
-            obligation=owed.ref,
-            occurrence=owed.occurrence,
-            due_at=owed.due_at,
-            notify=roles[0],
-        )
-        return [(f"{name}#{owed.occurrence}/warned", event)]
-    return []
 
 
 _TICK = timedelta(microseconds=1)

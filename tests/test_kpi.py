@@ -166,7 +166,9 @@ async def test_timeliness_per_obligation_matches_the_events(
         "team-on-site": (1, 1),  # A in 12 min; B never (breached)
         "contractor-called": (1, 0),
         "standby-power": (0, 1),
-        "progress-update": (1, 1),  # A's first report in time, its second waived by stabilising; B none
+        # A's first report in time, its second waived by stabilising; B none, from Tuesday 10:00
+        # to the 30th at 18:00: every hour a further missed report (27 days and 8 hours)
+        "progress-update": (1, 27 * 24 + 8),
         "report-party-government": (0, 1),  # B, once raised to major
         "dispatch": (1, 0),
         "investigation": (1, 0),
