@@ -229,3 +229,19 @@ def test_a_routine_serialises_and_reads_back_the_same() -> None:
         again = Routine.model_validate(routine.model_dump(mode="json", by_alias=True))
         assert again.model_dump() == routine.model_dump()
         assert again.fingerprint() == routine.fingerprint()
+
+
+def test_the_readme_examples_load_beside_the_bundled_files() -> None:
+    from tests.test_readme import fenced
+
+    blocks = [text for _, text in fenced("yaml")]
+    routines = [Source(f"readme-{n}.yaml", t) for n, t in enumerate(blocks) if "\nschedule:" in t]
+    events = [Source(f"readme-{n}.yaml", t) for n, t in enumerate(blocks) if "\ntasks:" in t]
+    assert routines and events
+    loaded, errors = load_routines(
+        [*bundled_routines(), *routines], plans={"cctv-alarm", "normal-repair", "fire-conflict"}
+    )
+    assert not errors and "night-patrol" in loaded
+    assert loaded["night-patrol"].schedule.days is Days.WORKDAYS
+    plans, errors = load_event_plans([*bundled_event_plans(), *events])
+    assert not errors and "press-conference" in plans
