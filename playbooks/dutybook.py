@@ -35,6 +35,7 @@ class Track:
     breached: set[Key] = field(default_factory=set)
     rounds: int = 0
     abnormal: int = 0
+    findings: dict[Key, str] = field(default_factory=dict)  # what abnormal rounds found
 
     def settled(self, key: Key) -> bool:
         return key in self.met or key in self.breached
@@ -46,6 +47,7 @@ class Track:
             "breached": sorted(self.breached),
             "rounds": self.rounds,
             "abnormal": self.abnormal,
+            "findings": [[r, n, text] for (r, n), text in self.findings.items()],
         }
 
     @classmethod
@@ -56,6 +58,7 @@ class Track:
             breached={(r, n) for r, n in data["breached"]},
             rounds=data["rounds"],
             abnormal=data["abnormal"],
+            findings={(r, n): text for r, n, text in data["findings"]},
         )
 
 
@@ -96,8 +99,9 @@ class RoutineRecord:
         track = self.track
         for keys in (track.warned, track.breached):
             keys.difference_update([k for k in keys if k[1] < stamp])
-        for key in [k for k in track.met if k[1] < stamp]:
-            del track.met[key]
+        for settled in (track.met, track.findings):
+            for key in [k for k in settled if k[1] < stamp]:
+                del settled[key]
 
 
 @dataclass(slots=True)
@@ -191,11 +195,13 @@ class DutyBook:
                     track = planned.track
                     track.warned.intersection_update(track.met)
                     track.breached.intersection_update(track.met)
-            case DutyDone(ref=ref, abnormal=abnormal):
+            case DutyDone(ref=ref, occurrence=occurrence, abnormal=abnormal, note=note):
                 done = self.track_of(ref)
                 if done is not None:
                     done.rounds += 1
                     done.abnormal += abnormal
+                    if abnormal and occurrence is not None:
+                        done.findings[(ref, occurrence)] = note
             case ObligationMet() | ObligationWarned() | ObligationBreached() if event.incident is None:
                 told = self.track_of(event.obligation)
                 if told is None:
@@ -209,6 +215,11 @@ class DutyBook:
                     told.breached.add(key)
             case _:
                 pass
+
+    def findings(self) -> dict[Key, str]:
+        """What abnormal rounds and tasks found, by occurrence (the recent ones for routines)."""
+        tracks = [r.track for r in self.routines.values()] + [e.track for e in self.events.values()]
+        return {key: text for track in tracks for key, text in track.findings.items()}
 
     def active_routines(self) -> Iterator[RoutineRecord]:
         return (r for r in self.routines.values() if r.routine is not None)

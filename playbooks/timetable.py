@@ -196,7 +196,10 @@ class Timetable:
         for record in self.book.active_routines():
             assert record.routine is not None
             shown = {
-                o.key: o for o in routine_owed(record.routine, now - behind, now + ahead, self.deadlines)
+                o.key: o
+                for o in routine_owed(
+                    record.routine, max(now - behind, record.since), now + ahead, self.deadlines
+                )
             }
             shown |= {o.key: o for o in record.open_owed(self.deadlines, now + ahead)}
             out += [_entry(o, record.track, now, None) for o in shown.values()]

@@ -1,0 +1,112 @@
+"""Rounds and events in the console through Textual's pilot, on a real SQLite file and a manual
+clock: the board's panel with its countdown colours, single keys to log a round (an abnormal one
+opening a linked incident), and the handover's lines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+from textual.widgets import Static
+
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.store import SqliteEventStore
+from dutydesk.console.screens.board import BoardScreen
+from dutydesk.console.views import handover_summary
+from dutydesk.playbooks.clock import ManualClock
+from dutydesk.playbooks.duty_events import DutyDone
+from dutydesk.playbooks.duty_library import bundled_event_plans, bundled_routines
+from dutydesk.playbooks.eventplans import load_event_plans
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.routines import load_routines
+from dutydesk.playbooks.timetable import LogRound, ScheduleEvent
+from tests.conftest import MONDAY
+from tests.test_console import console, until
+
+ROUTINES, _ = load_routines(bundled_routines())
+EVENT_PLANS, _ = load_event_plans(bundled_event_plans())
+
+
+@pytest.fixture
+async def journal(
+    tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> AsyncIterator[Journal]:
+    store = await SqliteEventStore.open(tmp_path / "duty.db")
+    yield await Journal.open(
+        store, plans=plans, deadlines=deadlines, clock=clock, routines=ROUTINES, event_plans=EVENT_PLANS
+    )
+    await store.close()
+
+
+def panel(board: BoardScreen) -> Text:
+    content = board.query_one("#duties", Static).content
+    assert isinstance(content, Text)
+    return content
+
+
+async def test_the_board_shows_rounds_and_logs_them_by_single_keys(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    start = MONDAY.replace(hour=11)
+    await journal.submit(
+        ScheduleEvent(
+            actor="王值班",
+            plan_id="meeting-support",
+            title="季度工作会",
+            place="三楼",
+            start=start,
+            end=start + timedelta(hours=1),
+        )
+    )
+    await journal.submit(LogRound(actor="王值班", routine="cctv-patrol"))  # registers the routines at 09:00
+    clock.set(MONDAY.replace(hour=9, minute=50))
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        board = app.screen
+        assert isinstance(board, BoardScreen)
+        text = panel(board)
+        assert "10:00 CCTV monitor patrol" in text.plain
+        assert "Room set up and equipment tested an hour before (季度工作会)" in text.plain
+        # the 10:00 patrol warns at 10:05: yellow, as an incident's obligation would be
+        clock.set(MONDAY.replace(hour=10, minute=6))
+        await journal.fire()
+        await until(lambda: "yellow" in str(panel(board).spans), "the warning colour")
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("enter")  # the first routine: the CCTV patrol
+        await until(
+            lambda: any(isinstance(r.event, DutyDone) for r in app.feed) or _rounds(journal) == 2, "the round"
+        )
+        assert _rounds(journal) == 2
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press(*"东门画面黑屏")
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("enter")  # yes: open an incident with the routine's plan
+        await until(lambda: len(journal.engine.projection.incidents), "the incident")
+        (incident,) = journal.engine.projection.incidents.open()
+        assert incident.plan.id == "cctv-alarm" and "东门画面黑屏" in incident.title
+
+
+def _rounds(journal: Journal) -> int:
+    return journal.engine.projection.duties.routines["cctv-patrol"].track.rounds
+
+
+async def test_the_handover_says_what_was_checked_and_what_is_coming(
+    journal: Journal, clock: ManualClock
+) -> None:
+    await journal.submit(LogRound(actor="王值班", routine="cctv-patrol", abnormal=True, note="东门画面黑屏"))
+    clock.set(MONDAY.replace(hour=10, minute=30))
+    await journal.fire()  # the 10:00 patrol is missed
+    summary = handover_summary(journal.engine, clock.now(), "en")
+    assert "Rounds this shift: 1 done, 1 missed" in summary
+    assert "09:00 CCTV monitor patrol — abnormal: 东门画面黑屏" in summary
+    assert "10:00 CCTV monitor patrol — missed" in summary
+    assert "11-23 17:30 Shift handover" in summary
