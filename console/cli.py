@@ -22,7 +22,7 @@ import aiomqtt
 import pendulum
 
 from dutydesk.connectors.application.journal import Journal, Outcome
-from dutydesk.connectors.application.reporting import read_kpi
+from dutydesk.connectors.application.reporting import read_duty_kpi, read_kpi
 from dutydesk.connectors.application.service import EngineRunning, Service, engine_holder
 from dutydesk.connectors.application.sources import sources_from_settings
 from dutydesk.connectors.clock import WallClock
@@ -528,9 +528,11 @@ async def report_kpi(args: argparse.Namespace, ctx: Context) -> int:
     ) as store:
         try:
             kpi = await read_kpi(store, period, deadlines(settings), now, progress.show)
+            duties = await read_duty_kpi(store, period, now)
         finally:
             progress.done()
-    _emit(kpi_report(kpi, zone=settings.zone, lang=args.lang or "zh"), fmt, target, ctx, progress)
+    report = kpi_report(kpi, zone=settings.zone, lang=args.lang or "zh", duties=duties)
+    _emit(report, fmt, target, ctx, progress)
     return 0
 
 

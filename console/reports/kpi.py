@@ -10,6 +10,7 @@ from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.charts import Bars, Series
 from dutydesk.console.reports.document import Block, Document, Fields, Figure, Heading, Paragraph, Row, Table
 from dutydesk.console.reports.wording import translator
+from dutydesk.playbooks.duty_kpi import DutyKpi
 from dutydesk.playbooks.kpi import Figures, Kpi, Period, Spread
 
 TARGET = 0.95  # the centre's timeliness target (维修及时率等指标 ≥ 95%)
@@ -17,7 +18,7 @@ LATE_ITEMS_SHOWN = 50
 PLACES_SHOWN = 15
 
 
-def kpi_report(kpi: Kpi, *, zone: ZoneInfo, lang: str) -> Document:
+def kpi_report(kpi: Kpi, *, zone: ZoneInfo, lang: str, duties: DutyKpi | None = None) -> Document:
     t = translator(lang)
     build = _Builder(t, zone)
     real, drills = kpi.real, kpi.drills
@@ -55,12 +56,30 @@ def kpi_report(kpi: Kpi, *, zone: ZoneInfo, lang: str) -> Document:
         ]
     else:
         blocks.append(Paragraph(t("k.no_drills"), "note"))
+    if duties is not None:
+        blocks += [Heading(t("k.duties")), *_duty_blocks(duties, t)]
     return Document(
         title=t("k.title", period=_period(kpi.period, t)),
         subtitle=t("k.subtitle", as_of=build.when(kpi.as_of)),
         lang=t.lang,
         blocks=tuple(blocks),
     )
+
+
+def _duty_blocks(duties: DutyKpi, t: Translator) -> list[Block]:
+    """Rounds done on time per routine, and planned events supported on time."""
+    if not duties.rounds and not duties.events.total:
+        return [Paragraph(t("k.no_duties"), "note")]
+    rows = [
+        Row(
+            (rate.name, str(rate.on_time), str(rate.late), str(rate.missed), _percent(rate.rate)),
+            "alert" if rate.rate is not None and rate.rate < TARGET else "plain",
+        )
+        for rate in (*duties.rounds, duties.events)
+    ]
+    rows[-1] = Row((t("k.events_supported"), *rows[-1].cells[1:]), rows[-1].tone)
+    header = (t("k.routine"), t("k.on_time"), t("k.late"), t("k.missed"), t("k.rate"))
+    return [Table(header, tuple(rows), (6, 2, 2, 2, 2)), Paragraph(t("k.duties_note"), "note")]
 
 
 def _period(period: Period, t: Translator) -> str:

@@ -125,6 +125,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "k.drill_count": ("演练事件", "drill incidents"),
     "k.items": ("整改事项", "rectification items"),
     "k.alarm_count": ("告警次数", "alarms"),
+    "k.duties": ("八、例行巡查与活动保障", "8. Routine rounds and planned events"),
+    "k.routine": ("例行工作", "routine"),
+    "k.missed": ("漏巡", "missed"),
+    "k.events_supported": ("活动保障（全部事项按时）", "events supported on time (every task in time)"),
+    "k.no_duties": ("本期没有到期的巡查或活动保障事项。", "No round or event task fell due in the period."),
+    "k.duties_note": (
+        "巡查按每次计；超时补巡计为“超时”，未巡计为“漏巡”；活动须全部保障事项按时方计为按时。",
+        "Each round counts once; a round logged after its deadline is late, one never logged missed; "
+        "an event is on time only when every task and round was.",
+    ),
     "k.kind": ("义务类型", "obligation"),
     "k.on_time": ("按时", "in time"),
     "k.late": ("超时", "late"),
