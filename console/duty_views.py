@@ -58,7 +58,7 @@ def duty_line(row: DutyRow, now: datetime, lang: str, zone: ZoneInfo) -> str:
 def handover_lines(engine: Engine, now: datetime, lang: str, span: timedelta) -> list[str]:
     """交接班: the rounds of the shift ending (done, abnormal, missed) and what is coming."""
     zh, zone = lang == "zh", engine.deadlines.zone
-    past = [e for e in engine.timetable.entries(now, timedelta(0), span) if e.owed.at < now]
+    past = [e for e in engine.timetable.entries(now, timedelta(seconds=1), span) if e.owed.at <= now]
     done = [e for e in past if e.state is State.MET]
     missed = [e for e in past if e.state is State.BREACHED]
     findings = engine.projection.duties.findings()

@@ -247,6 +247,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "availability.stale": ("失联", "stale"),
     "availability.unknown": ("未知", "unknown"),
     "ev.opened": ("接报", "received"),
+    "ev.round": ("巡查正常 {ref}", "round done {ref}"),
+    "ev.round_abnormal": ("巡查发现异常 {ref}", "abnormal round {ref}"),
+    "ev.event_scheduled": (
+        "登记活动 {event}：{title}，{place}，{when}",
+        "event {event}: {title}, {place}, {when}",
+    ),
+    "ev.event_moved": ("活动 {event} 改期：{when}", "event {event} moved: {when}"),
     "ev.warned": ("预警", "warning"),
     "ev.breached": ("超时", "breached"),
     "recorded_late": (

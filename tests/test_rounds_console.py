@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.store import SqliteEventStore
@@ -110,3 +110,32 @@ async def test_the_handover_says_what_was_checked_and_what_is_coming(
     assert "09:00 CCTV monitor patrol — abnormal: 东门画面黑屏" in summary
     assert "10:00 CCTV monitor patrol — missed" in summary
     assert "11-23 17:30 Shift handover" in summary
+
+
+async def test_the_duty_log_lists_rounds_and_events(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    start = MONDAY.replace(hour=14)
+    await journal.submit(
+        LogRound(actor="王值班", routine="cctv-patrol", abnormal=True, note="东门画面黑屏"),
+        ScheduleEvent(
+            actor="王值班",
+            plan_id="meeting-support",
+            title="季度工作会",
+            place="三楼",
+            start=start,
+            end=start + timedelta(hours=1),
+        ),
+    )
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        table = app.screen.query_one("#log", DataTable)
+        texts = [str(table.get_row_at(n)[2]) for n in range(table.row_count)]
+        assert texts == [
+            "abnormal round routine:cctv-patrol: 东门画面黑屏",
+            "event EV20261123-01: 季度工作会, 三楼, 2026-11-23T14:00:00+08:00 – 2026-11-23T15:00:00+08:00",
+        ]
+        handover = str(app.screen.query_one("#handover", Static).content)
+        assert "Rounds this shift: 1 done, 0 missed" in handover

@@ -24,11 +24,16 @@ from dutydesk.playbooks.commands import (
     ShelveAlarm,
     WriteLog,
 )
+from dutydesk.playbooks.duty_events import DutyDone, EventMoved, EventScheduled
 from dutydesk.playbooks.events import DeadLetter, DutyLogged, HandoverAcknowledged
 from dutydesk.playbooks.rectification import ItemState, register_rows
 
 NOTIFICATIONS_SHOWN = 2000  # delivery events read for the notifications tab
 SHELVE_FOR = (("1", 1), ("4", 4), ("8", 8), ("24", 24))  # hours a shelving may last
+
+
+# rounds and planned events, in the duty log beside its entries (值班记录)
+DUTY_LOGGED = (DutyDone.kind, EventScheduled.kind, EventMoved.kind)
 
 
 class AlarmsScreen(DutyScreen):
@@ -202,13 +207,14 @@ class DutyLogScreen(DutyScreen):
         entries = [
             *await app.journal.store.read_kind(DutyLogged.kind),
             *await app.journal.store.read_kind(HandoverAcknowledged.kind),
+            *[r for kind in DUTY_LOGGED for r in await app.journal.store.read_kind(kind)],
         ]
         for item in sorted(entries, key=lambda r: r.seq):
             event = item.event
             text = (
-                event.text
-                if isinstance(event, DutyLogged)
-                else app.t("log.handover", outgoing=getattr(event, "outgoing", ""), incoming=event.actor)
+                app.t("log.handover", outgoing=getattr(event, "outgoing", ""), incoming=event.actor)
+                if isinstance(event, HandoverAcknowledged)
+                else render.describe(event, None, app.t, app.zone)
             )
             table.add_row(event.at.astimezone(app.zone).strftime("%m-%d %H:%M"), event.actor, text)
         self.query_one("#handover", Static).update(
