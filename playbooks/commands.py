@@ -158,6 +158,24 @@ class GiveRectificationFeedback(ItemCommand):
     text: str
 
 
+# The commands of one incident and those of the desk, as closed unions: the engine matches on
+# them and ends in `assert_never`, so mypy names a command a new member left undecided.
+IncidentAction = (
+    ReachMilestone | PostUpdate | MarkUrgent | SetSeverity | AddNote | CompleteObligation | AcknowledgeBreach
+)
+INCIDENT_ACTIONS = (
+    ReachMilestone,
+    PostUpdate,
+    MarkUrgent,
+    SetSeverity,
+    AddNote,
+    CompleteObligation,
+    AcknowledgeBreach,
+)
+DeskCommand = WriteLog | AcknowledgeHandover | AcknowledgeAlarm | ShelveAlarm
+DESK_COMMANDS = (WriteLog, AcknowledgeHandover, AcknowledgeAlarm, ShelveAlarm)
+
+
 class Rejected(Exception):  # noqa: N818 - reads as "the command was rejected"
     """The command makes no sense now; `code` and `params` let the console say so in its language."""
 

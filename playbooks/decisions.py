@@ -9,12 +9,15 @@ from typing import TypedDict, assert_never
 from dutydesk.playbooks import rectification
 from dutydesk.playbooks.alarmbook import Alarm
 from dutydesk.playbooks.commands import (
+    DESK_COMMANDS,
+    INCIDENT_ACTIONS,
     AcknowledgeAlarm,
     AcknowledgeBreach,
     AcknowledgeHandover,
     AddNote,
     Command,
     CompleteObligation,
+    DeskCommand,
     ImportRoster,
     IncidentCommand,
     ItemCommand,
@@ -114,8 +117,10 @@ class Decisions:
             )
             events = self._act(incident, command, at)
             events += self._obligations_met(incident, events, command, at)
-        else:
+        elif isinstance(command, DESK_COMMANDS):
             events = [self._desk(command, at)]
+        else:
+            raise TypeError(f"unknown command {type(command).__name__}")
         return events
 
     def open(self, command: OpenIncident, at: datetime, already: int = 0) -> list[Event]:
@@ -180,6 +185,8 @@ class Decisions:
             )
         if isinstance(command, REGISTER_COMMANDS):
             return rectification.act(self.projection.register, incident, command, at, self.deadlines)
+        if not isinstance(command, INCIDENT_ACTIONS):
+            raise TypeError(f"unknown command {type(command).__name__}")
         match command:
             case ReachMilestone(milestone=milestone, text=text):
                 return [self._milestone(incident, milestone, text, at, head)]
@@ -218,9 +225,12 @@ class Decisions:
                 return []  # the obligation met is all there is to it; see _obligations_met
             case AcknowledgeBreach(obligation=obligation):
                 return self.dispatcher.acknowledge(incident, obligation, at=at, actor=command.actor)
-        raise TypeError(f"unknown command {type(command).__name__}")
+            case AddNote():
+                raise AssertionError("a note is decided above, also on a closed incident")
+            case unknown:
+                assert_never(unknown)
 
-    def _desk(self, command: Command, at: datetime) -> Event:
+    def _desk(self, command: DeskCommand, at: datetime) -> Event:
         """The duty log, the handover and alarm acknowledgements: things not of one incident."""
         head = Header(at=at, incident=None, actor=command.actor, drill=False)
         text = getattr(command, "text", None) or getattr(command, "reason", None)
@@ -243,7 +253,8 @@ class Decisions:
                 return AlarmShelved(
                     **head | {"incident": alarm.incident}, key=key, reason=reason.strip(), until=until
                 )
-        raise TypeError(f"unknown command {type(command).__name__}")
+            case unknown:
+                assert_never(unknown)
 
     def _alarm(self, key: str) -> Alarm:
         alarm = self.projection.alarms.alarms.get(key)
