@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from dutydesk.connectors.settings import Settings
 from dutydesk.console import render
+from dutydesk.console.reports.event import event_report
+from dutydesk.console.reports.output import FORMATS
 from dutydesk.playbooks.clock import iso
+from dutydesk.playbooks.duties import task_ref
 from dutydesk.playbooks.duty_events import DutyDone, EventScheduled
 from dutydesk.playbooks.duty_library import bundled_event_plans, bundled_routines
 from dutydesk.playbooks.eventplans import load_event_plans
@@ -153,6 +156,11 @@ def _event_parser(target: str) -> argparse.ArgumentParser:
     a = actions.add_parser("move", help="new times; the event's obligations move with them")
     a.add_argument("--start", required=True, metavar="ISO")
     a.add_argument("--end", required=True, metavar="ISO")
+    a = actions.add_parser("report", help="the event support report (活动保障报告) skeleton")
+    a.add_argument("--format", choices=FORMATS, help="default: from the file name, else md")
+    a.add_argument(
+        "-o", "--output", metavar="FILE", help="default: standard output; event-ID.pdf for pdf/docx"
+    )
     a = actions.add_parser("done", help="a task done, or one of its rounds logged")
     a.add_argument("task")
     a.add_argument("--note", default="")
@@ -163,6 +171,9 @@ def _event_parser(target: str) -> argparse.ArgumentParser:
 
 async def event_command(args: argparse.Namespace, ctx: Context) -> int:
     sub = _event_parser(args.target).parse_args(args.rest)
+    if args.target != "add" and sub.action == "report":
+        # reports are in Chinese, the centre's usual wording, unless --lang asks otherwise
+        return await _event_report(args.target, sub, ctx, args.lang or "zh")
     if args.target == "add":
         command: ScheduleEvent | MoveEvent | CompleteTask = ScheduleEvent(
             actor=ctx.operator,
@@ -198,6 +209,25 @@ async def event_command(args: argparse.Namespace, ctx: Context) -> int:
     else:
         title = events[command.event].plan.task(command.task).title
         ctx.print(ctx.t("task_logged", title=title.get(ctx.t.lang)))
+    return 0
+
+
+async def _event_report(event_id: str, sub: argparse.Namespace, ctx: Context, lang: str) -> int:
+    cli, now = _cli(), ctx.clock.now()
+    fmt, target = cli._report_target(sub, f"event-{event_id}")
+    async with cli._journal(ctx, need_plans=True) as journal:
+        planned = journal.engine.projection.duties.events.get(event_id)
+        if planned is None:
+            raise cli.CliError(ctx.t("unknown_event", event=event_id))
+        owed = planned.owed(journal.engine.deadlines)
+        prefix = task_ref(event_id, "")
+        done = [
+            r.event
+            for r in await journal.store.read_kind(DutyDone.kind)
+            if isinstance(r.event, DutyDone) and r.event.ref.startswith(prefix)
+        ]
+    document = event_report(planned, owed, done, now=now, zone=ctx.settings.zone, lang=lang)
+    cli._emit(document, fmt, target, ctx, cli._progress(ctx))
     return 0
 
 

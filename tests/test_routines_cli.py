@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from dutydesk.playbooks.clock import ManualClock
-from tests.conftest import CliRunner
+from tests.conftest import MONDAY, CliRunner
 
 
 def test_rounds_from_the_command_line(cli: CliRunner, clock: ManualClock) -> None:
@@ -88,3 +88,34 @@ def test_the_centres_own_routine_files_are_checked_with_their_lines(cli: CliRunn
     listed = cli("routines", "list")
     assert "night-round" in listed.out and "every 2h 22:00-06:00" in listed.out
     assert f"{folder / 'bad.yaml'}:3: unknown role 'guard'" in listed.err
+
+
+def test_a_large_event_from_the_command_line_to_its_report(
+    cli: CliRunner, clock: ManualClock, tmp_path: Path
+) -> None:
+    added = cli(
+        "event", "add", "--plan", "large-event", "--title", "年度表彰大会", "--place", "礼堂",
+        "--start", "2026-11-27T09:00", "--end", "2026-11-27T11:00",
+    )  # fmt: skip
+    event = added.out.strip()
+    assert event == "EV20261127-01", added.err
+    assert cli("event", event, "done", "drill", "--note", "停电、嘉宾突发疾病两个科目").code == 0
+    clock.set(MONDAY.replace(day=27, hour=7, minute=50))
+    assert cli("event", event, "done", "set-up").code == 0
+    clock.set(MONDAY.replace(day=27, hour=9, minute=5))
+    assert cli("event", event, "done", "leadership-round").code == 0
+    clock.set(MONDAY.replace(day=27, hour=10, minute=5))
+    done = cli("event", event, "done", "leadership-round", "--abnormal", "--note", "南门人员聚集，已疏导")
+    assert done.code == 0, done.err
+    listed = cli("events", "list", "--json").json()
+    assert [o["task"] for o in listed[0]["outstanding"]] == ["review"]
+    report = cli("event", event, "report")
+    assert report.code == 0, report.err
+    text = report.out
+    assert "年度表彰大会 活动保障报告" in text
+    assert "活动前3天开展全流程演练" in text and "停电、嘉宾突发疾病两个科目" in text
+    assert "活动期间中心领导每小时巡查（2）" in text and "南门人员聚集，已疏导" in text
+    assert "四、复盘总结与改进措施" in text
+    pdf = cli("event", event, "report", "-o", str(tmp_path / "report.pdf"))
+    assert pdf.code == 0, pdf.err
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
