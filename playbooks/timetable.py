@@ -138,15 +138,14 @@ class Timetable:
         if self._started is not None and self._registrations(self._started):
             times.append(self._started)
         for record in self.book.active_routines():
-            owed = record.next_owed(self.deadlines)
-            if owed is not None:
-                times.append(
-                    owed.due_at if owed.key in record.track.warned else min(owed.warn_at, owed.due_at)
-                )
+            first = record.next_owed(self.deadlines)
+            if first is not None:
+                # a later occurrence may warn before the first one is due (rounds close together)
+                ahead = record.open_owed(self.deadlines, first.due_at + _TICK)
+                times += [_next_time(o, record.track) for o in ahead or [first]]
         for planned in self.book.events.values():
-            for owed in planned.owed(self.deadlines):
-                if not planned.track.settled(owed.key):
-                    times.append(owed.due_at if owed.key in planned.track.warned else owed.warn_at)
+            owed = planned.owed(self.deadlines)
+            times += [_next_time(o, planned.track) for o in owed if not planned.track.settled(o.key)]
         return min(times) if times else None
 
     def _fired(
@@ -437,6 +436,11 @@ def _entry(owed: Owed, track: Track, now: datetime, planned: PlannedEvent | None
     met_at = track.met.get(owed.key)
     state = State.BREACHED if owed.key in track.breached and met_at is None else state_of(owed, now, met_at)
     return Entry(owed, state, met_at, planned)
+
+
+def _next_time(owed: Owed, track: Track) -> datetime:
+    """When an unsettled occurrence next needs the timer: its warning, unless told, or its deadline."""
+    return owed.due_at if owed.key in track.warned else min(owed.warn_at, owed.due_at)
 
 
 def state_of(owed: Owed, now: datetime, met_at: datetime | None) -> State:

@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import Command, Rejected
+from dutydesk.playbooks.duties import routine_owed
 from dutydesk.playbooks.duty_events import DutyDone, EventMoved, EventScheduled, RoutineRegistered
 from dutydesk.playbooks.duty_library import bundled_event_plans, bundled_routines
 from dutydesk.playbooks.engine import Engine
@@ -23,10 +26,12 @@ from dutydesk.playbooks.events import (
     ObligationWarned,
 )
 from dutydesk.playbooks.incidents import Projection
+from dutydesk.playbooks.library import bundled_sources
 from dutydesk.playbooks.obligations import Deadlines, State
-from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.plans import Plan, load_plans
 from dutydesk.playbooks.routines import load_routines
 from dutydesk.playbooks.timetable import CompleteTask, LogRound, MoveEvent, ScheduleEvent
+from dutydesk.playbooks.workdays import WorkCalendar
 from tests.conftest import MONDAY, SHANGHAI
 
 ROUTINES, _ = load_routines(bundled_routines())
@@ -304,3 +309,39 @@ def test_bad_event_commands_are_refused(desk: Desk) -> None:
         desk.do(MoveEvent(actor=WHO, event="EV1", start=start, end=start + timedelta(hours=1)))
     with pytest.raises(Rejected, match="no routine 'patrol'"):
         desk.do(LogRound(actor=WHO, routine="patrol"))
+
+
+STARTS = [
+    MONDAY,
+    datetime(2026, 2, 13, 16, 40, tzinfo=SHANGHAI),  # the Friday before the Spring Festival, 14 Feb worked
+    datetime(2025, 12, 31, 23, 10, tzinfo=SHANGHAI),  # across midnight into the New Year holiday
+]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(STARTS), st.lists(st.integers(1, 12 * 60), min_size=1, max_size=30))
+def test_every_missed_occurrence_breaches_exactly_once_however_the_clock_moves(
+    start: datetime, steps: list[int]
+) -> None:
+    plans, _ = load_plans(bundled_sources())
+    deadlines = Deadlines(WorkCalendar(), SHANGHAI)
+    desk = Desk(plans, deadlines, ManualClock(start))
+    for minutes in steps:
+        desk.advance(minutes=minutes)
+    now = desk.clock.now()
+    breaches = [(e.obligation, e.occurrence) for e in desk.log if isinstance(e, ObligationBreached)]
+    warnings = [(e.obligation, e.occurrence) for e in desk.log if isinstance(e, ObligationWarned)]
+    assert len(breaches) == len(set(breaches))
+    assert len(warnings) == len(set(warnings))
+    owed = {
+        o.key
+        for routine in ROUTINES.values()
+        for o in routine_owed(routine, start, now + timedelta(days=1), deadlines)
+        if o.due_at <= now
+    }
+    assert set(breaches) == owed
+    assert all(
+        e.at == e.due_at and e.recorded_at and e.recorded_at <= now
+        for e in desk.log
+        if isinstance(e, ObligationBreached)
+    )
