@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.screens.board import BoardScreen
+from dutydesk.console.screens.rounds import EventForm
 from dutydesk.console.views import handover_summary
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.duty_events import DutyDone
@@ -139,3 +140,31 @@ async def test_the_duty_log_lists_rounds_and_events(
         ]
         handover = str(app.screen.query_one("#handover", Static).content)
         assert "Rounds this shift: 1 done, 0 missed" in handover
+
+
+async def test_an_event_is_added_from_the_board(journal: Journal, tmp_path: Path) -> None:
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, EventForm)
+        for name, value in (
+            ("title", "季度工作会"),
+            ("place", "三楼会议室"),
+            ("start", "2026-11-24 14:00"),
+            ("end", "2026-11-24 13:00"),
+        ):
+            form.query_one(f"#{name}", Input).value = value
+        await pilot.click("#ok")
+        await until(
+            lambda: "is not after the start" in str(form.query_one("#error", Static).content), "the refusal"
+        )
+        end = form.query_one("#end", Input)
+        end.value = "2026-11-24 16:00"
+        end.focus()
+        await pilot.press("enter")  # the refusal's toast may cover the button
+        await until(lambda: journal.engine.projection.duties.events, "the event")
+        (planned,) = journal.engine.projection.duties.events.values()
+        assert (planned.id, planned.plan.id, planned.place) == ("EV20261124-01", "large-event", "三楼会议室")
+        assert isinstance(app.screen, BoardScreen)

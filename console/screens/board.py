@@ -15,7 +15,7 @@ from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
 from dutydesk.console.duty_views import duty_line, duty_rows
 from dutydesk.console.screens.incident import IncidentScreen
-from dutydesk.console.screens.rounds import log_round
+from dutydesk.console.screens.rounds import EventForm, log_round
 from dutydesk.console.views import (
     IncidentRow,
     StatusCache,
@@ -55,7 +55,8 @@ class BoardScreen(DutyScreen):
     def compose(self) -> ComposeResult:
         t = self.duty.t
         keys = [("enter", "open_incident", "key.open"), ("r", "round", "key.round")]
-        translate_bindings(self, t, [*keys, ("x", "abnormal_round", "key.abnormal_round")])
+        keys += [("x", "abnormal_round", "key.abnormal_round"), ("e", "new_event", "key.event")]
+        translate_bindings(self, t, keys)
         yield Static(id="topbar")
         yield Static(t("drill.banner"), id="drill-banner")
         table: DataTable[Text | str] = DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
@@ -195,6 +196,9 @@ class BoardScreen(DutyScreen):
 
     def action_abnormal_round(self) -> None:
         log_round(self, abnormal=True)
+
+    def action_new_event(self) -> None:
+        self.app.push_screen(EventForm())
 
     def _fill_feed(self) -> None:
         app, t = self.duty, self.duty.t

@@ -1,11 +1,16 @@
-"""Logging a round from the console by a single key: pick the routine, and for an abnormal round
-say what was found and whether to open an incident with the routine's plan."""
+"""Rounds and planned events from the console: a round logged by a single key (pick the routine;
+for an abnormal one say what was found and whether to open an incident with the routine's plan),
+and a form to add a planned event."""
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Select, Static
+
 from dutydesk.console.base import DutyScreen
-from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt
-from dutydesk.playbooks.timetable import LogRound
+from dutydesk.console.screens.forms import ChoicePrompt, Form, TextPrompt, read_time
+from dutydesk.playbooks.timetable import LogRound, ScheduleEvent
 
 
 def log_round(screen: DutyScreen, *, abnormal: bool) -> None:
@@ -48,3 +53,45 @@ def log_round(screen: DutyScreen, *, abnormal: bool) -> None:
 
     choices = [(rid, routine.title.get(t.lang)) for rid, routine in routines.items()]
     app.push_screen(ChoicePrompt(t("round.abnormal" if abnormal else "round.choose"), choices), chosen)
+
+
+class EventForm(Form[str]):
+    """A planned event (会议、大型活动): its support plan, title, place, start and end."""
+
+    FIELDS = ("title", "place", "start", "end")
+
+    def compose(self) -> ComposeResult:
+        t = self.t
+        plans = self.duty.journal.engine.timetable.event_plans
+        with Vertical(classes="form wide"):
+            yield Label(t("form.event"), classes="title")
+            yield Select(
+                [(plan.title.get(t.lang), plan.id) for plan in plans.values()], allow_blank=False, id="plan"
+            )
+            for name in self.FIELDS:
+                yield Label(t(f"h.{name}"))
+                yield Input(placeholder="2026-11-24 14:00" if name in ("start", "end") else "", id=name)
+            yield Static(id="error", classes="error")
+            yield from self.buttons()
+
+    def submit(self) -> None:
+        t, app = self.t, self.duty
+        title, place, start_text, end_text = (
+            self.query_one(f"#{name}", Input).value.strip() for name in self.FIELDS
+        )
+        start, end = read_time(start_text, app.zone), read_time(end_text, app.zone)
+        if start is None or end is None:
+            self.refuse(t("form.bad_time", text=start_text if start is None else end_text))
+            return
+        plan = str(self.query_one("#plan", Select).value)
+        command = ScheduleEvent(
+            actor=app.operator, plan_id=plan, title=title, place=place, start=start, end=end
+        )
+        self.run_worker(self._add(command), exclusive=True)
+
+    async def _add(self, command: ScheduleEvent) -> None:
+        outcome = await self.duty.submit(command, self.t("form.event_added"))
+        if outcome.rejected is None and outcome.recorded:
+            self.dismiss(getattr(outcome.recorded[-1].event, "event", None))
+        elif outcome.rejected is not None:
+            self.refuse(self.duty.refusal(outcome))
