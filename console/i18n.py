@@ -80,6 +80,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该活动没有保障事项 {task}；可用：{known}",
         "the event has no task {task}; known: {known}",
     ),
+    "not_a_drill": ("{drill} 不是演练事件", "{drill} is not a drill run"),
     "task_done": ("活动 {event} 的 {task} 已完成", "{task} of event {event} is already done"),
     "round_logged": ("已记录巡查：{title}（时限 {when}）", "round logged: {title} (due {when})"),
     "round_extra": (

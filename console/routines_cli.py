@@ -165,6 +165,7 @@ def _event_parser(target: str) -> argparse.ArgumentParser:
     a.add_argument("task")
     a.add_argument("--note", default="")
     a.add_argument("--abnormal", action="store_true")
+    a.add_argument("--drill", metavar="INCIDENT", help="the drill run that did it (a D… drill incident)")
     a.add_argument("--at", metavar="ISO", help="when it really happened (default: now)")
     return p
 
@@ -195,6 +196,7 @@ async def event_command(args: argparse.Namespace, ctx: Context) -> int:
             task=sub.task,
             abnormal=sub.abnormal,
             note=sub.note,
+            drill=sub.drill,
         )
     async with _cli()._journal(ctx, need_plans=True) as journal:
         (outcome,) = await journal.submit(command)

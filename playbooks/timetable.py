@@ -61,12 +61,14 @@ class MoveEvent(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CompleteTask(Command):
-    """One of an event's tasks done, or one of its rounds logged."""
+    """One of an event's tasks done, or one of its rounds logged; `drill` links the drill run
+    (a drill incident) that did it (活动前全流程演练)."""
 
     event: str
     task: str
     abnormal: bool = False
     note: str = ""
+    drill: str | None = None
 
 
 DUTY_COMMANDS = (LogRound, ScheduleEvent, MoveEvent, CompleteTask)
@@ -349,8 +351,14 @@ class Timetable:
                 task=task.id,
                 event=planned.id,
             )
+        linked = None
+        if command.drill is not None:
+            run = self.decisions.projection.incidents.get(command.drill)
+            if run is None or not run.drill:
+                raise Rejected("not_a_drill", f"{command.drill} is not a drill run", drill=command.drill)
+            linked = run.id
         return _done(
-            command.actor, at, ref, owed, abnormal=command.abnormal, note=command.note, incident=None
+            command.actor, at, ref, owed, abnormal=command.abnormal, note=command.note, incident=linked
         )
 
     def tick(self, now: datetime) -> list[tuple[str, Event]]:

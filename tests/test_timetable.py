@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dutydesk.playbooks.clock import ManualClock
-from dutydesk.playbooks.commands import Command, Rejected
+from dutydesk.playbooks.commands import Command, OpenIncident, Rejected
 from dutydesk.playbooks.duties import routine_owed
 from dutydesk.playbooks.duty_events import DutyDone, EventMoved, EventScheduled, RoutineRegistered
 from dutydesk.playbooks.duty_library import bundled_event_plans, bundled_routines
@@ -345,3 +345,28 @@ def test_every_missed_occurrence_breaches_exactly_once_however_the_clock_moves(
         for e in desk.log
         if isinstance(e, ObligationBreached)
     )
+
+
+def test_the_drill_task_is_linked_to_the_drill_run_that_did_it(desk: Desk) -> None:
+    start = MONDAY.replace(day=27, hour=9)
+    desk.do(
+        ScheduleEvent(
+            actor=WHO,
+            plan_id="large-event",
+            title="表彰大会",
+            place="礼堂",
+            start=start,
+            end=start.replace(hour=12),
+        )
+    )
+    real = desk.do(OpenIncident(actor=WHO, plan_id="power-outage", title="停电"))[-1].incident
+    with pytest.raises(Rejected, match="is not a drill run"):
+        desk.do(CompleteTask(actor=WHO, event="EV20261127-01", task="drill", drill=real))
+    run = desk.do(OpenIncident(actor=WHO, plan_id="power-outage", title="演练：礼堂停电", drill=True))[
+        -1
+    ].incident
+    assert run is not None and run.startswith("D")
+    done = desk.do(CompleteTask(actor=WHO, event="EV20261127-01", task="drill", drill=run, note="停电科目"))
+    (logged,) = [e for e in done if isinstance(e, DutyDone)]
+    assert logged.incident == run
+    assert [e.obligation for e in done if isinstance(e, ObligationMet)] == ["event:EV20261127-01/drill"]

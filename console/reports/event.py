@@ -45,7 +45,10 @@ def event_report(
         task = planned.plan.task(item.ref.rsplit("/", 1)[1])
         label = task.title.get(lang) + (f"（{item.occurrence}）" if task.every is not None else "")
         tone: Tone = "alert" if late or state is State.BREACHED else "plain"
-        cells = (label, when(item.due_at), when(met_at), t(word), note.note if note else "")
+        text = (note.note if note else "") + (
+            f"（{t('e.drill')} {note.incident}）" if note and note.incident else ""
+        )
+        cells = (label, when(item.due_at), when(met_at), t(word), text)
         rows.append(Row(cells, tone))
     findings = [d for d in done if d.abnormal]
     blocks: list[Block] = [

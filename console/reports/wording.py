@@ -22,6 +22,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "e.done_at": ("完成时间", "done"),
     "e.state": ("情况", "state"),
     "e.note": ("记录", "note"),
+    "e.drill": ("演练", "drill"),
     "e.met": ("按时完成", "in time"),
     "e.late": ("超时完成", "late"),
     "e.breached": ("未完成（超时）", "missed"),
