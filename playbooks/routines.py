@@ -216,10 +216,6 @@ def occurrence_number(at: datetime) -> int:
     return int(at.timestamp()) // 60
 
 
-def occurrence_time(number: int) -> datetime:
-    return datetime.fromtimestamp(number * 60, tz=ZoneInfo("UTC"))
-
-
 def parse_routine(text: str, path: str, *, roles: Collection[str] = ROLES) -> Routine:
     """Read one routine from YAML text; raise SourceErrors listing every problem found."""
     routine, root = read_model(text, path, Routine, "routine")
