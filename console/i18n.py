@@ -233,6 +233,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "late": ("超时 {span}", "{span} late"),
     "left": ("剩余 {span}", "{span} left"),
     "overdue": ("已超时 {span}", "overdue by {span}"),
+    "missed": ("未完成", "missed"),
     "waiting_for": ("待“{anchor}”后 {limit}", "{limit} after {anchor}"),
     "provisional": (
         "（暂定：该年度节假日安排未确认）",

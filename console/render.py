@@ -259,6 +259,8 @@ def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Trans
         note = t("early" if margin >= timedelta(0) else "late", span=span(margin, t.lang))
     elif status.state is State.WAIVED:
         note = t("state.waived")
+    elif status.state is State.BREACHED and status.obligation.recurring:
+        note = t("missed")  # the next period has started: this one stays missed, however long ago
     elif margin < timedelta(0):
         note = t("overdue", span=span(margin, t.lang))
     else:

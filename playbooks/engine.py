@@ -97,9 +97,14 @@ class Engine:
         return self.decisions.incident(incident_id)
 
     def status(self, incident: Incident, now: datetime) -> list[Status]:
-        """Every occurrence of the incident's obligations, for showing; deciding uses `evaluate`,
-        whose cost does not grow with the incident's age."""
+        """Every occurrence of the incident's obligations, for showing and reporting: its cost
+        grows with the occurrences. Deciding uses `current`."""
         return history(incident, self.deadlines, now)
+
+    def current(self, incident: Incident, now: datetime) -> list[Status]:
+        """What the incident owes now: each one-off obligation, and of a recurring one its latest
+        occurrence met and those since; the same cost on day 90 as on day 1 (boards, lists)."""
+        return evaluate(incident, self.deadlines, now)
 
     def apply(self, event: Event, seq: int) -> None:
         """Fold in a persisted event and re-arm whatever it touched."""
@@ -208,7 +213,7 @@ class Engine:
 
     def _timer_events(self, incident: Incident, now: datetime) -> list[Keyed]:
         out = []
-        for status in evaluate(incident, self.deadlines, now):
+        for status in self.current(incident, now):
             ob, due = status.obligation, status.due_at
             assert due is not None or status.state is State.PENDING or status.state is State.WAIVED
             if status.state is State.WARNING and status.key not in incident.warned and due:
@@ -251,7 +256,7 @@ class Engine:
         if incident.closed:
             return
         times = []
-        for status in evaluate(incident, self.deadlines, incident.received_at):
+        for status in self.current(incident, incident.received_at):
             if status.due_at is None or status.met_at is not None or status.state is State.WAIVED:
                 continue
             if status.key in incident.breached:

@@ -170,6 +170,11 @@ def _recurring(
             occurrence = 1
     while True:
         key = (ob.id, occurrence)
+        after = start + 2 * period  # when the next period is due
+        if not full and key in incident.breached and after <= now and not waived(after, stop):
+            # missed, recorded, and not the last one missed: deciding needs none of it
+            occurrence, start = occurrence + 1, start + period
+            continue
         status = _one(
             incident, ob, occurrence, start, start + period, deadlines=deadlines, now=now, stop=stop
         )

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.application.reporting import read_kpi
 from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.console import render
 from dutydesk.console.i18n import Translator
@@ -296,3 +297,49 @@ def test_show_lists_the_last_few_occurrences_unless_asked(
     listed = [n for n in range(1, 10) if f"Hourly progress report to the competent department #{n} " in text]
     assert listed == (list(range(1, 10)) if everything else [7, 8, 9])
     assert ("6 earlier occurrences not listed" in text) is not everything
+    (missed,) = [line for line in text.splitlines() if "department #7 " in line]
+    assert "(missed)" in missed and "breached" in missed
+
+
+async def test_kpi_from_the_log_and_show_agree_on_a_back_dated_stabilise(
+    tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines
+) -> None:
+    """Issue 19 item 10 through the real store: `report kpi` reads the facts kept beside the log."""
+    clock = ManualClock(TWO_PM)
+    async with await SqliteEventStore.open(tmp_path / "log.db") as store:
+        journal = await Journal.open(store, plans=plans, deadlines=deadlines, clock=clock)
+        (outcome,) = await journal.submit(
+            OpenIncident(actor=WHO, plan_id="network-outage", title="办公网中断")
+        )
+        incident = outcome.recorded[-1].event.incident
+        assert incident is not None
+        for minutes in (61, 121, 150):  # serve records the breaches of 15:00 and 16:00
+            clock.set(TWO_PM + timedelta(minutes=minutes))
+            await journal.fire()
+        late = await read_kpi(store, Period.month(2026, 11, SHANGHAI), deadlines, clock.now())
+        assert {t.obligation: t.late for t in late.real.timeliness}[HOURLY] == 2
+        stabilised = TWO_PM + timedelta(minutes=90)  # entered now, as of 15:30
+        await journal.submit(
+            ReachMilestone(actor=WHO, incident=incident, milestone=Milestone.STABILISED, at=stabilised)
+        )
+        shown = hourly(journal.engine.status(journal.engine.incident(incident), clock.now()))
+        kpi = await read_kpi(store, Period.month(2026, 11, SHANGHAI), deadlines, clock.now())
+    assert [s.state for s in shown] == [State.BREACHED, State.WAIVED]
+    assert {t.obligation: t.late for t in kpi.real.timeliness}[HOURLY] == tally(shown).missed == 1
+
+
+def test_a_neglected_incident_is_decided_on_without_walking_its_recorded_breaches(
+    plans: dict[str, Plan], deadlines: Deadlines
+) -> None:
+    h = Harness(plans, deadlines, ManualClock(TWO_PM))
+    incident = h.open("network-outage")
+    run_until(h, TWO_PM + 10.5 * HOUR)
+    current = hourly(h.engine.current(h.engine.incident(incident), h.clock.now()))
+    # the last period missed (closing still needs a reason) and the one running
+    assert [(s.occurrence, s.state) for s in current] == [(10, State.BREACHED), (11, State.PENDING)]
+    assert len(hourly(h.engine.status(h.engine.incident(incident), h.clock.now()))) == 11
+    # an update back-dated into a recorded period still meets it
+    events = h.do(update(incident, at=TWO_PM + 9.5 * HOUR))
+    assert [(e.occurrence, e.margin_seconds) for e in events if isinstance(e, ObligationMet)] == [
+        (10, 1800.0)
+    ]
