@@ -16,6 +16,7 @@ from dutydesk.playbooks.duties import Owed, event_owed, routine_owed
 from dutydesk.playbooks.duty_events import DutyDone, EventMoved, EventScheduled, RoutineRegistered
 from dutydesk.playbooks.eventplans import EventPlan
 from dutydesk.playbooks.events import Event, ObligationBreached, ObligationMet, ObligationWarned
+from dutydesk.playbooks.plans import Text
 from dutydesk.playbooks.routines import Routine
 
 if TYPE_CHECKING:  # obligations imports the incident projection, which holds this book
@@ -215,6 +216,22 @@ class DutyBook:
                     told.breached.add(key)
             case _:
                 pass
+
+    def title_of(self, ref: str) -> Text | None:
+        """What a message calls a routine's round or an event's task: `巡查监控画面`, or
+        `会后30分钟内清理场地（季度工作会）`."""
+        if ref.startswith(ROUTINE_PREFIX):
+            record = self.routines.get(ref.removeprefix(ROUTINE_PREFIX))
+            return record.routine.title if record is not None and record.routine is not None else None
+        event_id, _, task_id = ref.removeprefix(EVENT_PREFIX).partition("/")
+        planned = self.events.get(event_id)
+        if planned is None:
+            return None
+        try:
+            task = planned.plan.task(task_id).title
+        except KeyError:
+            return None
+        return Text(zh=f"{task.zh}（{planned.title}）", en=f"{task.en} ({planned.title})")
 
     def findings(self) -> dict[Key, str]:
         """What abnormal rounds and tasks found, by occurrence (the recent ones for routines)."""

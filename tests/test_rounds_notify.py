@@ -70,7 +70,7 @@ async def test_a_missed_round_breaches_and_notifies_through_a_real_endpoint(
                 ("routine:cctv-patrol", MONDAY.replace(hour=10, minute=15))
             ]
             message = ok.bodies("li")[0]
-            assert "超时" in message["title"] and "routine:cctv-patrol" in message["message"]
+            assert "超时" in message["title"] and "巡查监控画面" in message["title"] + message["message"]
             await eventually(lambda: ok.bodies("wang"), "the breach told to the duty officer on shift")
             # the monitoring room has nobody on the roster: its warning went to the fallback
             await eventually(lambda: ok.bodies("fallback"), "the unstaffed role's fallback")

@@ -370,3 +370,22 @@ def test_the_drill_task_is_linked_to_the_drill_run_that_did_it(desk: Desk) -> No
     (logged,) = [e for e in done if isinstance(e, DutyDone)]
     assert logged.incident == run
     assert [e.obligation for e in done if isinstance(e, ObligationMet)] == ["event:EV20261127-01/drill"]
+
+
+def test_messages_name_rounds_and_tasks_by_their_titles(desk: Desk) -> None:
+    start = MONDAY.replace(day=24, hour=14)
+    desk.do(
+        ScheduleEvent(
+            actor=WHO,
+            plan_id="meeting-support",
+            title="季度工作会",
+            place="三楼",
+            start=start,
+            end=start + timedelta(hours=2),
+        )
+    )
+    book = desk.engine.projection.duties
+    assert book.title_of("routine:cctv-patrol").zh == "巡查监控画面"  # type: ignore[union-attr]
+    task = book.title_of("event:EV20261124-01/clean-up")
+    assert task is not None and task.zh == "会后30分钟内清理场地（季度工作会）"
+    assert book.title_of("event:EV20261124-01/nothing") is None and book.title_of("routine:none") is None
