@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from dutydesk.connectors.settings import Settings
 from dutydesk.console import render
+from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.event import event_report
 from dutydesk.console.reports.output import FORMATS
 from dutydesk.playbooks.clock import iso
@@ -63,20 +64,16 @@ def _when(text: str, ctx: Context) -> datetime:
     return when
 
 
-def describe(schedule: Schedule, lang: str) -> str:
+def describe(schedule: Schedule, t: Translator) -> str:
     """A schedule in a few words: `every 60m 00:00-24:00`, `08:30, 17:30`, `mon 09:00`."""
-    zh = lang == "zh"
     if schedule.every is not None:
         hours = f"{clock_text(schedule.from_)}-{clock_text(schedule.to)}"
-        text = (f"每{schedule.every} " if zh else f"every {schedule.every} ") + hours
+        text = t("sched.every", every=schedule.every, hours=hours)
     elif schedule.weekly is not None:
-        text = f"{schedule.weekly.day.value} {schedule.weekly.at.strftime('%H:%M')}"
+        text = f"{schedule.weekly.day.value} {clock_text(schedule.weekly.at)}"
     else:
-        text = ", ".join(
-            t.strftime("%H:%M") for t in schedule.at or schedule.shifts or (schedule.daily,) if t
-        )
-    days = {"every": ("每天", "every day"), "workdays": ("工作日", "working days")}[schedule.days.value]
-    return f"{text} ({days[0] if zh else days[1]})"
+        text = ", ".join(clock_text(at) for at in schedule.at or schedule.shifts or (schedule.daily,) if at)
+    return f"{text} ({t('sched.days.' + schedule.days.value)})"
 
 
 def _entry_text(entry: Entry, ctx: Context) -> str:
@@ -110,7 +107,7 @@ async def routines_list(args: argparse.Namespace, ctx: Context) -> int:
     rows = [[t("h.id"), t("h.title"), t("h.role"), t("h.schedule"), t("h.next")]]
     for rid, routine in routines.items():
         nxt = _entry_text(following[rid], ctx) if rid in following else "-"
-        rows.append([rid, routine.title.get(t.lang), routine.role, describe(routine.schedule, t.lang), nxt])
+        rows.append([rid, routine.title.get(t.lang), routine.role, describe(routine.schedule, t), nxt])
     ctx.print(render.table(rows))
     return 0
 
