@@ -168,3 +168,29 @@ async def test_an_event_is_added_from_the_board(journal: Journal, tmp_path: Path
         (planned,) = journal.engine.projection.duties.events.values()
         assert (planned.id, planned.plan.id, planned.place) == ("EV20261124-01", "large-event", "三楼会议室")
         assert isinstance(app.screen, BoardScreen)
+
+
+async def test_an_event_is_moved_from_the_board(journal: Journal, tmp_path: Path) -> None:
+    start = MONDAY.replace(day=24, hour=14)
+    await journal.submit(
+        ScheduleEvent(
+            actor="王值班",
+            plan_id="meeting-support",
+            title="季度工作会",
+            place="三楼",
+            start=start,
+            end=start + timedelta(hours=2),
+        )
+    )
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press("enter")  # the only event
+        await pilot.pause()
+        await pilot.press(*"2026-11-24 15:00", "enter")
+        await pilot.pause()
+        await pilot.press(*"2026-11-24 17:00", "enter")
+        planned = journal.engine.projection.duties.events["EV20261124-01"]
+        await until(lambda: planned.moves == 1, "the move")
+        assert (planned.start, planned.end) == (start + timedelta(hours=1), start + timedelta(hours=3))

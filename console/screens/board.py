@@ -15,7 +15,7 @@ from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
 from dutydesk.console.duty_views import duty_line, duty_rows
 from dutydesk.console.screens.incident import IncidentScreen
-from dutydesk.console.screens.rounds import EventForm, log_round
+from dutydesk.console.screens.rounds import EventForm, log_round, move_event
 from dutydesk.console.views import (
     IncidentRow,
     StatusCache,
@@ -56,6 +56,7 @@ class BoardScreen(DutyScreen):
         t = self.duty.t
         keys = [("enter", "open_incident", "key.open"), ("r", "round", "key.round")]
         keys += [("x", "abnormal_round", "key.abnormal_round"), ("e", "new_event", "key.event")]
+        keys += [("m", "move_event", "key.move_event")]
         translate_bindings(self, t, keys)
         yield Static(id="topbar")
         yield Static(t("drill.banner"), id="drill-banner")
@@ -199,6 +200,9 @@ class BoardScreen(DutyScreen):
 
     def action_new_event(self) -> None:
         self.app.push_screen(EventForm())
+
+    def action_move_event(self) -> None:
+        move_event(self)
 
     def _fill_feed(self) -> None:
         app, t = self.duty, self.duty.t

@@ -1,6 +1,6 @@
 """Rounds and planned events from the console: a round logged by a single key (pick the routine;
 for an abnormal one say what was found and whether to open an incident with the routine's plan),
-and a form to add a planned event."""
+a form to add a planned event, and prompts to move one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from dutydesk.console.base import DutyScreen
 from dutydesk.console.screens.forms import ChoicePrompt, Form, TextPrompt, read_time
-from dutydesk.playbooks.timetable import LogRound, ScheduleEvent
+from dutydesk.playbooks.timetable import LogRound, MoveEvent, ScheduleEvent
 
 
 def log_round(screen: DutyScreen, *, abnormal: bool) -> None:
@@ -53,6 +53,43 @@ def log_round(screen: DutyScreen, *, abnormal: bool) -> None:
 
     choices = [(rid, routine.title.get(t.lang)) for rid, routine in routines.items()]
     app.push_screen(ChoicePrompt(t("round.abnormal" if abnormal else "round.choose"), choices), chosen)
+
+
+def move_event(screen: DutyScreen) -> None:
+    """Pick an event not over yet, then give its new start and end."""
+    app, t = screen.duty, screen.duty.t
+    now = app.clock.now()
+    events = [e for e in app.journal.engine.projection.duties.events.values() if e.end > now]
+    if not events:
+        app.notify(t("move.none"))
+        return
+
+    def chosen(event_id: str | None) -> None:
+        if event_id is None:
+            return
+
+        def started(start_text: str | None) -> None:
+            start = read_time(start_text or "", app.zone)
+            if start is None:
+                if start_text:
+                    app.notify(t("form.bad_time", text=start_text), severity="error")
+                return
+
+            async def ended(end_text: str | None) -> None:
+                end = read_time(end_text or "", app.zone)
+                if end is None:
+                    if end_text:
+                        app.notify(t("form.bad_time", text=end_text), severity="error")
+                    return
+                command = MoveEvent(actor=app.operator, event=event_id, start=start, end=end)
+                await app.submit(command, t("event_moved", event=event_id))
+
+            app.push_screen(TextPrompt(t("move.end")), ended)
+
+        app.push_screen(TextPrompt(t("move.start")), started)
+
+    choices = [(e.id, f"{e.title}（{e.start.astimezone(app.zone):%m-%d %H:%M}）") for e in events]
+    app.push_screen(ChoicePrompt(t("move.choose"), choices), chosen)
 
 
 class EventForm(Form[str]):
