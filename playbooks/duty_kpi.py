@@ -72,7 +72,9 @@ def duty_kpi(rows: Iterable[Fact], period: Period) -> DutyKpi:
     for key in tally.met.keys() | tally.breached:
         ref = key[0]
         margin = tally.met.get(key)
-        outcome = 2 if margin is None else 0 if margin >= 0 and key not in tally.breached else 1
+        # a round logged (backdated) before its deadline was in time after all, even if the engine
+        # had already called it missed
+        outcome = 2 if margin is None else 0 if margin >= 0 else 1
         if ref.startswith(ROUTINE_PREFIX):
             routines.setdefault(ref.removeprefix(ROUTINE_PREFIX), [0, 0, 0])[outcome] += 1
         else:

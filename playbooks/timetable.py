@@ -97,6 +97,7 @@ class Timetable:
         self.event_plans = dict(event_plans)
         self.deadlines = deadlines
         self.decisions = decisions
+        self._fingerprints = {routine_id: r.fingerprint() for routine_id, r in self.routines.items()}
         self._started: datetime | None = None
         self._idle_from: datetime | None = None  # the log's last activity before the start
 
@@ -116,7 +117,7 @@ class Timetable:
             if only is not None and routine_id != only:
                 continue
             routine, record = self.routines.get(routine_id), self.book.routines.get(routine_id)
-            fingerprint = routine.fingerprint() if routine is not None else ""
+            fingerprint = self._fingerprints.get(routine_id, "")
             if record is None and routine is None:
                 continue
             if record is not None and record.fingerprint == fingerprint:

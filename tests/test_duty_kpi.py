@@ -101,3 +101,22 @@ def test_nothing_due_says_so() -> None:
     empty = duty_kpi([], Period.month(2026, 11, SHANGHAI))
     assert empty.rounds == () and empty.events.total == 0
     assert translator("en")("k.no_duties").startswith("No round")
+
+
+def test_a_round_backdated_before_its_deadline_was_in_time_after_all() -> None:
+    from dutydesk.playbooks.duty_kpi import duty_kpi
+    from dutydesk.playbooks.events import ObligationBreached, ObligationMet
+
+    due = "2026-11-23T10:15:00+08:00"
+    rows = [
+        (ObligationBreached.kind, 0, None, 0, due, "routine:cctv-patrol", 1, None),
+        (ObligationMet.kind, 0, None, 0, due, "routine:cctv-patrol", 1, 60.0),  # logged --at 10:14
+        (ObligationBreached.kind, 0, None, 0, due, "routine:shift-handover", 2, None),
+        (ObligationMet.kind, 0, None, 0, due, "routine:shift-handover", 2, -60.0),
+        (ObligationMet.kind, 0, "20261123-001", 0, due, "report-leader", 1, 60.0),  # an incident's: not here
+    ]
+    kpi = duty_kpi(rows, Period.month(2026, 11, SHANGHAI))
+    assert [(r.name, r.on_time, r.late, r.missed) for r in kpi.rounds] == [
+        ("cctv-patrol", 1, 0, 0),
+        ("shift-handover", 0, 1, 0),
+    ]
