@@ -4,7 +4,7 @@ the handover's lines, as plain rows and text (like `views.py`), coloured by the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dutydesk.console.views import DUE_SOON, Urgency, clock_left
@@ -38,10 +38,17 @@ def duty_urgency(entry: Entry, now: datetime) -> Urgency:
 
 
 def duty_rows(engine: Engine, now: datetime, ahead: timedelta = PANEL_AHEAD) -> list[DutyRow]:
-    """Rounds and event tasks from the last hour to `ahead` (rounds done drop off), missed ones
-    first, then by deadline."""
-    entries = engine.timetable.entries(now, ahead, PANEL_BEHIND)
-    shown = [e for e in entries if e.state is not State.MET or e.event is not None]
+    """Rounds from the last hour to `ahead` (rounds done drop off) and the tasks of today's events
+    (whatever their time), missed ones first, then by deadline."""
+    zone = engine.deadlines.zone
+    midnight = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+    entries = engine.timetable.entries(now, max(ahead, midnight - now), PANEL_BEHIND)
+    shown = [
+        e
+        for e in entries
+        if (e.event is None and e.state is not State.MET and e.owed.at < now + ahead)
+        or (e.event is not None and (e.event.start < midnight or e.owed.at < now + ahead))
+    ]
     rows = [DutyRow(e, duty_urgency(e, now)) for e in shown]
     return sorted(rows, key=lambda r: (r.entry.state is not State.BREACHED, r.entry.owed.due_at))
 

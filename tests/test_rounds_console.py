@@ -63,6 +63,18 @@ async def test_the_board_shows_rounds_and_logs_them_by_single_keys(
             end=start + timedelta(hours=1),
         )
     )
+    for title, day, hour in (("党组会", 23, 16), ("明日会", 24, 16)):
+        at = MONDAY.replace(day=day, hour=hour)
+        await journal.submit(
+            ScheduleEvent(
+                actor="王值班",
+                plan_id="meeting-support",
+                title=title,
+                place="五楼",
+                start=at,
+                end=at + timedelta(hours=1),
+            )
+        )
     await journal.submit(LogRound(actor="王值班", routine="cctv-patrol"))  # registers the routines at 09:00
     clock.set(MONDAY.replace(hour=9, minute=50))
     app = console(journal, tmp_path)
@@ -72,6 +84,8 @@ async def test_the_board_shows_rounds_and_logs_them_by_single_keys(
         text = panel(board)
         assert "10:00 CCTV monitor patrol" in text.plain
         assert "Room set up and equipment tested an hour before (季度工作会)" in text.plain
+        assert "17:30 Room cleared within 30 minutes after (党组会)" in text.plain  # today, hours ahead
+        assert "(明日会)" not in text.plain
         # the 10:00 patrol warns at 10:05: yellow, as an incident's obligation would be
         clock.set(MONDAY.replace(hour=10, minute=6))
         await journal.fire()
