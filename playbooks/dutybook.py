@@ -63,11 +63,17 @@ class Track:
         )
 
 
+def owed_from(routine: Routine, registered: datetime) -> datetime:
+    """The first scheduled time a routine registered at `registered` owes: every occurrence whose
+    deadline is still ahead then (registered at 22:10, the 22:00 round is owed by 22:15)."""
+    return registered - routine.breach.delta + timedelta(microseconds=1)
+
+
 @dataclass(slots=True)
 class RoutineRecord:
     routine: Routine | None  # None: withdrawn
     fingerprint: str
-    since: datetime
+    since: datetime  # occurrences scheduled from this time on are owed (`owed_from`)
     cursor: datetime  # every occurrence before it is settled
     track: Track = field(default_factory=Track)
 
@@ -170,11 +176,12 @@ class DutyBook:
             case RoutineRegistered(routine=routine_id, definition=definition):
                 routine = Routine.model_validate(definition) if definition is not None else None
                 record = self.routines.get(routine_id)
+                start = owed_from(routine, event.at) if routine is not None else event.at
                 if record is None:
-                    self.routines[routine_id] = RoutineRecord(routine, event.fingerprint, event.at, event.at)
+                    self.routines[routine_id] = RoutineRecord(routine, event.fingerprint, start, start)
                 else:
                     if record.routine is None:  # back after a withdrawal: the gap was not owed
-                        record.cursor = max(record.cursor, event.at)
+                        record.since, record.cursor = start, max(record.cursor, start)
                     record.routine, record.fingerprint = routine, event.fingerprint
             case EventScheduled():
                 self.events[event.event] = PlannedEvent(

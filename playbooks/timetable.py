@@ -16,7 +16,7 @@ from dutydesk.playbooks.commands import Command, OpenIncident, Rejected
 from dutydesk.playbooks.decisions import ENGINE_ACTOR, Decisions
 from dutydesk.playbooks.duties import Owed, routine_owed, routine_ref, task_ref
 from dutydesk.playbooks.duty_events import DutyDone, EventMoved, EventScheduled, RoutineRegistered
-from dutydesk.playbooks.dutybook import DutyBook, PlannedEvent, Track
+from dutydesk.playbooks.dutybook import DutyBook, PlannedEvent, Track, owed_from
 from dutydesk.playbooks.eventplans import EventPlan
 from dutydesk.playbooks.events import (
     BreachAcknowledged,
@@ -238,7 +238,7 @@ class Timetable:
         _need_note(command.abnormal, command.note)
         events: list[Event] = list(self._registrations(at, only=routine.id))
         record = self.book.routines.get(routine.id)
-        since = record.since if record is not None and record.routine is not None else at
+        since = record.since if record is not None and record.routine is not None else owed_from(routine, at)
         ref = routine_ref(routine.id)
         slots = routine_owed(
             routine, max(since, at - RECENT), at + routine.window.wall() + _TICK, self.deadlines

@@ -15,6 +15,7 @@ from dutydesk.playbooks.commands import Command, OpenIncident, Rejected
 from dutydesk.playbooks.duties import routine_owed
 from dutydesk.playbooks.duty_events import DutyDone, EventMoved, EventScheduled, RoutineRegistered
 from dutydesk.playbooks.duty_library import bundled_event_plans, bundled_routines
+from dutydesk.playbooks.dutybook import owed_from
 from dutydesk.playbooks.engine import Engine
 from dutydesk.playbooks.eventplans import load_event_plans
 from dutydesk.playbooks.events import (
@@ -336,7 +337,7 @@ def test_every_missed_occurrence_breaches_exactly_once_however_the_clock_moves(
     owed = {
         o.key
         for routine in ROUTINES.values()
-        for o in routine_owed(routine, start, now + timedelta(days=1), deadlines)
+        for o in routine_owed(routine, owed_from(routine, start), now + timedelta(days=1), deadlines)
         if o.due_at <= now
     }
     assert set(breaches) == owed
@@ -389,3 +390,11 @@ def test_messages_name_rounds_and_tasks_by_their_titles(desk: Desk) -> None:
     task = book.title_of("event:EV20261124-01/clean-up")
     assert task is not None and task.zh == "会后30分钟内清理场地（季度工作会）"
     assert book.title_of("event:EV20261124-01/nothing") is None and book.title_of("routine:none") is None
+
+
+def test_a_routine_registered_mid_hour_owes_the_round_still_due(
+    plans: dict[str, Plan], deadlines: Deadlines
+) -> None:
+    desk = Desk(plans, deadlines, ManualClock(MONDAY.replace(hour=22, minute=10, second=37)))
+    done = desk.do(LogRound(actor=WHO, routine="cctv-patrol"))
+    assert [e.due_at for e in done if isinstance(e, ObligationMet)] == [MONDAY.replace(hour=22, minute=15)]
