@@ -13,6 +13,7 @@ from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.store import Recorded
 from dutydesk.console import render
 from dutydesk.console.deliveries import KINDS, delivery_rows
+from dutydesk.console.duty_views import DutyRow, duty_rows
 from dutydesk.console.views import (
     DueRow,
     IncidentRow,
@@ -25,11 +26,15 @@ from dutydesk.console.views import (
 )
 from dutydesk.playbooks.alarmbook import Alarm
 from dutydesk.playbooks.alarms import Availability
+from dutydesk.playbooks.duty_events import DutyDone, EventMoved, EventScheduled
+from dutydesk.playbooks.dutybook import PlannedEvent
+from dutydesk.playbooks.eventplans import EventPlan
 from dutydesk.playbooks.events import DeadLetter, DutyLogged, HandoverAcknowledged
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import Status
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import RegisterRow, register_rows
+from dutydesk.playbooks.routines import Routine
 
 __all__ = ["DeskQueries"]
 
@@ -71,6 +76,21 @@ class DeskQueries:
             if i.id != this.id and i.drill == this.drill
         ]
 
+    # -- routines and planned events ----------------------------------------------------------
+
+    def routines(self) -> dict[str, Routine]:
+        return self.journal.engine.timetable.routines
+
+    def event_plans(self) -> dict[str, EventPlan]:
+        return self.journal.engine.timetable.event_plans
+
+    def events_not_over(self, now: datetime) -> list[PlannedEvent]:
+        return [e for e in self.journal.engine.projection.duties.events.values() if e.end > now]
+
+    def duty_rows(self, now: datetime) -> list[DutyRow]:
+        """The next rounds and today's event tasks, soonest first (`console/duty_views.py`)."""
+        return duty_rows(self.journal.engine, now)
+
     def due_soon(self, now: datetime, cache: StatusCache) -> list[DueRow]:
         return due_within(self.journal.engine, now, cache=cache)
 
@@ -85,9 +105,16 @@ class DeskQueries:
         return [shift.holder for shift in self.journal.engine.projection.notices.roster.holders(role, now)]
 
     async def duty_log(self) -> list[Recorded]:
-        """Duty log entries and handovers, oldest first."""
+        """Duty log entries, handovers, rounds and planned events (值班记录), oldest first."""
         store = self.journal.store
-        entries = [*await store.read_kind(DutyLogged.kind), *await store.read_kind(HandoverAcknowledged.kind)]
+        kinds = (
+            DutyLogged.kind,
+            HandoverAcknowledged.kind,
+            DutyDone.kind,
+            EventScheduled.kind,
+            EventMoved.kind,
+        )
+        entries = [recorded for kind in kinds for recorded in await store.read_kind(kind)]
         return sorted(entries, key=lambda r: r.seq)
 
     def handover(self, now: datetime, lang: str) -> str:

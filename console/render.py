@@ -14,6 +14,7 @@ from dutydesk.playbooks.alarms import Availability
 from dutydesk.playbooks.clock import iso
 from dutydesk.playbooks.commands import Rejected
 from dutydesk.playbooks.durations import Duration
+from dutydesk.playbooks.duty_events import DutyDone, EventMoved, EventScheduled
 from dutydesk.playbooks.events import (
     AlarmChanged,
     AlarmObserved,
@@ -262,6 +263,15 @@ def describe(event: Event, plan: Plan | None, t: Translator, zone: ZoneInfo | No
             return f"{t(f'alarm.{event.status}')} {event.key}"
         case DeviceChanged():
             return f"{t(f'availability.{event.availability}')} {event.device}"
+        case DutyDone(ref=ref, abnormal=abnormal, note=note):
+            what = t("ev.round_abnormal" if abnormal else "ev.round", ref=ref)
+            return what + (f": {note}" if note else "") + (f" → {event.incident}" if event.incident else "")
+        case EventScheduled() | EventMoved():
+            local = zone or ZoneInfo("UTC")
+            when = f"{iso(event.start, local)} – {iso(event.end, local)}"
+            if isinstance(event, EventMoved):
+                return t("ev.event_moved", event=event.event, when=when)
+            return t("ev.event_scheduled", event=event.event, title=event.title, place=event.place, when=when)
     return event.kind
 
 

@@ -148,10 +148,14 @@ def device_counts(book: AlarmBook, heard: Iterable[str]) -> dict[Availability, i
 
 
 def countdown(status: Status, now: datetime) -> str:
+    return clock_left(status.due_at, now)
+
+
+def clock_left(due_at: datetime | None, now: datetime) -> str:
     """`12:34` left, `-05:10` overdue; hours shown when needed."""
-    if status.due_at is None:
+    if due_at is None:
         return "--:--"
-    seconds = int((status.due_at - now).total_seconds())
+    seconds = int((due_at - now).total_seconds())
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
     hours, rest = divmod(seconds, 3600)
@@ -178,4 +182,7 @@ def handover_summary(engine: Engine, now: datetime, lang: str, span: timedelta =
     lines.append(f"{'已超时未完成' if zh else 'Overdue and not met'}: {len(overdue)}")
     unacked = [a for a in active_alarms(engine.projection.alarms, now) if not a.acknowledged_by]
     lines.append(f"{'未确认告警' if zh else 'Unacknowledged alarms'}: {len(unacked)}")
+    from dutydesk.console.duty_views import handover_lines  # noqa: PLC0415 - it builds on this module
+
+    lines += handover_lines(engine, now, lang, span)
     return "\n".join(lines)

@@ -179,8 +179,9 @@ class Dispatcher:
     def _describe(self, item: dict[str, Any]) -> dict[str, Any]:
         """The pending item with what a message needs to say about it."""
         incident = self.projection.incidents.get(item["incident"] or "")
-        if incident is None:
-            return item
+        if incident is None:  # a routine's round or a planned event's task names itself
+            title = self.projection.duties.title_of(item["obligation"])
+            return {**item, "obligation_title": {"zh": title.zh, "en": title.en}} if title else item
         described = {
             **item,
             "title": incident.title,

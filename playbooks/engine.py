@@ -19,12 +19,15 @@ from dutydesk.playbooks.commands import Command, Rejected
 from dutydesk.playbooks.correlation import Correlation, Correlator
 from dutydesk.playbooks.decisions import ENGINE_ACTOR, Decisions
 from dutydesk.playbooks.dispatch import Dispatcher
+from dutydesk.playbooks.eventplans import EventPlan
 from dutydesk.playbooks.events import Event, ObligationBreached, ObligationWarned
 from dutydesk.playbooks.incidents import Incident, Projection
 from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate, history
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import Item
+from dutydesk.playbooks.routines import Routine
+from dutydesk.playbooks.timetable import DUTY_COMMANDS, Timetable
 
 FUTURE_TOLERANCE = timedelta(minutes=1)
 RETRY_AFTER = timedelta(seconds=1)
@@ -51,6 +54,8 @@ class Engine:
         debounce: Debounce | None = None,
         notices: NoticePolicy | None = None,
         correlation: Correlation | None = None,
+        routines: Mapping[str, Routine] | None = None,
+        event_plans: Mapping[str, EventPlan] | None = None,
     ) -> None:
         self.plans = dict(plans)
         self.deadlines = deadlines
@@ -78,6 +83,12 @@ class Engine:
         )
         for item in self.projection.register.items.values():
             self._schedule_item(item)
+        self.timetable = Timetable(
+            routines=routines or {},
+            event_plans=event_plans or {},
+            deadlines=deadlines,
+            decisions=self.decisions,
+        )
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -133,6 +144,7 @@ class Engine:
         self.projection.alarms.started(now)
         # a deadline that passed before now passed while the engine was not running
         self._started = (self.projection.last_at, now)
+        self.timetable.started(now, self.projection.last_at)
         if any(feed.stale_after for feed in self.feeds.values()):
             self._versions[SWEEP] = 1
             self._push(now + SWEEP_EVERY, SWEEP, 1)
@@ -144,7 +156,12 @@ class Engine:
         heap = self._heap
         while heap and self._versions.get(heap[0][2]) != heap[0][3]:
             heapq.heappop(heap)  # superseded by a later schedule of the same incident
-        times = [t for t in (heap[0][0] if heap else None, self.dispatcher.next_wakeup()) if t is not None]
+        candidates = (
+            heap[0][0] if heap else None,
+            self.dispatcher.next_wakeup(),
+            self.timetable.next_wakeup(),
+        )
+        times = [t for t in candidates if t is not None]
         return min(times) if times else None
 
     def tick(self, now: datetime) -> list[Keyed]:
@@ -178,6 +195,7 @@ class Engine:
                 self._schedule_item(self.projection.register.items[name], not_before=now + RETRY_AFTER)
             else:
                 self._schedule(self.projection.incidents[name], not_before=now + RETRY_AFTER)
+        out += [Keyed(key, event) for key, event in self.timetable.tick(now)]
         out += [Keyed(key, event) for key, event in self.dispatcher.tick(now)]
         return out
 
@@ -290,5 +308,8 @@ class Engine:
         at = command.at or now
         if at > now + FUTURE_TOLERANCE:
             raise Rejected("future", f"{at.isoformat()} is in the future", at=at)
-        events = self.decisions.decide(command, at)
+        if isinstance(command, DUTY_COMMANDS):
+            events = self.timetable.decide(command, at)
+        else:
+            events = self.decisions.decide(command, at)
         return [Keyed(f"{command.request_id}:{n}", event) for n, event in enumerate(events)]

@@ -515,3 +515,7 @@ def build(
             value = tuple(value or ())
         values[name] = value
     return cls(at=at, incident=incident, actor=actor, drill=drill, **values)
+
+
+# the routine and planned-event kinds register themselves in EVENT_TYPES
+from dutydesk.playbooks import duty_events  # noqa: E402, F401

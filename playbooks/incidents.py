@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from dutydesk.playbooks.alarmbook import Alarm, AlarmBook
+from dutydesk.playbooks.dutybook import DutyBook
 from dutydesk.playbooks.events import (
     MERGED_INTO,
     AlarmAcknowledged,
@@ -160,7 +161,7 @@ class Incident:
             self.latest[key[0]] = (key[1], at)
 
 
-SNAPSHOT_VERSION = 7
+SNAPSHOT_VERSION = 8
 # a tuple built once: `isinstance` with `A | B` builds the union at every event of a replay
 ALARM_EVENTS = (AlarmObserved, AlarmChanged, DeviceChanged, AlarmAcknowledged, AlarmShelved)
 _time = datetime.fromisoformat
@@ -235,6 +236,7 @@ class Projection:
         self.notices = NoticeBook()  # roster, unacknowledged breaches, messages and deliveries under way
         self.numbers: dict[tuple[str, str], str] = {}  # document numbers by (document, subject)
         self.serials: dict[tuple[str, int], int] = {}  # the last serial by (prefix, year)
+        self.duties = DutyBook()  # routines and planned events
         self.seq = 0
         self.last_at: datetime | None = None  # the latest moment the log shows anything happening
 
@@ -245,6 +247,7 @@ class Projection:
         if self.last_at is None or seen > self.last_at:
             self.last_at = seen
         self.notices.apply(event, seq)
+        self.duties.apply(event)
         if isinstance(event, ALARM_EVENTS):
             return self.alarms.apply(event)
         if isinstance(event, REGISTER_EVENTS):
@@ -304,6 +307,7 @@ class Projection:
             "register": self.register.to_snapshot(),
             "numbers": [[*key, number] for key, number in self.numbers.items()],
             "serials": [[*key, serial] for key, serial in self.serials.items()],
+            "duties": self.duties.to_snapshot(),
         }
 
     @classmethod
@@ -322,6 +326,7 @@ class Projection:
         # absent from snapshots older than document numbers
         projection.numbers = {(d, subject): number for d, subject, number in data.get("numbers", ())}
         projection.serials = {(prefix, year): serial for prefix, year, serial in data.get("serials", ())}
+        projection.duties = DutyBook.from_snapshot(data["duties"])
         projection.by_trigger = {i.trigger: i.id for i in projection.incidents.open() if i.trigger}
         return projection
 

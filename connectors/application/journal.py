@@ -23,11 +23,13 @@ from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command, Rejected
 from dutydesk.playbooks.correlation import Correlation
 from dutydesk.playbooks.engine import Engine, Keyed
+from dutydesk.playbooks.eventplans import EventPlan
 from dutydesk.playbooks.events import DeadLetter
 from dutydesk.playbooks.incidents import Projection
 from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.routines import Routine
 
 SNAPSHOT_EVERY = 20_000  # events between cached projections
 
@@ -99,6 +101,8 @@ class Journal:
         debounce: Debounce | None = None,
         notices: NoticePolicy | None = None,
         correlation: Correlation | None = None,
+        routines: Mapping[str, Routine] | None = None,
+        event_plans: Mapping[str, EventPlan] | None = None,
     ) -> Journal:
         """Rebuild the engine from the log and be ready to write to it. `notices`: decide
         notifications and escalations (the running service does; the command line does not)."""
@@ -109,6 +113,8 @@ class Journal:
             debounce=debounce,
             notices=notices,
             correlation=correlation,
+            routines=routines,
+            event_plans=event_plans,
         )
         journal = cls(store, engine, clock)
         await journal._load(engine)
@@ -133,6 +139,8 @@ class Journal:
             debounce=blank.debounce,
             notices=blank.dispatcher.policy,
             correlation=blank.correlator.rules,
+            routines=blank.timetable.routines,
+            event_plans=blank.timetable.event_plans,
         )
         async for batch in self.store.iterate(engine.seq):
             engine.load((r.seq, r.event) for r in batch)

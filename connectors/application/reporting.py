@@ -8,14 +8,16 @@ alarm changes, extracting only the few payload fields each needs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from dutydesk.connectors.store import EventStore
+from dutydesk.playbooks.duty_kpi import DUTY_FACTS, DutyKpi, duty_kpi
 from dutydesk.playbooks.events import PlanRegistered
 from dutydesk.playbooks.kpi import ALARM_FACTS, MERGED_FACTS, Kpi, KpiBuilder, Period
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
 
+EARLY = timedelta(days=1)  # how long before its deadline a round or task may be met and count
 Progress = Callable[[str, float], None]  # (stage, fraction done)
 
 
@@ -54,3 +56,14 @@ async def read_kpi(
         progress("alarms", (last - period.start).total_seconds() / span)
     progress("alarms", 1.0)
     return builder.result()
+
+
+async def read_duty_kpi(store: EventStore, period: Period, now: datetime) -> DutyKpi:
+    """Rounds and planned events of the period, read by time (a breach is dated at its due time;
+    a round met early is found up to a day before the period starts)."""
+    rows = [
+        row
+        async for batch in store.fields(DUTY_FACTS, between=(period.start - EARLY, min(now, period.end)))
+        for row in batch
+    ]
+    return duty_kpi(rows, period)

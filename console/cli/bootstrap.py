@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     import asyncio
@@ -167,6 +167,11 @@ class Context:
 
         settings = self.settings
         library = self.library() if plans else {}
+        duties: dict[str, Any] = {}
+        if plans:  # the routines name the plans an abnormal round opens
+            from dutydesk.console.cli.routines import duty_library
+
+            duties = duty_library(self, library)
         async with self.store() as store:
             yield await Journal.open(
                 store,
@@ -177,6 +182,7 @@ class Context:
                 debounce=debounce(settings),
                 correlation=correlation(settings),
                 notices=notice_policy(settings) if notices else None,
+                **duties,
             )
 
     def refused(self, outcome: Outcome) -> None:

@@ -410,6 +410,33 @@ def _reports(commands: Sub) -> None:
     _output_options(p, "kpi-PERIOD")
 
 
+def _routines(commands: Sub) -> None:
+    p = _command(
+        commands, "round", "routines:round_log", "log a round of a routine (巡查记录): done, or abnormal"
+    )
+    p.add_argument("routine", metavar="ROUTINE")
+    p.add_argument("result", choices=["done", "abnormal"])
+    p.add_argument("--note", help="what was found (needed when abnormal)")
+    p.add_argument(
+        "--open-incident", action="store_true", help="abnormal: open an incident with the routine's plan"
+    )
+    _at(p)
+    listing = _group(commands, "routines", "routines (例行工作)")
+    p = _command(listing, "list", "routines:routines_list", "each routine, its schedule and its next round")
+    _json(p)
+    p = _command(
+        commands,
+        "event",
+        "routines:event_command",
+        "planned events (会议、大型活动): `event add ...`, `event ID move|done|report ...`",
+    )
+    p.add_argument("target", metavar="add|ID")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    listing = _group(commands, "events", "planned events")
+    p = _command(listing, "list", "routines:events_list", "events with their outstanding tasks")
+    _json(p)
+
+
 def _output_options(p: argparse.ArgumentParser, default_name: str) -> None:
     p.add_argument("--format", choices=FORMATS, help="default: from the file name, else md")
     p.add_argument(
@@ -464,6 +491,10 @@ GROUPS: dict[str, Callable[[Sub], None]] = {
     "audit": _records,
     "rectify": _rectify,
     "report": _reports,
+    "round": _routines,
+    "routines": _routines,
+    "event": _routines,
+    "events": _routines,
     "roster": _notify,
     "notifications": _notify,
     "notify": _notify,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dutydesk.connectors.application.reporting import read_kpi
+from dutydesk.connectors.application.reporting import read_duty_kpi, read_kpi
 from dutydesk.console.cli.bootstrap import CliError, Context
 from dutydesk.console.cli.output import Lines, Output, Raw
 from dutydesk.console.reports import make as make_report
@@ -126,7 +126,10 @@ async def kpi(args: argparse.Namespace, ctx: Context) -> Output:
     async with ctx.store() as store:
         try:
             kpi = await read_kpi(store, period, ctx.deadlines(), now, progress.show)
+            duties = await read_duty_kpi(store, period, now)
         finally:
             progress.done()
-    made = kpi_report(kpi, zone=ctx.settings.zone, lang=_lang(args), filing=filing(ctx.settings))
+    made = kpi_report(
+        kpi, zone=ctx.settings.zone, lang=_lang(args), filing=filing(ctx.settings), duties=duties
+    )
     return _emit(made, fmt, target, ctx, progress)

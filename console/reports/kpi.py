@@ -11,6 +11,7 @@ from dutydesk.console.reports.charts import Bars, Series
 from dutydesk.console.reports.document import Block, Document, Fields, Figure, Heading, Paragraph, Row, Table
 from dutydesk.console.reports.filing import Filing, sign_off
 from dutydesk.console.reports.wording import translator
+from dutydesk.playbooks.duty_kpi import DutyKpi
 from dutydesk.playbooks.kpi import Figures, Kpi, Period, Spread
 
 TARGET = 0.95  # the centre's timeliness target (维修及时率等指标 ≥ 95%)
@@ -25,8 +26,11 @@ def overall(figures: Figures) -> float | None:
     return on_time / total if total else None
 
 
-def kpi_report(kpi: Kpi, *, zone: ZoneInfo, lang: str, filing: Filing | None = None) -> Document:
-    """`filing`: the issuing unit, for the head, the 落款 and the 版记."""
+def kpi_report(
+    kpi: Kpi, *, zone: ZoneInfo, lang: str, filing: Filing | None = None, duties: DutyKpi | None = None
+) -> Document:
+    """`filing`: the issuing unit, for the head, the 落款 and the 版记; `duties`: the rounds and
+    planned events of the period."""
     t = translator(lang)
     build = _Builder(t, zone)
     real, drills = kpi.real, kpi.drills
@@ -66,6 +70,8 @@ def kpi_report(kpi: Kpi, *, zone: ZoneInfo, lang: str, filing: Filing | None = N
         ]
     else:
         blocks.append(Paragraph(t("k.no_drills"), "note"))
+    if duties is not None:
+        blocks += [Heading(t("k.duties")), *_duty_blocks(duties, t)]
     blocks.append(sign_off(("k.compiler", "f.reviewer"), t))
     on = kpi.as_of.astimezone(zone).date()
     return Document(
@@ -77,6 +83,22 @@ def kpi_report(kpi: Kpi, *, zone: ZoneInfo, lang: str, filing: Filing | None = N
         signature=filing.signature(on, t) if filing else (),
         colophon=filing.colophon(on, t) if filing else None,
     )
+
+
+def _duty_blocks(duties: DutyKpi, t: Translator) -> list[Block]:
+    """Rounds done on time per routine, and planned events supported on time."""
+    if not duties.rounds and not duties.events.total:
+        return [Paragraph(t("k.no_duties"), "note")]
+    rows = [
+        Row(
+            (rate.name, str(rate.on_time), str(rate.late), str(rate.missed), _percent(rate.rate)),
+            "alert" if rate.rate is not None and rate.rate < TARGET else "plain",
+        )
+        for rate in (*duties.rounds, duties.events)
+    ]
+    rows[-1] = Row((t("k.events_supported"), *rows[-1].cells[1:]), rows[-1].tone)
+    header = (t("k.routine"), t("k.on_time"), t("k.late"), t("k.missed"), t("k.rate"))
+    return [Table(header, tuple(rows), (6, 2, 2, 2, 2)), Paragraph(t("k.duties_note"), "note")]
 
 
 def _period(period: Period, t: Translator) -> str:

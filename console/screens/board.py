@@ -13,7 +13,9 @@ from textual.widgets import DataTable, Footer, Static
 
 from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
+from dutydesk.console.duty_views import duty_line
 from dutydesk.console.screens.incident import IncidentScreen
+from dutydesk.console.screens.rounds import EventForm, log_round, move_event
 from dutydesk.console.views import (
     IncidentRow,
     StatusCache,
@@ -48,7 +50,10 @@ class BoardScreen(DutyScreen):
 
     def compose(self) -> ComposeResult:
         t = self.duty.t
-        translate_bindings(self, t, [("enter", "open_incident", "key.open")])
+        keys = [("enter", "open_incident", "key.open"), ("r", "round", "key.round")]
+        keys += [("x", "abnormal_round", "key.abnormal_round"), ("e", "new_event", "key.event")]
+        keys += [("m", "move_event", "key.move_event")]
+        translate_bindings(self, t, keys)
         yield Static(id="topbar")
         yield Static(t("drill.banner"), id="drill-banner")
         table: DataTable[Text | str] = DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
@@ -66,6 +71,9 @@ class BoardScreen(DutyScreen):
             with Vertical(id="due-box"):
                 yield Static(t("h.due_hour"), classes="heading")
                 yield Static(id="due")
+            with Vertical(id="duties-box"):
+                yield Static(t("h.duties"), classes="heading")
+                yield Static(id="duties")
         yield Static(id="devices")
         yield Footer()
 
@@ -93,6 +101,7 @@ class BoardScreen(DutyScreen):
                 for r in self._last
             ]
             self._fill_incidents(rows, now)
+            self._fill_duties(now)
 
     def _show_clock(self, now: datetime) -> None:
         """The clock, who is on duty and the leader on duty (from the roster, else this console's
@@ -116,6 +125,7 @@ class BoardScreen(DutyScreen):
         self.query_one("#drill-banner").display = any(r.incident.drill for r in rows)
         self._fill_incidents(rows, now)
         self._fill_feed()
+        self._fill_duties(now)
         due = queries.due_soon(now, self._cache)
         self.query_one("#due", Static).update(
             "\n".join(
@@ -169,6 +179,27 @@ class BoardScreen(DutyScreen):
         nxt = row.next.obligation.title.get(t.lang) if row.next else "-"
         clock = countdown(row.next, now) if row.next else "-"
         return (incident.id, Text(clock, style=style), title, t.label(incident.severity.label), nxt)
+
+    def _fill_duties(self, now: datetime) -> None:
+        """The next rounds and today's event tasks, with the incidents' countdown colours."""
+        app, t = self.duty, self.duty.t
+        rows = app.queries.duty_rows(now)[:12]
+        # a centre that times no routines and plans no events keeps the room for the others
+        self.query_one("#duties-box").display = bool(rows or app.queries.routines())
+        lines = [Text(duty_line(r, now, t.lang, app.zone), style=URGENCY_STYLE[r.urgency]) for r in rows]
+        self.query_one("#duties", Static).update(Text("\n").join(lines) if lines else t("board.no_duties"))
+
+    def action_round(self) -> None:
+        log_round(self, abnormal=False)
+
+    def action_abnormal_round(self) -> None:
+        log_round(self, abnormal=True)
+
+    def action_new_event(self) -> None:
+        self.app.push_screen(EventForm())
+
+    def action_move_event(self) -> None:
+        move_event(self)
 
     def _fill_feed(self) -> None:
         app, t = self.duty, self.duty.t

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 import pendulum
 from textual.app import ComposeResult
@@ -22,6 +24,15 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+
+
+def read_time(text: str, zone: ZoneInfo) -> datetime | None:
+    """A date and time as people type it (`2026-11-23 14:05`), in the centre's zone; None if not."""
+    try:
+        parsed = pendulum.parse(text, tz=zone)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        return None
+    return parsed if isinstance(parsed, pendulum.DateTime) else None
 
 
 class Form(ModalScreen[T | None], Generic[T]):
@@ -199,16 +210,10 @@ class NewIncidentForm(Form[str]):
             self.refuse(t("form.no_plan"))
             return
         received = self.query_one("#received", Input).value.strip()
-        at = None
-        if received:
-            try:
-                parsed = pendulum.parse(received, tz=app.zone)
-            except (ValueError, pendulum.parsing.exceptions.ParserError):
-                parsed = None
-            if not isinstance(parsed, pendulum.DateTime):
-                self.refuse(t("form.bad_time", text=received))
-                return
-            at = parsed
+        at = read_time(received, app.zone) if received else None
+        if received and at is None:
+            self.refuse(t("form.bad_time", text=received))
+            return
         source = self.query_one("#source", Select).value
         command = OpenIncident(
             actor=app.operator,
