@@ -15,6 +15,7 @@ from dutydesk.playbooks.clock import iso
 from dutydesk.playbooks.commands import Rejected
 from dutydesk.playbooks.durations import Duration
 from dutydesk.playbooks.duty_events import DutyDone, EventMoved, EventScheduled
+from dutydesk.playbooks.eventcodec import payload
 from dutydesk.playbooks.events import (
     AlarmChanged,
     AlarmObserved,
@@ -32,7 +33,6 @@ from dutydesk.playbooks.events import (
     ProgressUpdated,
     SeverityChanged,
     UrgencyChanged,
-    payload,
 )
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import State, Status, Tally, tally

@@ -21,13 +21,13 @@ from dutydesk.console.reports.filing import Filing
 from dutydesk.console.reports.incident import investigation_report
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import MarkUrgent, OpenIncident, PostUpdate, ReachMilestone
+from dutydesk.playbooks.eventcodec import payload
 from dutydesk.playbooks.events import (
     Event,
     IncidentOpened,
     NotificationQueued,
     ObligationBreached,
     ObligationMet,
-    payload,
 )
 from dutydesk.playbooks.kpi import INCIDENT_FACTS, KpiBuilder, Period
 from dutydesk.playbooks.notices import NoticePolicy

@@ -19,9 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dutydesk.console.cli import main
+from dutydesk.console.cli.grammar import FORMATS
 from dutydesk.console.cli.main import handler
 from dutydesk.console.cli.parser import (
-    FORMATS,
     GROUPS,
     action_parser,
     build_parser,

@@ -21,7 +21,7 @@ from pydantic_core import to_json
 
 from dutydesk.connectors.store.port import FactRow, Recorded, Verification
 from dutydesk.playbooks.engine import Keyed
-from dutydesk.playbooks.events import build, payload
+from dutydesk.playbooks.eventcodec import build, payload
 
 GENESIS = "0" * 64
 READ_BATCH = 20_000

@@ -1,7 +1,7 @@
 """`dutydesk incident open|ID ACTION` and `dutydesk incidents list|show`.
 
 An action on an incident is one entry of `ACTIONS` (the command it sends) and one line in
-`parser.INCIDENT_ACTIONS` with its options in `parser.action_parser`.
+`grammar.INCIDENT_ACTIONS` with its options in `parser.action_parser`.
 """
 
 from __future__ import annotations

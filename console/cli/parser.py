@@ -16,78 +16,20 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
+from dutydesk.console.cli.grammar import (
+    AFTER,
+    FORMATS,
+    INCIDENT_ACTIONS,
+    Sub,
+    add_command,
+    add_group,
+    at_option,
+    global_options,
+    json_option,
+    new_parser,
+)
 from dutydesk.playbooks.vocab import FINDINGS, Cause, Source
-
-# The report formats, as `console.reports.output.FORMATS` (a test keeps the two the same: the
-# reports package is not loaded only to print help).
-FORMATS = ("md", "html", "pdf", "docx")
-
-# What can be done to an incident: `dutydesk incident ID ACTION`. One line each, shown by
-# `dutydesk incident --help` and `dutydesk incident ID --help`.
-INCIDENT_ACTIONS = {
-    "report": "reported to the leader on duty (已报告带班领导)",
-    "arrive": "the emergency team is on site (已到场)",
-    "update": "hourly progress report (进展报告)",
-    "urgent": "mark urgent (紧急): tighter response limits",
-    "severity": "change the severity level",
-    "stabilise": "the event has subsided (事件平息)",
-    "investigated": "the investigation is done (调查完成)",
-    "rectified": "the rectification is done (整改完成)",
-    "feedback": "feedback given to the served departments (已反馈)",
-    "done": "tick off an obligation met by hand",
-    "cause": "a cause found by the investigation (原因分析)",
-    "note": "add a note to the timeline",
-    "close": "close the incident",
-    "merge": "merge into OTHER: the same event reported twice (合并); this one closes",
-    "ack": "acknowledge breaches (all, or one obligation's): their escalation stops (确认超时)",
-    "finding": "the investigation's team, 责任认定 or 防范措施/经验教训",
-    "late": "why an obligation was late (超时原因)",
-}
-
-Sub = Any  # argparse's _SubParsersAction, which it does not export
-
-
-def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
-    parser.add_argument("--config", type=Path, default=default, help="configuration file (TOML)")
-    parser.add_argument(
-        "--operator", default=default, help="who is acting (default: configured, else OS user)"
-    )
-    parser.add_argument("--lang", choices=["zh", "en"], default=default, help="language of the output")
-
-
-# The same options on every parser below the top: absent, they leave the top's value alone.
-_AFTER = argparse.ArgumentParser(add_help=False)
-_global_options(_AFTER, argparse.SUPPRESS)
-
-
-def _parser(prog: str, **kwargs: Any) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=prog, parents=[_AFTER], **kwargs)
-
-
-def _group(commands: Sub, name: str, help: str, metavar: str = "ACTION") -> Sub:
-    """A command with sub-commands of its own (`plans list`, `plans check`, ...)."""
-    return commands.add_parser(name, help=help, parents=[_AFTER]).add_subparsers(
-        dest="sub", required=True, metavar=metavar
-    )
-
-
-def _command(commands: Sub, name: str, handler: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
-    """One command, run by `handler` ("module:function" in this package)."""
-    kwargs.setdefault("description", help[0].upper() + help[1:] + ".")
-    p: argparse.ArgumentParser = commands.add_parser(name, help=help, parents=[_AFTER], **kwargs)
-    p.set_defaults(handler=handler)
-    return p
-
-
-def _json(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="JSON for scripts instead of text")
-
-
-def _at(p: argparse.ArgumentParser, what: str = "when it really happened (default: now)") -> None:
-    p.add_argument("--at", metavar="ISO", help=what)
 
 
 def bundled_scenarios() -> list[str]:
@@ -108,7 +50,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Duty-room console: contingency plans as timed playbooks. 值班台：应急预案的时限管理。",
         epilog="--config, --operator and --lang may also follow the command.",
     )
-    _global_options(parser, None)
+    global_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     groups = [GROUPS[command]] if command in GROUPS else dict.fromkeys(GROUPS.values())
     for add in groups:
@@ -135,27 +77,27 @@ def command_word(argv: list[str]) -> str | None:
 
 
 def _plans(commands: Sub) -> None:
-    plans = _group(commands, "plans", "the plan library")
-    _json(_command(plans, "list", "plans:list_plans", "list the plans"))
-    p = _command(
+    plans = add_group(commands, "plans", "the plan library")
+    json_option(add_command(plans, "list", "plans:list_plans", "list the plans"))
+    p = add_command(
         plans, "check", "plans:check_plans", "validate plan files (default: library and plan folder)"
     )
     p.add_argument("paths", nargs="*", metavar="PATH")
-    p = _command(plans, "show", "plans:show_plan", "a plan's obligations with due times")
+    p = add_command(plans, "show", "plans:show_plan", "a plan's obligations with due times")
     p.add_argument("id")
     p.add_argument("--urgent", action="store_true")
     p.add_argument("--severity", metavar="LEVEL")
     p.add_argument("--opened-at", metavar="ISO")
-    _json(p)
+    json_option(p)
 
 
 def _calendar(commands: Sub) -> None:
-    cal = _group(commands, "calendar", "working days")
-    p = _command(cal, "add-workdays", "calendar:add_workdays", "the date N working days after DATE")
+    cal = add_group(commands, "calendar", "working days")
+    p = add_command(cal, "add-workdays", "calendar:add_workdays", "the date N working days after DATE")
     p.add_argument("date")
     p.add_argument("count", type=int, metavar="N")
-    _json(p)
-    p = _command(cal, "is-workday", "calendar:is_workday", "workday, weekend, holiday or adjusted-workday")
+    json_option(p)
+    p = add_command(cal, "is-workday", "calendar:is_workday", "workday, weekend, holiday or adjusted-workday")
     p.add_argument("date")
 
 
@@ -168,29 +110,31 @@ def _incidents(commands: Sub) -> None:
         description="Open an incident, or record what was done on one.",
         epilog=f"actions on an incident (dutydesk incident ID ACTION --help for each):\n{actions}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[_AFTER],
+        parents=[AFTER],
     )
     p.add_argument("target", metavar="open|ID", help="open a new incident, or act on the incident ID")
     p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
-    listing = _group(commands, "incidents", "list and show incidents")
-    p = _command(listing, "list", "incidents:list_incidents", "open incidents, the most pressing first")
+    listing = add_group(commands, "incidents", "list and show incidents")
+    p = add_command(listing, "list", "incidents:list_incidents", "open incidents, the most pressing first")
     p.add_argument("--all", action="store_true", help="closed ones too")
     p.add_argument("--drills", action="store_true", help="drill incidents too")
-    _json(p)
-    p = _command(listing, "show", "incidents:show_incident", "one incident with its obligations and timeline")
+    json_option(p)
+    p = add_command(
+        listing, "show", "incidents:show_incident", "one incident with its obligations and timeline"
+    )
     p.add_argument("id")
     p.add_argument(
         "--all-occurrences",
         action="store_true",
         help="list every occurrence of a recurring obligation (default: a tally and the last few)",
     )
-    _json(p)
+    json_option(p)
 
 
 def open_parser() -> argparse.ArgumentParser:
     """`dutydesk incident open ...`"""
-    p = _parser("dutydesk incident open")
+    p = new_parser("dutydesk incident open")
     p.add_argument("--plan", required=True, metavar="ID")
     p.add_argument("--title", required=True)
     p.add_argument("--urgent", action="store_true")
@@ -202,19 +146,19 @@ def open_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--location")
     p.add_argument("--description")
-    _at(p, "when the report was received")
+    at_option(p, "when the report was received")
     p.set_defaults(handler="incidents:open_incident")
     return p
 
 
 def action_parser(incident: str) -> argparse.ArgumentParser:
     """`dutydesk incident ID ACTION ...`"""
-    p = _parser(f"dutydesk incident {incident}")
+    p = new_parser(f"dutydesk incident {incident}")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, text in INCIDENT_ACTIONS.items():
         aliases = ["stabilize"] if name == "stabilise" else []
-        a = actions.add_parser(name, help=text, aliases=aliases, parents=[_AFTER])
-        _at(a)
+        a = actions.add_parser(name, help=text, aliases=aliases, parents=[AFTER])
+        at_option(a)
         a.set_defaults(action=name)
         if name == "update":
             a.add_argument("--measures", required=True, help="已采取措施 measures taken")
@@ -250,13 +194,13 @@ def action_parser(incident: str) -> argparse.ArgumentParser:
 
 
 def _alarms(commands: Sub) -> None:
-    alarms = _group(commands, "alarms", "alarms from building systems")
-    p = _command(alarms, "list", "alarms:list_alarms", "alarms, newest change first")
+    alarms = add_group(commands, "alarms", "alarms from building systems")
+    p = add_command(alarms, "list", "alarms:list_alarms", "alarms, newest change first")
     p.add_argument("--active", action="store_true", help="only those raised, pending or clearing")
-    _json(p)
-    _json(_command(alarms, "dead-letters", "alarms:dead_letters", "messages that could not be read"))
-    _json(
-        _command(
+    json_option(p)
+    json_option(add_command(alarms, "dead-letters", "alarms:dead_letters", "messages that could not be read"))
+    json_option(
+        add_command(
             commands,
             "devices",
             "alarms:list_devices",
@@ -266,11 +210,11 @@ def _alarms(commands: Sub) -> None:
 
 
 def _running(commands: Sub) -> None:
-    p = _command(
+    p = add_command(
         commands, "console", "running:console", "the duty console (starts the engine unless one runs)"
     )
     p.add_argument("--attach", action="store_true", help="never start the engine; follow the database")
-    p = _command(
+    p = add_command(
         commands,
         "demo",
         "drills:demo",
@@ -280,8 +224,10 @@ def _running(commands: Sub) -> None:
     p.add_argument("--scenario", default="power-cut-elevator")
     p.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
 
-    drill = _group(commands, "drill", "rehearse a plan end to end")
-    p = _command(drill, "run", "drills:drill_run", "run a scenario through the whole pipeline and score it")
+    drill = add_group(commands, "drill", "rehearse a plan end to end")
+    p = add_command(
+        drill, "run", "drills:drill_run", "run a scenario through the whole pipeline and score it"
+    )
     p.add_argument(
         "scenario", help="a bundled scenario or a scenario file: " + ", ".join(bundled_scenarios())
     )
@@ -289,18 +235,18 @@ def _running(commands: Sub) -> None:
     timing.add_argument("--speed", type=float, default=1.0, help="drill seconds per real second")
     timing.add_argument("--virtual", action="store_true", help="as fast as possible on virtual time")
     p.add_argument("--headless", action="store_true", help="no console")
-    _json(p)
-    sim = _group(commands, "sim", "the simulator")
-    p = _command(sim, "publish", "drills:sim_publish", "publish a scenario's device messages to a broker")
+    json_option(p)
+    sim = add_group(commands, "sim", "the simulator")
+    p = add_command(sim, "publish", "drills:sim_publish", "publish a scenario's device messages to a broker")
     p.add_argument("scenario")
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--broker", metavar="HOST:PORT", help="default: the configured [mqtt] broker")
 
-    _command(commands, "serve", "running:serve", "run the engine headless until SIGINT/SIGTERM")
+    add_command(commands, "serve", "running:serve", "run the engine headless until SIGINT/SIGTERM")
 
 
 def _phone(commands: Sub) -> None:
-    p = _command(
+    p = add_command(
         commands, "sms-inbound", "phone:sms_inbound", "apply SMS replies (1a, aa); gammu-smsd's RunOnReceive"
     )
     p.add_argument("--from", dest="sender", metavar="NUMBER", help="default: gammu-smsd's SMS_1_NUMBER, ...")
@@ -308,12 +254,12 @@ def _phone(commands: Sub) -> None:
 
 
 def _records(commands: Sub) -> None:
-    p = _command(
+    p = add_command(
         commands, "backup", "records:backup", "a consistent copy of the database, safe while running"
     )
     p.add_argument("file")
-    audit = _group(commands, "audit", "check the event log")
-    _command(audit, "verify", "records:audit_verify", "verify the hash chain of the event log")
+    audit = add_group(commands, "audit", "check the event log")
+    add_command(audit, "verify", "records:audit_verify", "verify the hash chain of the event log")
 
 
 def _rectify(commands: Sub) -> None:
@@ -324,7 +270,7 @@ def _rectify(commands: Sub) -> None:
         "       dutydesk rectify add INCIDENT --content TEXT --owner NAME [--workdays N]\n"
         "       dutydesk rectify ITEM done --evidence TEXT\n"
         "       dutydesk rectify ITEM feedback --text TEXT",
-        parents=[_AFTER],
+        parents=[AFTER],
     )
     p.add_argument("target", metavar="list|add|ITEM", help="list or add items, or act on the item ITEM")
     p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -333,15 +279,15 @@ def _rectify(commands: Sub) -> None:
 def rectify_parser(target: str) -> argparse.ArgumentParser:
     """`dutydesk rectify list|add|ITEM ...`"""
     if target == "list":
-        p = _parser("dutydesk rectify list")
+        p = new_parser("dutydesk rectify list")
         p.add_argument("--overdue", action="store_true", help="only items past their limit")
         p.add_argument("--all", action="store_true", help="done and waived ones too")
         p.add_argument("--drills", action="store_true", help="items of drills too")
-        _json(p)
+        json_option(p)
         p.set_defaults(handler="rectify:list_items")
         return p
     if target == "add":
-        p = _parser("dutydesk rectify add")
+        p = new_parser("dutydesk rectify add")
         p.add_argument("incident", metavar="INCIDENT")
         p.add_argument("--content", required=True, help="整改内容 what is to be done")
         p.add_argument("--owner", required=True, help="责任人 who is responsible")
@@ -351,31 +297,31 @@ def rectify_parser(target: str) -> argparse.ArgumentParser:
             metavar="N",
             help="working days from now (default: the period from the investigation)",
         )
-        _at(p, "when it was decided (default: now)")
+        at_option(p, "when it was decided (default: now)")
         p.set_defaults(handler="rectify:add_item")
         return p
-    p = _parser(f"dutydesk rectify {target}")
+    p = new_parser(f"dutydesk rectify {target}")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    a = actions.add_parser("done", help="the item is done (整改完成)", parents=[_AFTER])
+    a = actions.add_parser("done", help="the item is done (整改完成)", parents=[AFTER])
     a.add_argument("--evidence", required=True, help="what shows it: a work order, photos, a new rule")
-    _at(a, "when it was done (default: now)")
+    at_option(a, "when it was done (default: now)")
     a = actions.add_parser(
-        "feedback", help="feedback given to the served department (已反馈)", parents=[_AFTER]
+        "feedback", help="feedback given to the served department (已反馈)", parents=[AFTER]
     )
     a.add_argument("--text", required=True)
-    _at(a, "when it was given (default: now)")
+    at_option(a, "when it was given (default: now)")
     p.set_defaults(handler="rectify:act_on_item", item=target)
     return p
 
 
 def _reports(commands: Sub) -> None:
-    reports = _group(commands, "report", "investigation report and KPIs", metavar="KIND")
-    p = _command(
+    reports = add_group(commands, "report", "investigation report and KPIs", metavar="KIND")
+    p = add_command(
         reports, "incident", "report:incident", "the investigation report (事件调查报告) of one incident"
     )
     p.add_argument("id")
     _output_options(p, "report-ID")
-    p = _command(
+    p = add_command(
         reports,
         "notice",
         "report:document",
@@ -383,27 +329,29 @@ def _reports(commands: Sub) -> None:
     )
     p.add_argument("id", metavar="ITEM-ID")
     _output_options(p, "notice-ITEM-ID")
-    p = _command(
+    p = add_command(
         reports, "info", "report:document", "information report on an incident: 首报, the latest 续报, 终报"
     )
     p.add_argument("id")
     p.add_argument("--stage", choices=("first", "follow", "final"), default="first")
     _output_options(p, "info-ID")
-    p = _command(reports, "dutylog", "report:document", "the duty log (值班日志) of a day")
+    p = add_command(reports, "dutylog", "report:document", "the duty log (值班日志) of a day")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="default: today")
     _output_options(p, "dutylog-DATE")
-    p = _command(
+    p = add_command(
         reports, "handover", "report:document", "the handover record (交接班记录): 情况清、问题清、任务清"
     )
     p.add_argument("id", nargs="?", metavar="SEQ", help="the handover's number in the log (default: now)")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="the last handover of that day")
     _output_options(p, "handover-SEQ")
-    p = _command(
+    p = add_command(
         reports, "drill", "report:document", "the drill evaluation report (演练评估报告) of a drill's folder"
     )
     p.add_argument("folder", metavar="FOLDER")
     _output_options(p, "drill-FOLDER")
-    p = _command(reports, "kpi", "report:kpi", "timeliness, times, rectification and alarm load of a period")
+    p = add_command(
+        reports, "kpi", "report:kpi", "timeliness, times, rectification and alarm load of a period"
+    )
     period = p.add_mutually_exclusive_group(required=True)
     period.add_argument("--month", metavar="YYYY-MM")
     period.add_argument("--year", metavar="YYYY")
@@ -411,7 +359,7 @@ def _reports(commands: Sub) -> None:
 
 
 def _routines(commands: Sub) -> None:
-    p = _command(
+    p = add_command(
         commands, "round", "routines:round_log", "log a round of a routine (巡查记录): done, or abnormal"
     )
     p.add_argument("routine", metavar="ROUTINE")
@@ -420,11 +368,13 @@ def _routines(commands: Sub) -> None:
     p.add_argument(
         "--open-incident", action="store_true", help="abnormal: open an incident with the routine's plan"
     )
-    _at(p)
-    listing = _group(commands, "routines", "routines (例行工作)")
-    p = _command(listing, "list", "routines:routines_list", "each routine, its schedule and its next round")
-    _json(p)
-    p = _command(
+    at_option(p)
+    listing = add_group(commands, "routines", "routines (例行工作)")
+    p = add_command(
+        listing, "list", "routines:routines_list", "each routine, its schedule and its next round"
+    )
+    json_option(p)
+    p = add_command(
         commands,
         "event",
         "routines:event_command",
@@ -432,9 +382,9 @@ def _routines(commands: Sub) -> None:
     )
     p.add_argument("target", metavar="add|ID")
     p.add_argument("rest", nargs=argparse.REMAINDER)
-    listing = _group(commands, "events", "planned events")
-    p = _command(listing, "list", "routines:events_list", "events with their outstanding tasks")
-    _json(p)
+    listing = add_group(commands, "events", "planned events")
+    p = add_command(listing, "list", "routines:events_list", "events with their outstanding tasks")
+    json_option(p)
 
 
 def _output_options(p: argparse.ArgumentParser, default_name: str) -> None:
@@ -448,28 +398,28 @@ def _output_options(p: argparse.ArgumentParser, default_name: str) -> None:
 
 
 def _notify(commands: Sub) -> None:
-    roster = _group(commands, "roster", "the duty roster")
-    p = _command(roster, "show", "notify:roster_show", "who holds each role (now, or --at)")
+    roster = add_group(commands, "roster", "the duty roster")
+    p = add_command(roster, "show", "notify:roster_show", "who holds each role (now, or --at)")
     p.add_argument("--at", metavar="ISO")
-    _json(p)
-    p = _command(
+    json_option(p)
+    p = add_command(
         roster,
         "import",
         "notify:roster_import",
         "lay a roster CSV (role,holder,tags,start,end) over the current one",
     )
     p.add_argument("file", metavar="FILE.csv")
-    notes = _group(commands, "notifications", "the delivery log")
-    p = _command(
+    notes = add_group(commands, "notifications", "the delivery log")
+    p = add_command(
         notes,
         "list",
         "notify:notifications_list",
         "every notification to every target, with attempts and errors",
     )
     p.add_argument("--failed", action="store_true", help="only those with failed attempts")
-    _json(p)
-    notify = _group(commands, "notify", "notification channels")
-    p = _command(notify, "test", "notify:notify_test", "send a test message to whoever holds ROLE now")
+    json_option(p)
+    notify = add_group(commands, "notify", "notification channels")
+    p = add_command(notify, "test", "notify:notify_test", "send a test message to whoever holds ROLE now")
     p.add_argument("--role", required=True)
 
 

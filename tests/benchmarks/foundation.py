@@ -34,7 +34,8 @@ from dutydesk.playbooks.commands import (
     ReachMilestone,
 )
 from dutydesk.playbooks.engine import Engine, Keyed
-from dutydesk.playbooks.events import NoteAdded, payload
+from dutydesk.playbooks.eventcodec import payload
+from dutydesk.playbooks.events import NoteAdded
 from dutydesk.playbooks.library import bundled_sources
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import load_plans
