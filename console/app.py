@@ -117,8 +117,10 @@ class DutyApp(App[None]):
             await asyncio.sleep(self._follow_interval)
 
     def tick(self) -> None:
-        """Move the countdowns (called every second; tests call it after moving the clock)."""
-        self.screen.post_message(Tick())
+        """Move the clocks and countdowns (called every second; tests call it after moving the
+        clock). Every screen of the stack: the board stays visible behind a form."""
+        for screen in self.screen_stack:
+            screen.post_message(Tick())
 
     def on_changed(self, message: Changed) -> None:
         for screen in self.screen_stack:

@@ -280,6 +280,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "form.empty_title": ("请填写标题", "the title is empty"),
     "form.no_plan": ("请选择预案", "choose a plan"),
     "form.bad_time": ("无法识别时间 {text}", "cannot read the time {text}"),
+    "form.confirm_time": (
+        "接报时间 {at} 在 {ago}前（超过6小时或不在今天）；无误请再按回车确认",
+        "received at {at}, {ago} ago (over 6 hours or another day): press Enter again to confirm",
+    ),
     "h.countdown": ("倒计时", "countdown"),
     "h.event": ("事件", "event"),
     "h.actor": ("操作人", "by"),

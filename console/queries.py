@@ -77,8 +77,8 @@ class DeskQueries:
         entries = [*await store.read_kind(DutyLogged.kind), *await store.read_kind(HandoverAcknowledged.kind)]
         return sorted(entries, key=lambda r: r.seq)
 
-    def handover(self, now: datetime, lang: str) -> str:
-        return handover_summary(self.journal.engine, now, lang)
+    def handover(self, now: datetime, lang: str, zone: ZoneInfo) -> str:
+        return handover_summary(self.journal.engine, now, lang, zone)
 
     def register(self, now: datetime) -> list[RegisterRow]:
         """The rectification register's rows, as the register screen lists them."""
@@ -91,9 +91,15 @@ class DeskQueries:
         """Active alarms, as the alarm screen lists them."""
         return active_alarms(self.journal.engine.projection.alarms, now)
 
-    def device_counts(self) -> dict[Availability, int]:
+    def alarm(self, key: str) -> Alarm | None:
+        """One alarm as it stands now (the feed names alarms by key)."""
+        return self.journal.engine.projection.alarms.alarms.get(key)
+
+    async def device_counts(self) -> dict[Availability, int]:
+        """Devices by availability, counting those only the engine process has heard from (its
+        heartbeats reach this console through the store, not the log)."""
         book = self.journal.engine.projection.alarms
-        return device_counts(book, book.last_seen)
+        return device_counts(book, book.last_seen.keys() | (await self.journal.store.liveness()).keys())
 
     async def devices(self, zone: ZoneInfo) -> list[dict[str, Any]]:
         """Every device known to the engine or heard from, by key, with its availability."""

@@ -189,13 +189,29 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
     return event.kind
 
 
+def stamp(at: datetime, now: datetime, zone: ZoneInfo, *, seconds: bool = False) -> str:
+    """A moment for a table cell, short when it is this year: "11-23 14:05", else with the year
+    ("2025-11-23 14:05"), so that a time a year off never passes for today's."""
+    local = at.astimezone(zone)
+    day = "%m-%d" if local.year == now.astimezone(zone).year else "%Y-%m-%d"
+    return local.strftime(f"{day} %H:%M:%S" if seconds else f"{day} %H:%M")
+
+
+def alarm_line(alarm: Alarm, t: Translator) -> str:
+    """An alarm as it stands: state, what, device and place."""
+    place = " ".join(p for p in (alarm.building, alarm.floor) if p)
+    flaps = f" ×{alarm.flaps}" if alarm.flaps else ""
+    state = t(f"alarm.{alarm.status.value}")
+    return f"{state}{flaps} {alarm.text or alarm.kind} {alarm.device_key} {place}".rstrip()
+
+
 def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Translator) -> str:
     """When it is due and how it stands: "11-23 14:30 (12 minutes left)"."""
     ob = status.obligation
     if status.due_at is None:
         limit = limit_text(ob.limit(False), t)
         return t("waiting_for", anchor=anchor_label(ob.after, plan, t), limit=limit)
-    due = status.due_at.astimezone(zone).strftime("%m-%d %H:%M")
+    due = stamp(status.due_at, now, zone)
     margin = status.margin(now)
     assert margin is not None
     if status.state is State.MET:

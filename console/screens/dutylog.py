@@ -44,7 +44,9 @@ class DutyLogScreen(DutyScreen):
                 else app.t("log.handover", outgoing=getattr(event, "outgoing", ""), incoming=event.actor)
             )
             table.add_row(event.at.astimezone(app.zone).strftime("%m-%d %H:%M"), event.actor, text)
-        self.query_one("#handover", Static).update(app.queries.handover(app.clock.now(), app.t.lang))
+        self.query_one("#handover", Static).update(
+            app.queries.handover(app.clock.now(), app.t.lang, app.zone)
+        )
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -58,7 +60,7 @@ class DutyLogScreen(DutyScreen):
     def action_handover(self) -> None:
         """The incoming officer (this console's operator) takes over from the one named."""
         app = self.duty
-        summary = app.queries.handover(app.clock.now(), app.t.lang)
+        summary = app.queries.handover(app.clock.now(), app.t.lang, app.zone)
 
         async def send(outgoing: str | None) -> None:
             if outgoing:

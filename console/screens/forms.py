@@ -12,8 +12,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from dutydesk.console import render
 from dutydesk.console.base import translate_bindings
 from dutydesk.console.i18n import Translator
+from dutydesk.console.views import far_back
 from dutydesk.playbooks.commands import OpenIncident
 from dutydesk.playbooks.vocab import Source
 
@@ -112,15 +114,21 @@ class TextPrompt(Form[str]):
 class ChoicePrompt(Form[str]):
     """Pick one of a few: a severity level, an obligation to tick off."""
 
-    def __init__(self, title: str, choices: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, title: str, choices: Sequence[tuple[str, str]], current: str | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
+        self.current = current  # highlighted when the prompt opens: what holds now
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
             yield Label(self.title_text, classes="title")
             yield OptionList(*(Option(label, id=value) for value, label in self.choices), id="choices")
+
+    def on_mount(self) -> None:  # Form's on_mount runs too (Textual calls each class's handler)
+        values = [value for value, _ in self.choices]
+        if self.current in values:
+            self.query_one("#choices", OptionList).highlighted = values.index(self.current)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
@@ -133,6 +141,10 @@ class ChoicePrompt(Form[str]):
 
 class NewIncidentForm(Form[str]):
     """A report by phone, from the OA system or on site: source, place, plan, urgency, what."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._confirmed: str | None = None  # a far-back received time the officer confirmed
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -160,8 +172,7 @@ class NewIncidentForm(Form[str]):
             yield Static(id="error", classes="error")
             yield from self.buttons()
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # Form's on_mount runs too (Textual calls each class's handler)
         self.show_plans("")
         self.query_one("#title", Input).focus()
 
@@ -182,6 +193,8 @@ class NewIncidentForm(Form[str]):
             self.show_plans(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        # Textual calls Form's handler too unless told not to: that would submit twice
+        event.prevent_default()
         if event.input.id != "search":
             self.submit()
 
@@ -209,6 +222,12 @@ class NewIncidentForm(Form[str]):
                 self.refuse(t("form.bad_time", text=received))
                 return
             at = parsed
+            now = app.clock.now()
+            if far_back(at, now, app.zone) and self._confirmed != received:
+                self._confirmed = received
+                ago = render.span(now - at, t.lang)
+                self.refuse(t("form.confirm_time", at=f"{at:%Y-%m-%d %H:%M}", ago=ago))
+                return
         source = self.query_one("#source", Select).value
         command = OpenIncident(
             actor=app.operator,

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Static
 from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
 from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt, UpdateForm
-from dutydesk.console.views import countdown, urgency
+from dutydesk.console.views import OUTSTANDING, countdown, urgency
 from dutydesk.playbooks.commands import (
     AddNote,
     Command,
@@ -95,14 +95,17 @@ class IncidentScreen(DutyScreen):
         if incident.drill:
             flags.append(t("drill"))
         state = t("incident.closed") if incident.closed else t("incident.open")
-        head = [
-            f"[b]{incident.id}  {incident.title}[/b]  [{state}{''.join(', ' + f for f in flags)}]",
+        head = Text.assemble(
+            (f"{incident.id}  {incident.title}", "bold"),
+            f"  [{state}{''.join(', ' + f for f in flags)}]\n",
             f"{t('h.plan')}: {incident.plan.title.get(t.lang)}  {t('h.severity')}: "
-            f"{t.label(incident.severity.label)}  {t('h.phase')}: {t.label(incident.phase.label)}",
+            f"{t.label(incident.severity.label)}  {t('h.phase')}: {t.label(incident.phase.label)}\n",
             f"{t('h.received')}: {incident.received_at.astimezone(app.zone):%Y-%m-%d %H:%M}  "
             f"{t('h.location')}: {incident.location or '-'}",
-        ]
-        self.query_one("#incident-head", Static).update("\n".join(head))
+        )
+        if incident.description:
+            head.append(f"\n{t('form.description')}: {incident.description}")
+        self.query_one("#incident-head", Static).update(head)
         table = self.query_one("#obligations", DataTable)
         table.clear()
         for status in self.statuses():
@@ -111,8 +114,9 @@ class IncidentScreen(DutyScreen):
             if status.due_at is None:
                 due, clock = render.due_text(status, incident.plan, now, app.zone, t), ""
             else:
-                due = status.due_at.astimezone(app.zone).strftime("%m-%d %H:%M")
-                clock = countdown(status, now) if status.met_at is None else ""
+                due = render.stamp(status.due_at, now, app.zone)
+                # only what is still owed counts down: not what was met, nor what was waived
+                clock = countdown(status, now) if status.state in OUTSTANDING else ""
             if status.met_at is not None:
                 clock = status.met_at.astimezone(app.zone).strftime("✓ %H:%M")
             style = STATE_STYLE[status.state]
@@ -129,9 +133,10 @@ class IncidentScreen(DutyScreen):
         events = await app.queries.timeline(self.incident_id, self._timeline_seq)
         table = self.query_one("#timeline", DataTable)
         plan = app.queries.incident(self.incident_id).plan
+        now = app.clock.now()
         for item in events:
             table.add_row(
-                item.event.at.astimezone(app.zone).strftime("%m-%d %H:%M:%S"),
+                render.stamp(item.event.at, now, app.zone, seconds=True),
                 item.event.actor,
                 render.describe(item.event, plan, app.t),
             )
@@ -180,7 +185,8 @@ class IncidentScreen(DutyScreen):
                 )
                 await self._send(command, "act.severity")
 
-        self.app.push_screen(ChoicePrompt(t("act.severity"), choices), send)
+        current = self.duty.queries.incident(self.incident_id).severity.id
+        self.app.push_screen(ChoicePrompt(t("act.severity"), choices, current=current), send)
 
     def action_done(self) -> None:
         t = self.duty.t

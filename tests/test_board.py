@@ -1,0 +1,208 @@
+"""The board and the incident screen tell the truth at a glance (issue 14): through Textual's pilot
+on a real SQLite file and a manual clock, asserting on the lines the screen draws."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, timedelta
+from pathlib import Path
+
+from rich.color import Color
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, OptionList
+
+from dutydesk.connectors.application.journal import Incoming, Journal
+from dutydesk.connectors.store import SqliteEventStore
+from dutydesk.console.app import DutyApp
+from dutydesk.playbooks.alarms import Arrival, Decoded, Reading, Signal
+from dutydesk.playbooks.clock import ManualClock
+from dutydesk.playbooks.commands import OpenIncident, ReachMilestone, SetSeverity
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.vocab import Milestone, Severity
+from tests.test_console import console, journal, open_incident, until
+
+__all__ = ["journal"]  # the fixture, shared with the console's other tests
+
+_messages = itertools.count()
+
+
+def shown(widget: Widget) -> str:
+    """The lines a widget draws on the screen, as text."""
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
+
+
+def board_text(app: DutyApp, part: str) -> str:
+    return shown(app.screen_stack[1].query_one(part, Widget))
+
+
+async def alarm(journal: Journal, signal: Signal, device: str = "EL-0107") -> None:
+    reading = Reading(device=device, kind="elevator.entrapment_between_floors", signal=signal)
+    arrival = Arrival(f"m{next(_messages)}", f"lift/{device}", "{}", False, journal.clock.now())
+    await journal.ingest([Incoming("lifts", arrival, b"{}", Decoded((reading,)))])
+
+
+async def test_a_severity_change_shows_on_the_board_at_once(journal: Journal, tmp_path: Path) -> None:
+    incident = await open_incident(journal)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "large" in board_text(app, "#incidents")
+        await journal.submit(SetSeverity(actor="李值班", incident=incident, severity=Severity.MAJOR))
+        await until(lambda: "major" in board_text(app, "#incidents"), "the new severity")
+
+
+async def test_the_english_board_shows_an_urgent_incident(journal: Journal, tmp_path: Path) -> None:
+    await journal.submit(
+        OpenIncident(actor="王值班", plan_id="elevator-entrapment", title="Lift 2 stuck", urgent=True)
+    )
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "Lift 2 stuck [urgent]" in board_text(app, "#incidents")
+
+
+async def test_overdue_obligations_stay_on_the_board(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    await open_incident(journal)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        clock.advance(timedelta(minutes=40))
+        app.tick()
+        await pilot.pause()
+        due = board_text(app, "#due")
+        assert "Report to the leader" in due and "-10:00" in due
+
+
+async def test_the_cursor_row_keeps_its_countdown_colour(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    await open_incident(journal)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        clock.advance(timedelta(minutes=6))  # the contractor is to be called within 10 minutes
+        app.tick()
+        await pilot.pause()
+        table = app.screen.query_one("#incidents", DataTable)
+        assert table.cursor_row == 0
+        (segment,) = [s for s in table.render_line(1) if "04:00" in s.text]
+        assert segment.style is not None and segment.style.color is not None
+        assert segment.style.color.get_truecolor() == Color.parse("dark_orange").get_truecolor()
+
+
+async def test_handover_times_are_local(journal: Journal, tmp_path: Path, clock: ManualClock) -> None:
+    clock.set(clock.now().astimezone(UTC))  # the system clock answers in UTC
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        text = shown(app.screen.query_one("#handover", Widget))
+        assert "2026-11-23 09:00" in text and "+00:00" not in text
+
+
+async def test_a_device_heard_by_the_engine_counts_as_online(
+    journal: Journal, tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    # the engine process hears the device; heartbeats reach the console through the store only
+    store = await SqliteEventStore.open(tmp_path / "duty.db")
+    try:
+        engine = await Journal.open(store, plans=plans, deadlines=deadlines, clock=clock)
+        await alarm(engine, Signal.RAISE)
+    finally:
+        await store.close()
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)):
+        await until(lambda: "online 1" in board_text(app, "#devices"), "the device online")
+
+
+async def test_the_alarm_feed_shows_each_alarm_once_as_it_stands(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    await alarm(journal, Signal.RAISE)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "active" in board_text(app, "#feed")
+        clock.advance(timedelta(minutes=2))
+        await alarm(journal, Signal.CLEAR)
+        await until(lambda: "cleared" in board_text(app, "#feed"), "the clear")
+        feed = [line for line in board_text(app, "#feed").splitlines() if line.strip()]
+        assert len([line for line in feed if "EL-0107" in line]) == 1, feed
+        assert "active" not in " ".join(feed)
+        assert "active alarms: 0" in board_text(app, "#devices")
+
+
+async def test_a_waived_obligation_stops_counting(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    incident = await open_incident(journal)
+    for step in (Milestone.REPORTED, Milestone.ON_SITE, Milestone.STABILISED):
+        clock.advance(timedelta(minutes=3))
+        await journal.submit(ReachMilestone(actor="王值班", incident=incident, milestone=step))
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        rows = shown(app.screen.query_one("#obligations", Widget)).splitlines()
+        (waived,) = [row for row in rows if "waived" in row]
+        assert ":" not in waived.split("waived", 1)[1].split("Hourly")[0], waived
+
+
+async def test_the_description_shows_on_the_incident(journal: Journal, tmp_path: Path) -> None:
+    await journal.submit(
+        OpenIncident(
+            actor="王值班", plan_id="elevator-entrapment", title="2号梯困人", description="被困2人，一老人"
+        )
+    )
+    app = console(journal, tmp_path, lang="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "被困2人，一老人" in shown(app.screen.query_one("#incident-head", Widget))
+
+
+async def test_the_clock_and_due_panel_move_behind_a_form(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    await open_incident(journal)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        clock.advance(timedelta(seconds=7))
+        app.tick()
+        await pilot.pause()
+        assert "09:00:07" in board_text(app, "#topbar")
+        assert "09:53" in board_text(app, "#due")  # the contractor: 10 minutes less 7 seconds
+
+
+async def test_the_severity_picker_opens_on_the_current_level(journal: Journal, tmp_path: Path) -> None:
+    await open_incident(journal)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter", "s")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        assert options.highlighted is not None
+        assert options.get_option_at_index(options.highlighted).id == "large"
+
+
+async def test_a_received_time_long_ago_asks_first_and_shows_its_year(
+    journal: Journal, tmp_path: Path
+) -> None:
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#title", Input).value = "3号楼停电"
+        form.query_one("#received", Input).value = "2025-11-23 08:00"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not journal.engine.projection.incidents.open()
+        assert "2025-11-23 08:00" in shown(form.query_one("#error", Widget))
+        await pilot.press("enter")  # confirmed
+        await until(journal.engine.projection.incidents.open, "the incident")
+        await pilot.pause()
+        assert "2025-11-23" in shown(app.screen.query_one("#timeline", Widget))
