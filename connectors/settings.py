@@ -51,6 +51,7 @@ class DutySection(_Section):
     timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
     locale: Literal["zh-CN", "en"] | None = None  # default: from LANG / LC_ALL
     close_of_business: time | None = None  # working-day limits end then, not at midnight
+    bell: bool = True  # the console rings the terminal bell for a new incident, a breach, ...
 
 
 class DatabaseSection(_Section):

@@ -18,7 +18,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from dutydesk.connectors.application.journal import Journal, Outcome
-from dutydesk.connectors.settings import Settings
+from dutydesk.connectors.settings import Settings, SettingsError, apprise_path
 from dutydesk.connectors.store import Recorded
 from dutydesk.console import render
 from dutydesk.console.base import Changed, Tick, translate_bindings
@@ -31,15 +31,25 @@ from dutydesk.console.screens.forms import NewIncidentForm
 from dutydesk.console.screens.help import HelpScreen
 from dutydesk.console.screens.incident import IncidentScreen
 from dutydesk.console.screens.register import RegisterScreen
+from dutydesk.console.views import Call, calls_for
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command
-from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged
+from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged, Event
 
 STYLES = Path(__file__).parent / "styles"
 FOLLOW_INTERVAL = 0.1  # seconds between looks for what other processes wrote
 TICK_INTERVAL = 1.0  # seconds between countdown refreshes
 FEED_LENGTH = 200  # alarm events kept for the live feed
 CATCH_UP_BITE = 200  # events folded in between two looks at the keyboard
+
+
+def _conditions(settings: Settings) -> list[Call]:
+    """What calls for attention from the start: notifications going nowhere."""
+    try:
+        delivering = apprise_path(settings) is not None
+    except SettingsError:  # configured, but the file is missing
+        delivering = False
+    return [] if delivering else [Call.NOTIFY_OFF]
 
 
 class DutyApp(App[None]):
@@ -72,6 +82,8 @@ class DutyApp(App[None]):
         self.operator = operator
         self.zone = settings.zone
         self.feed: deque[Recorded] = deque(maxlen=FEED_LENGTH)
+        self.calls: list[tuple[Call, Event]] = []  # what called for attention, not yet acknowledged
+        self.conditions: list[Call] = _conditions(settings)  # what calls for as long as it holds
         self._follow_interval = follow_interval
         translate_bindings(
             self,
@@ -96,7 +108,16 @@ class DutyApp(App[None]):
         self.feed.extend(
             r for r in recorded if isinstance(r.event, AlarmObserved | AlarmChanged | DeviceChanged)
         )
+        calls = [(call, r.event) for r in recorded if (call := calls_for(r.event, self.operator))]
+        if calls:
+            self.calls += calls
+            if self.settings.file.duty.bell:
+                self.bell()
         self.post_message(Changed())
+
+    def acknowledge_calls(self) -> None:
+        """The officer has seen what called for attention: the banner keeps only conditions."""
+        self.calls.clear()
 
     async def on_mount(self) -> None:
         kinds = (AlarmObserved.kind, AlarmChanged.kind, DeviceChanged.kind)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from dutydesk.playbooks.alarmbook import LIVE, Alarm, AlarmBook
 from dutydesk.playbooks.alarms import Availability
 from dutydesk.playbooks.engine import Engine
-from dutydesk.playbooks.events import DeviceChanged, Event
+from dutydesk.playbooks.events import DeviceChanged, Event, IncidentOpened, ObligationBreached
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import State, Status
 
@@ -128,6 +128,24 @@ def latest_per_subject(events: Iterable[Event], limit: int) -> list[Event]:
         if len(latest) >= limit:
             break
     return latest
+
+
+class Call(enum.StrEnum):
+    """Why the console calls for the officer's attention (bell and banner). An event calls until
+    it is acknowledged; a condition calls for as long as it holds."""
+
+    NEW_INCIDENT = "new_incident"  # somebody else, or an alarm, opened an incident
+    BREACH = "breach"  # a deadline passed unmet
+    NOTIFY_OFF = "notify_off"  # notifications are decided and logged but go nowhere
+
+
+def calls_for(event: Event, operator: str) -> Call | None:
+    """What an event just recorded calls for; what this console's officer did calls for nothing."""
+    if isinstance(event, IncidentOpened) and event.actor != operator:
+        return Call.NEW_INCIDENT
+    if isinstance(event, ObligationBreached):
+        return Call.BREACH
+    return None
 
 
 def active_alarms(book: AlarmBook, now: datetime) -> list[Alarm]:

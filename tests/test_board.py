@@ -206,3 +206,35 @@ async def test_a_received_time_long_ago_asks_first_and_shows_its_year(
         await until(journal.engine.projection.incidents.open, "the incident")
         await pilot.pause()
         assert "2025-11-23" in shown(app.screen.query_one("#timeline", Widget))
+
+
+async def test_a_new_incident_and_a_breach_ring_and_show_until_seen(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    app = console(journal, tmp_path)
+    rings: list[None] = []
+    app.bell = lambda: rings.append(None)  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "NOTIFICATIONS OFF" in board_text(app, "#attention")  # no apprise.yml in this home
+        await journal.submit(
+            OpenIncident(actor="ingest", plan_id="elevator-entrapment", title="3号楼电梯困人")
+        )
+        await until(lambda: "NEW INCIDENT" in board_text(app, "#attention"), "the banner")
+        assert len(rings) == 1
+        await pilot.press("k")
+        await pilot.pause()
+        assert "NEW INCIDENT" not in board_text(app, "#attention")
+        clock.advance(timedelta(minutes=11))  # the contractor was to be called within 10
+        await journal.fire()
+        await until(lambda: "DEADLINE MISSED" in board_text(app, "#attention"), "the breach")
+        assert len(rings) == 2
+        assert "Call the elevator maintenance contractor" in board_text(app, "#attention")
+
+
+async def test_nothing_calls_when_notifications_are_configured(journal: Journal, tmp_path: Path) -> None:
+    (tmp_path / "apprise.yml").write_text("urls: []\n", encoding="utf-8")
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert not app.screen.query_one("#attention", Widget).display

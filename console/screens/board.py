@@ -39,6 +39,7 @@ URGENCY_STYLE = {
 COLUMNS = ("id", "countdown", "title", "severity", "next_due")
 REFRESH_EVERY = 0.25  # seconds: changes arriving faster than this are shown together
 FEED_LINES = 30
+CALLS_SHOWN = 3  # the banner's lines of events; the rest are counted
 FULL_EVERY = 5  # ticks between full refreshes when nothing changed (the order of what is pressing)
 
 
@@ -55,8 +56,11 @@ class BoardScreen(DutyScreen):
 
     def compose(self) -> ComposeResult:
         t = self.duty.t
-        translate_bindings(self, t, [("enter", "open_incident", "key.open")])
+        translate_bindings(
+            self, t, [("enter", "open_incident", "key.open"), ("k", "acknowledge_calls", "key.seen")]
+        )
         yield Static(id="topbar")
+        yield Static(id="attention")
         yield Static(t("drill.banner"), id="drill-banner")
         # the countdown's colour says how pressing it is, on the cursor row as on the others
         table: DataTable[Text | str] = DataTable(
@@ -124,6 +128,7 @@ class BoardScreen(DutyScreen):
         now = app.clock.now()
         queries = app.queries
         self._show_clock(now)
+        self._show_calls()
         self._dirty = False
         rows = self._last = queries.open_incidents(now, self._cache)
         self.query_one("#drill-banner").display = any(r.incident.drill for r in rows)
@@ -148,6 +153,26 @@ class BoardScreen(DutyScreen):
             text.append(f"  {row.incident.id}  {row.status.obligation.title.get(t.lang)}\n")
         text.rstrip()
         self.query_one("#due", Static).update(text if due else t("board.nothing_due"))
+
+    def _show_calls(self) -> None:
+        """The banner: what called for attention since the officer last acknowledged (newest
+        first), and the conditions that hold."""
+        app, t = self.duty, self.duty.t
+        lines = [t(f"call.{call.value}") for call in app.conditions]
+        for call, event in reversed(app.calls[-CALLS_SHOWN:]):
+            plan = app.queries.incident(event.incident).plan if event.incident else None
+            lines.append(f"{t(f'call.{call.value}')}: {event.incident}  {render.describe(event, plan, t)}")
+        if len(app.calls) > CALLS_SHOWN:
+            lines.append(t("call.more", count=len(app.calls) - CALLS_SHOWN))
+        if app.calls:
+            lines[-1] += f"   {t('call.ack')}"
+        banner = self.query_one("#attention", Static)
+        banner.update(Text("\n".join(lines)))
+        banner.display = bool(lines)
+
+    def action_acknowledge_calls(self) -> None:
+        self.duty.acknowledge_calls()
+        self._show_calls()
 
     def _fill_incidents(self, rows: list[IncidentRow], now: datetime) -> None:
         table = self.query_one("#incidents", DataTable)
