@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from dutydesk.connectors.application.factories import apprise_path, retry_policy
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.deliverers import WORKERS, AppriseDeliverer, Deliverer, Sent, load_destinations
 from dutydesk.connectors.messages import Messages
-from dutydesk.connectors.settings import Settings, SettingsError, apprise_path, retry_policy
+from dutydesk.connectors.settings import Settings, SettingsError
 from dutydesk.connectors.store import Recorded, StoreError
 from dutydesk.connectors.waits import first_of
 from dutydesk.playbooks.dispatch import NOTIFIER_ACTOR

@@ -14,18 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
-from dutydesk.playbooks.alarms import Debounce, Feed, Place
-from dutydesk.playbooks.library import bundled_sources
-from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
-from dutydesk.playbooks.obligations import Deadlines
-from dutydesk.playbooks.plans import Plan, PlanError, PlanSource, load_plans
 from dutydesk.playbooks.vocab import ROLES
-from dutydesk.playbooks.workdays import DayOverride, WorkCalendar
 
 CONFIG_NAME = "dutydesk.toml"
 
@@ -43,29 +45,48 @@ def _zone(name: str) -> str:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # the docstring under each field is its documentation, and its description in the schema
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class DutySection(_Section):
-    operator: str | None = None  # who this console acts as; default: the OS user
+    """Who works at this desk, and in which zone and language."""
+
+    operator: str | None = None
+    """Who this console acts as in the log; default: the operating system's user."""
     timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
-    locale: Literal["zh-CN", "en"] | None = None  # default: from LANG / LC_ALL
-    close_of_business: time | None = None  # working-day limits end then, not at midnight
-    bell: bool = True  # the console rings the terminal bell for a new incident, a breach, ...
+    """The centre's time zone (IANA name): days, working days and times on screen are in it."""
+    locale: Literal["zh-CN", "en"] | None = None
+    """The language of the console and the command line; default: from LANG / LC_ALL."""
+    close_of_business: time | None = None
+    """When a working day ends for deadlines in working days (e.g. 17:30); default: midnight."""
+    bell: bool = True
+    """The console rings the terminal bell for a new incident or a deadline missed."""
 
 
 class DatabaseSection(_Section):
+    """The event log."""
+
     path: Path = Path("dutydesk.db")
-    busy_timeout: float = Field(default=5.0, ge=0, description="seconds to wait for a lock")
+    """The SQLite file, relative to the configuration file's folder."""
+    busy_timeout: float = Field(default=5.0, ge=0)
+    """Seconds to wait for another process's write lock before giving up with an error."""
 
 
 class PlansSection(_Section):
-    folder: Path = Path("plans")  # the centre's own plans, beside the bundled library
-    roles: tuple[str, ...] = ()  # extra roles the centre's plans may name
+    """The centre's own contingency plans, beside the bundled library."""
+
+    folder: Path = Path("plans")
+    """A folder of plan files (*.yaml, *.yml), relative to the configuration file's folder."""
+    roles: tuple[str, ...] = ()
+    """Roles the centre's plans may name besides the built-in ones (duty_officer, ...)."""
 
 
 class CalendarSection(_Section):
+    """The working-day calendar: the official holidays, and the centre's corrections."""
+
     overrides: Path = Path("calendar.toml")
+    """A TOML file of days that differ from the official calendar, and the years confirmed."""
 
 
 class MqttSection(_Section):
@@ -73,37 +94,63 @@ class MqttSection(_Section):
     is published while dutydesk is down arrives when it comes back."""
 
     host: str = "127.0.0.1"
+    """The broker's host name or address."""
     port: int = Field(default=1883, ge=1, le=65535)
+    """The broker's port (8883 is usual with TLS)."""
     client_id: str = "dutydesk"
+    """The persistent session's client id: one per engine, unchanged across restarts."""
     username: str | None = None
-    password: str | None = None
-    tls_ca: Path | None = None  # set to use TLS
+    """The broker account, if it asks for one."""
+    password: SecretStr | None = None
+    """The broker account's password (never shown in messages or logs)."""
+    tls_ca: Path | None = None
+    """The CA certificate to verify the broker with; setting it turns TLS on."""
     tls_cert: Path | None = None
+    """A client certificate, when the broker asks for one."""
     tls_key: Path | None = None
+    """The client certificate's key."""
     keepalive: int = Field(default=30, ge=5)
+    """Seconds between keep-alive pings to the broker."""
 
 
 class PlaceSection(_Section):
+    """Where a device is."""
+
     site: str | None = None
+    """The campus or site (园区)."""
     building: str | None = None
+    """The building (楼栋)."""
     floor: str | None = None
+    """The floor (楼层)."""
 
 
 class FeedSection(_Section):
     """One source of alarms: a topic filter read with one codec, from devices in one place."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    topic: str | tuple[str, ...] = ()  # one MQTT topic filter or several
-    url: str | None = None  # or a camera's HTTP alertStream (codec "hikvision")
-    username: str | None = None  # for the url (HTTP digest authentication)
-    password: str | None = None
+    """The feed's name, unique: devices are known as "feed/device"."""
+    topic: str | tuple[str, ...] = ()
+    """One MQTT topic filter or several (give this or `url`)."""
+    url: str | None = None
+    """A camera's HTTP alertStream (codec "hikvision"; give this or `topic`)."""
+    username: str | None = None
+    """The camera account for `url` (HTTP digest authentication)."""
+    password: SecretStr | None = None
+    """The camera account's password (never shown in messages or logs)."""
     codec: str
+    """How the messages are read: a bundled codec's name (`dutydesk codecs` lists them)."""
     site: str | None = None
+    """Where the feed's devices are, unless `devices` says otherwise."""
     building: str | None = None
+    """The building of the feed's devices."""
     floor: str | None = None
-    devices: dict[str, PlaceSection] = {}  # per-device places, overriding the feed's
-    stale_after: timedelta | None = None  # seconds of silence before a device is stale
-    options: dict[str, Any] = {}  # codec options
+    """The floor of the feed's devices."""
+    devices: dict[str, PlaceSection] = {}
+    """Per-device places, overriding the feed's."""
+    stale_after: timedelta | None = None
+    """Seconds of silence after which a device is shown as stale; default: never."""
+    options: dict[str, Any] = {}
+    """The codec's own options (e.g. a `codebook` file for vendor codes)."""
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -120,7 +167,9 @@ class AlarmsSection(_Section):
     """Per-kind flapping control, in seconds; keys may be patterns such as "cctv.*"."""
 
     raise_delay: dict[str, timedelta] = {}
+    """How long a raised alarm must stay raised before it counts, by alarm kind."""
     clear_hysteresis: dict[str, timedelta] = {}
+    """How long a cleared alarm must stay clear before it counts, by alarm kind."""
 
 
 Tag = Annotated[str, Field(pattern=r"^[^\s,;:|]+$")]  # apprise reads ':' in a tag as a priority
@@ -130,16 +179,27 @@ class NotifySection(_Section):
     """Notifications through apprise: its own YAML file holds the destinations, by tag."""
 
     apprise_config: Path = Path("apprise.yml")
-    lang: Literal["zh", "en"] = "zh"  # the language of the messages
-    templates: Path | None = None  # a folder of title.zh.j2, body.zh.j2, ... overriding the bundled ones
-    digest_interval: timedelta = timedelta(seconds=60)  # at most one message per role per interval
-    timeout: float = Field(default=10.0, gt=0)  # seconds one delivery attempt may take
-    attempts: int = Field(default=3, ge=1)  # per destination, before the fallback
-    backoff: timedelta = timedelta(seconds=5)  # before the second attempt; then times backoff_factor
+    """The apprise configuration; without it notifications are decided and logged, not sent."""
+    lang: Literal["zh", "en"] = "zh"
+    """The language of the messages."""
+    templates: Path | None = None
+    """A folder of title.zh.j2, body.zh.j2, ... overriding the bundled message templates."""
+    digest_interval: timedelta = timedelta(seconds=60)
+    """At most one message per role per interval (seconds); the rest wait in a digest."""
+    timeout: float = Field(default=10.0, gt=0)
+    """Seconds one delivery attempt may take."""
+    attempts: int = Field(default=3, ge=1)
+    """Delivery attempts per destination before the fallback is tried."""
+    backoff: timedelta = timedelta(seconds=5)
+    """The wait before the second attempt (seconds); each later wait is `backoff_factor` times longer."""
     backoff_factor: float = Field(default=3.0, ge=1)
+    """How much longer each wait between attempts is than the one before."""
     backoff_max: timedelta = timedelta(minutes=5)
-    fallback_tag: Tag = "fallback"  # where a message goes when its destinations fail or nobody is on
-    drill_tag: Tag = "drill"  # drills go only to destinations with this tag
+    """The longest wait between attempts (seconds)."""
+    fallback_tag: Tag = "fallback"
+    """Where a message goes when its destinations fail or nobody is on duty for its role."""
+    drill_tag: Tag = "drill"
+    """Drills go only to destinations with this tag, never to real ones."""
 
     @model_validator(mode="after")
     def _distinct_tags(self) -> NotifySection:
@@ -155,7 +215,9 @@ class EscalationSection(_Section):
     to chain[i+1], so there is one delay fewer than roles."""
 
     chain: tuple[str, ...] = ("duty_officer", "leader_on_duty", "centre_leadership")
+    """The roles a breach goes to in turn while nobody acknowledges it."""
     delays: tuple[timedelta, ...] = (timedelta(minutes=10), timedelta(minutes=20))
+    """The waits between the steps of `chain`, in seconds."""
 
     @model_validator(mode="after")
     def _one_delay_per_step(self) -> EscalationSection:
@@ -170,12 +232,17 @@ class EscalationSection(_Section):
 class RectificationSection(_Section):
     """The rectification register (整改台账): the rule's period and when to remind."""
 
-    workdays: int = Field(default=15, ge=1)  # 15个工作日内完成整改, counted from the investigation
-    reminders: tuple[Annotated[int, Field(ge=1)], ...] = (5, 2)  # working days left
+    workdays: int = Field(default=15, ge=1)
+    """Working days to complete a rectification (15个工作日内完成整改), from the investigation."""
+    reminders: tuple[Annotated[int, Field(ge=1)], ...] = (5, 2)
+    """Remind when this many working days are left."""
 
 
 class ReportsSection(_Section):
-    font: Path | None = None  # a TrueType CJK font (TTF/TTC) for PDFs and charts
+    """Reports (PDF, Word, charts)."""
+
+    font: Path | None = None
+    """A TrueType CJK font (TTF/TTC) for PDFs and charts; default: WenQuanYi Micro Hei if installed."""
 
 
 class SettingsFile(_Section):
@@ -208,15 +275,24 @@ class SettingsFile(_Section):
         return self
 
 
-class _OverrideDay(_Section):
+class OverrideDay(_Section):
+    """A day that differs from the official calendar."""
+
     date: date
+    """The day."""
     type: Literal["holiday", "workday"]
+    """What it is instead: a day off, or a working day (调休上班)."""
     name: str | None = None
+    """Why, as shown in the calendar (e.g. 国庆节)."""
 
 
-class _OverrideFile(_Section):
+class CalendarOverrides(_Section):
+    """The calendar file (`[calendar] overrides`): the centre's corrections to the official days."""
+
     confirmed_years: tuple[int, ...] = ()
-    days: tuple[_OverrideDay, ...] = ()
+    """Years whose official holidays the centre has checked; other years carry a warning."""
+    days: tuple[OverrideDay, ...] = ()
+    """The days that differ."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +332,17 @@ def home(env: Mapping[str, str] = os.environ) -> Path:
     return Path(data) / "dutydesk"
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_toml(path: Path, model: type[M]) -> M:
+    """Read and validate one TOML file; errors name the file and the key."""
+    try:
+        return model.model_validate(_read_toml(path))
+    except ValidationError as exc:
+        raise _explain(path, exc) from None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -286,111 +373,4 @@ def load_settings(config: Path | None = None, env: Mapping[str, str] = os.enviro
         config = candidate
     elif not config.exists():
         raise SettingsError(f"{config}: no such configuration file")
-    try:
-        parsed = SettingsFile.model_validate(_read_toml(config))
-    except ValidationError as exc:
-        raise _explain(config, exc) from None
-    return Settings(parsed, config, config.resolve().parent)
-
-
-def load_calendar(settings: Settings) -> WorkCalendar:
-    """The working-day calendar with the centre's overrides, if it keeps a file of them."""
-    path = settings.resolve(settings.file.calendar.overrides)
-    if not path.exists():
-        if "overrides" in settings.file.calendar.model_fields_set:
-            raise SettingsError(f"{settings.source}: calendar.overrides: no file {path}")
-        return WorkCalendar()
-    try:
-        data = _OverrideFile.model_validate(_read_toml(path))
-    except ValidationError as exc:
-        raise _explain(path, exc) from None
-    return WorkCalendar(
-        overrides=[DayOverride(d.date, d.type == "workday", d.name) for d in data.days],
-        confirmed_years=data.confirmed_years,
-    )
-
-
-def feeds(settings: Settings) -> dict[str, Feed]:
-    """The configured feeds as the engine sees them."""
-    return {
-        f.name: Feed(
-            name=f.name,
-            place=Place(site=f.site, building=f.building, floor=f.floor),
-            places={
-                device: Place(
-                    site=p.site or f.site, building=p.building or f.building, floor=p.floor or f.floor
-                )
-                for device, p in f.devices.items()
-            },
-            stale_after=f.stale_after,
-        )
-        for f in settings.file.feeds
-    }
-
-
-def debounce(settings: Settings) -> Debounce:
-    alarms = settings.file.alarms
-    return Debounce(
-        raise_delay=tuple(alarms.raise_delay.items()),
-        clear_hysteresis=tuple(alarms.clear_hysteresis.items()),
-    )
-
-
-def deadlines(settings: Settings) -> Deadlines:
-    return Deadlines(load_calendar(settings), settings.zone, settings.file.duty.close_of_business)
-
-
-def notice_policy(settings: Settings) -> NoticePolicy:
-    notify, escalation = settings.file.notify, settings.file.escalation
-    return NoticePolicy(
-        digest_interval=notify.digest_interval,
-        chain=escalation.chain,
-        delays=escalation.delays,
-        fallback_tag=notify.fallback_tag,
-        drill_tag=notify.drill_tag,
-    )
-
-
-def retry_policy(settings: Settings) -> RetryPolicy:
-    notify = settings.file.notify
-    return RetryPolicy(
-        attempts=notify.attempts,
-        backoff=notify.backoff,
-        factor=notify.backoff_factor,
-        ceiling=notify.backoff_max,
-    )
-
-
-def apprise_path(settings: Settings) -> Path | None:
-    """The apprise configuration, or None when there is none at the default place (notifications
-    are then decided and logged, but not delivered)."""
-    path = settings.resolve(settings.file.notify.apprise_config)
-    if path.exists():
-        return path
-    if "apprise_config" in settings.file.notify.model_fields_set:
-        raise SettingsError(f"{settings.source}: notify.apprise_config: no file {path}")
-    return None
-
-
-def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[PlanSource]:
-    """The bundled library and the centre's folder; or just the files and folders named."""
-    if paths is None:
-        sources = bundled_sources()
-        paths = [settings.plan_folder] if settings.plan_folder.is_dir() else []
-    else:
-        sources = []
-    for path in paths:
-        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
-        for file in files:
-            try:
-                text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SettingsError(f"{file}: cannot read plan ({exc})") from None
-            sources.append(PlanSource(str(file), text))
-    return sources
-
-
-def load_library(
-    settings: Settings, paths: list[Path] | None = None
-) -> tuple[dict[str, Plan], list[PlanError]]:
-    return load_plans(plan_sources(settings, paths), roles=settings.roles)
+    return Settings(load_toml(config, SettingsFile), config, config.resolve().parent)

@@ -21,6 +21,15 @@ from typing import Any, TextIO
 import aiomqtt
 import pendulum
 
+from dutydesk.connectors.application.factories import apprise_path as apprise_file
+from dutydesk.connectors.application.factories import (
+    deadlines,
+    debounce,
+    feeds,
+    load_calendar,
+    load_library,
+    notice_policy,
+)
 from dutydesk.connectors.application.journal import Journal, Outcome
 from dutydesk.connectors.application.reporting import read_kpi
 from dutydesk.connectors.application.service import EngineRunning, Service, engine_holder
@@ -29,18 +38,7 @@ from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
 from dutydesk.connectors.messages import Messages
 from dutydesk.connectors.notify import notifier_from_settings, records_of_test, send_test
-from dutydesk.connectors.settings import (
-    Settings,
-    SettingsError,
-    deadlines,
-    debounce,
-    feeds,
-    load_calendar,
-    load_library,
-    load_settings,
-    notice_policy,
-)
-from dutydesk.connectors.settings import apprise_path as apprise_file
+from dutydesk.connectors.settings import Settings, SettingsError, load_settings
 from dutydesk.connectors.store import SqliteEventStore, StoreError
 from dutydesk.console import render
 from dutydesk.console.deliveries import KINDS, delivery_rows, target_text

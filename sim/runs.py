@@ -15,11 +15,12 @@ from pathlib import Path
 
 import aiomqtt
 
+from dutydesk.connectors.application.factories import deadlines, debounce, notice_policy
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.broker import start_broker
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.notify import notifier_from_settings
-from dutydesk.connectors.settings import Settings, deadlines, debounce, notice_policy
+from dutydesk.connectors.settings import Settings
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.playbooks.alarms import Feed, Place
 from dutydesk.playbooks.clock import Clock, ManualClock

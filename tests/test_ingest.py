@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from dutydesk.connectors.application.factories import deadlines, debounce, feeds, load_library
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.application.service import Service
 from dutydesk.connectors.application.sources import sources_from_settings
 from dutydesk.connectors.mqtt import MqttIngest
-from dutydesk.connectors.settings import Settings, deadlines, debounce, feeds, load_library, load_settings
+from dutydesk.connectors.settings import Settings, load_settings
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.events import DeadLetter, IncidentOpened

@@ -10,7 +10,7 @@ import pytest
 
 from dutydesk.connectors.application import journal as journal_module
 from dutydesk.connectors.application.journal import Journal
-from dutydesk.connectors.store import SqliteEventStore
+from dutydesk.connectors.store import MemoryEventStore, MemoryLog, SqliteEventStore
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import OpenIncident, ReachMilestone
 from dutydesk.playbooks.events import ObligationBreached
@@ -155,3 +155,23 @@ async def test_a_failed_write_leaves_the_engine_as_the_log_says(
     assert [i.title for i in journal.engine.projection.incidents.values()] == ["配电房跳闸"]
     assert await journal.store.head() == 2
     await journal.store.close()
+
+
+async def test_the_journal_runs_on_the_in_memory_store(
+    plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    """The fake is a store like the file: two journals share its log, a restart replays it."""
+    log = MemoryLog()
+    console = await Journal.open(MemoryEventStore(log), plans=plans, deadlines=deadlines, clock=clock)
+    engine = await Journal.open(MemoryEventStore(log), plans=plans, deadlines=deadlines, clock=clock)
+    command = opening()
+    (first,) = await console.submit(command)
+    (second,) = await engine.submit(command)  # sees the console's commit inside its transaction
+    assert first.recorded and second.repeated
+    clock.advance(timedelta(minutes=31))
+    assert any(isinstance(r.event, ObligationBreached) for r in await engine.fire())
+    assert await console.fire() == []
+    await console.checkpoint()
+    restarted = await Journal.open(MemoryEventStore(log), plans=plans, deadlines=deadlines, clock=clock)
+    assert restarted.engine.projection.to_snapshot() == engine.engine.projection.to_snapshot()
+    assert (await restarted.store.verify()).events == await restarted.store.head()

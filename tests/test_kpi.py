@@ -291,7 +291,10 @@ async def test_an_older_log_gets_its_facts_on_migration(
         await journal.submit(OpenIncident(actor="王值班", plan_id="power-outage", title="配电房跳闸"))
     # back to schema 3, as a log written before the KPIs were
     db = sqlite3.connect(path)
-    db.executescript("DROP TABLE facts; DROP INDEX events_alarms_by_time; PRAGMA user_version = 3;")
+    db.executescript(
+        "DROP TABLE incident_index; DROP TABLE indexed; CREATE INDEX events_by_incident ON events(incident, seq);"
+        "DROP TABLE facts; DROP INDEX events_alarms_by_time; PRAGMA user_version = 3;"
+    )
     db.close()
     async with await SqliteEventStore.open(path) as store:
         rows = [row async for batch in store.facts("20261123", "20261124") for row in batch]

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from dutydesk.connectors.settings import feeds, load_calendar, load_settings, notice_policy
+from dutydesk.connectors.application.factories import feeds, load_calendar, notice_policy
+from dutydesk.connectors.settings import load_settings
 from tests.endpoints import endpoint
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,5 +1,5 @@
-"""The event log on a real SQLite file: append-only, idempotent, tamper-evident, honest about
-files it cannot use."""
+"""What only the SQLite adapter has to show: a durable, append-only file, honest about files it
+cannot use (everything every store must do is in test_store_contract.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from dutydesk.connectors.store import SCHEMA_VERSION, SqliteEventStore, StoreError
+from dutydesk.connectors.store import sqlite as sqlite_module
+from dutydesk.connectors.store.schema import MIGRATIONS
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.events import NoteAdded
 from tests.conftest import MONDAY
@@ -26,17 +28,6 @@ def note(n: int, incident: str = "20261123-001") -> Keyed:
 async def append(store: SqliteEventStore, *items: Keyed) -> None:
     async with store.transaction(after=await store.head(), now=MONDAY) as txn:
         txn.append(items)
-
-
-async def test_appends_and_reads_back_in_order(tmp_path: Path) -> None:
-    async with await SqliteEventStore.open(tmp_path / "log.db") as store:
-        await append(store, note(1), note(2))
-        await append(store, note(3, incident="20261123-002"))
-        events = await store.read()
-        assert [(r.seq, r.key) for r in events] == [(1, "note-1"), (2, "note-2"), (3, "note-3")]
-        assert events[0].event == note(1).event
-        assert [r.seq for r in await store.read(0, incident="20261123-002")] == [3]
-        assert [r.seq for r in await store.read(1, limit=1)] == [2]
 
 
 async def test_database_is_configured_for_durability(tmp_path: Path) -> None:
@@ -55,53 +46,6 @@ async def test_the_log_refuses_update_and_delete(tmp_path: Path) -> None:
         db.execute("UPDATE events SET actor = 'someone else'")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         db.execute("DELETE FROM events")
-
-
-async def test_keys_are_unique_and_visible(tmp_path: Path) -> None:
-    async with await SqliteEventStore.open(tmp_path / "log.db") as store:
-        await append(store, note(1))
-        async with store.transaction(after=1, now=MONDAY) as txn:
-            assert await txn.existing(["note-1", "note-9"]) == {"note-1"}
-        with pytest.raises(sqlite3.IntegrityError):
-            await append(store, note(1))
-        assert await store.head() == 1  # the failed batch left nothing behind
-
-
-async def test_a_transaction_sees_what_others_committed(tmp_path: Path) -> None:
-    path = tmp_path / "log.db"
-    async with await SqliteEventStore.open(path) as one, await SqliteEventStore.open(path) as two:
-        await append(one, note(1))
-        async with two.transaction(after=0, now=MONDAY) as txn:
-            assert [r.key for r in txn.tail] == ["note-1"]
-            txn.append([note(2)])
-        assert [r.seq for r in await one.read()] == [1, 2]
-
-
-async def test_verify_detects_tampering(tmp_path: Path) -> None:
-    path = tmp_path / "log.db"
-    async with await SqliteEventStore.open(path) as store:
-        await append(store, note(1), note(2), note(3))
-        assert (await store.verify()).ok
-    db = sqlite3.connect(path)
-    db.execute("DROP TRIGGER events_no_update")
-    db.execute("UPDATE events SET data = replace(data, '第2条', '第二条') WHERE seq = 2")
-    db.commit()
-    async with await SqliteEventStore.open(path) as store:
-        result = await store.verify()
-    assert (result.ok, result.broken_at, result.events) == (False, 2, 1)
-
-
-async def test_verify_detects_a_removed_event(tmp_path: Path) -> None:
-    path = tmp_path / "log.db"
-    async with await SqliteEventStore.open(path) as store:
-        await append(store, note(1), note(2), note(3))
-    db = sqlite3.connect(path)
-    db.execute("DROP TRIGGER events_no_delete")
-    db.execute("DELETE FROM events WHERE seq = 2")
-    db.commit()
-    async with await SqliteEventStore.open(path) as store:
-        result = await store.verify()
-    assert (result.broken_at, result.reason) == (3, "event 2 is missing")
 
 
 async def test_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
@@ -144,14 +88,6 @@ async def test_a_locked_database_is_explained(tmp_path: Path) -> None:
         assert await store.head() == 1
 
 
-async def test_snapshots_replace_older_ones(tmp_path: Path) -> None:
-    async with await SqliteEventStore.open(tmp_path / "log.db") as store:
-        assert await store.load_snapshot() is None
-        await store.save_snapshot(5, {"version": 1, "n": 5}, MONDAY)
-        await store.save_snapshot(9, {"version": 1, "n": 9}, MONDAY)
-        assert await store.load_snapshot() == (9, {"version": 1, "n": 9})
-
-
 async def test_backup_is_consistent_while_another_connection_writes(tmp_path: Path) -> None:
     path = tmp_path / "log.db"
     async with await SqliteEventStore.open(path) as store, await SqliteEventStore.open(path) as writer:
@@ -168,3 +104,44 @@ async def test_backup_is_consistent_while_another_connection_writes(tmp_path: Pa
     with pytest.raises(StoreError, match="exists already"):
         async with await SqliteEventStore.open(path) as store:
             await store.backup(tmp_path / "copy.db")
+
+
+async def test_reads_by_incident_join_the_index_and_the_tail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Incidents are indexed a few events behind the log; a read finds them all the same, from
+    the index, from the tail after it, and across the two."""
+    monkeypatch.setattr(sqlite_module, "INDEX_EVERY", 7)
+    path = tmp_path / "log.db"
+    async with await SqliteEventStore.open(path) as store, await SqliteEventStore.open(path) as other:
+        for n in range(1, 31, 3):  # two writers take turns, each indexing when it is due
+            await append(
+                store if n % 2 else other, *(note(k, f"20261123-00{k % 3}") for k in range(n, n + 3))
+            )
+        indexed = sqlite3.connect(path).execute("SELECT upto FROM indexed").fetchone()[0]
+        assert indexed == 24  # indexed at 9, 12, 21 and 24 by one writer or the other; a tail after
+        everything = await store.read()
+        for incident in ("20261123-000", "20261123-001", "20261123-002"):
+            for after in (0, 7, indexed - 1, indexed, 29):
+                expected = [r.seq for r in everything if r.event.incident == incident and r.seq > after]
+                found = await other.read(after, incident=incident)
+                assert [r.seq for r in found] == expected
+                assert [r.seq for r in await other.read(after, incident=incident, limit=2)] == expected[:2]
+
+
+async def test_a_schema_4_log_gets_its_incident_index(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    db = sqlite3.connect(path)
+    for statement in (s for step in MIGRATIONS[:4] for s in step):
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 4")
+    db.commit()
+    db.close()
+    async with await SqliteEventStore.open(path) as store:
+        await append(store, note(1), note(2, "20261123-002"), note(3))
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+    async with await SqliteEventStore.open(path) as store:
+        assert [r.seq for r in await store.read(0, incident="20261123-001")] == [1, 3]
+        assert (await store.verify()).ok

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import ValidationError
 
-from dutydesk.connectors.store import Recorded, SqliteEventStore
+from dutydesk.connectors.store import EventStore, Recorded, Transaction
 from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command, Rejected
@@ -30,6 +31,7 @@ from dutydesk.playbooks.plans import Plan
 SNAPSHOT_EVERY = 20_000  # events between cached projections
 
 Listener = Callable[[Sequence[Recorded]], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,7 @@ def dead_letter(item: Incoming) -> Keyed:
 
 
 class Journal:
-    def __init__(self, store: SqliteEventStore, engine: Engine, clock: Clock) -> None:
+    def __init__(self, store: EventStore, engine: Engine, clock: Clock) -> None:
         self.store = store
         self.engine = engine
         self.clock = clock
@@ -87,7 +89,7 @@ class Journal:
     @classmethod
     async def open(
         cls,
-        store: SqliteEventStore,
+        store: EventStore,
         *,
         plans: Mapping[str, Plan],
         deadlines: Deadlines,
@@ -157,59 +159,67 @@ class Journal:
             self._apply(recorded)
             return recorded
 
-    async def submit(self, *commands: Command) -> list[Outcome]:
-        """Decide and store commands in one transaction; each succeeds or is refused on its own."""
+    async def _write(self, decide: Callable[[Transaction], Awaitable[T]]) -> T:
+        """The one way anything is written: under the journal's lock, in one store transaction,
+        first fold in what other processes committed, then let `decide` append. When the write
+        fails the engine may be ahead of the log, so it is reloaded before its next use."""
         async with self._lock:
             await self._fresh()
-            outcomes: list[Outcome] = []
             try:
                 async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
                     self._apply(txn.tail)
-                    seen = await txn.existing([f"{c.request_id}:0" for c in commands])
-                    for command in commands:
-                        if f"{command.request_id}:0" in seen:
-                            outcomes.append(Outcome(repeated=True))
-                            continue
-                        try:
-                            keyed = self.engine.handle(command, self.clock.now())
-                        except Rejected as exc:
-                            outcomes.append(Outcome(rejected=exc))
-                            continue
-                        stored = txn.append(keyed)
-                        self._apply(stored)
-                        outcomes.append(Outcome(recorded=tuple(stored)))
+                    return await decide(txn)
             except BaseException:
                 self._stale = True
                 raise
+
+    def _store(self, txn: Transaction, keyed: Sequence[Keyed]) -> list[Recorded]:
+        """Append what was decided and move the engine on (undone by a reload if the commit fails)."""
+        stored = txn.append(keyed)
+        self._apply(stored)
+        return stored
+
+    async def submit(self, *commands: Command) -> list[Outcome]:
+        """Decide and store commands in one transaction; each succeeds or is refused on its own."""
+
+        async def decide(txn: Transaction) -> list[Outcome]:
+            outcomes: list[Outcome] = []
+            seen = await txn.existing([f"{c.request_id}:0" for c in commands])
+            for command in commands:
+                if f"{command.request_id}:0" in seen:
+                    outcomes.append(Outcome(repeated=True))
+                    continue
+                try:
+                    keyed = self.engine.handle(command, self.clock.now())
+                except Rejected as exc:
+                    outcomes.append(Outcome(rejected=exc))
+                    continue
+                outcomes.append(Outcome(recorded=tuple(self._store(txn, keyed))))
             return outcomes
+
+        return await self._write(decide)
 
     async def ingest(self, batch: Sequence[Incoming], *, drill: bool = False) -> list[Recorded]:
         """Store what a batch of received messages means, in one transaction. Once this returns
         the messages may be acknowledged: everything they said is durable."""
-        async with self._lock:
-            await self._fresh()
+
+        async def decide(txn: Transaction) -> list[Recorded]:
             stored: list[Recorded] = []
-            try:
-                async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
-                    self._apply(txn.tail)
-                    dead = {id(i): dead_letter(i) for i in batch if i.decoded is None}
-                    known = await txn.existing([d.key for d in dead.values()]) if dead else set()
-                    for item in batch:
-                        if item.decoded is not None:
-                            keyed = self.engine.ingest(item.feed, item.decoded, item.arrival, drill=drill)
-                        elif dead[id(item)].key in known:
-                            keyed = []
-                        else:
-                            keyed = [dead[id(item)]]
-                            known.add(dead[id(item)].key)
-                        recorded = txn.append(keyed)
-                        self._apply(recorded)
-                        stored += recorded
-                    txn.touch(self._seen(batch))
-            except BaseException:
-                self._stale = True
-                raise
+            dead = {id(i): dead_letter(i) for i in batch if i.decoded is None}
+            known = await txn.existing([d.key for d in dead.values()])
+            for item in batch:
+                if item.decoded is not None:
+                    keyed = self.engine.ingest(item.feed, item.decoded, item.arrival, drill=drill)
+                elif dead[id(item)].key in known:
+                    keyed = []
+                else:
+                    keyed = [dead[id(item)]]
+                    known.add(dead[id(item)].key)
+                stored += self._store(txn, keyed)
+            txn.touch(self._seen(batch))
             return stored
+
+        return await self._write(decide)
 
     def _seen(self, batch: Sequence[Incoming]) -> dict[str, datetime]:
         seen: dict[str, datetime] = {}
@@ -220,32 +230,20 @@ class Journal:
 
     async def fire(self) -> list[Recorded]:
         """Store the warnings and breaches that are due now."""
-        async with self._lock:
-            await self._fresh()
-            try:
-                async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
-                    self._apply(txn.tail)
-                    stored = txn.append(self.engine.tick(self.clock.now()))
-                    self._apply(stored)
-            except BaseException:
-                self._stale = True
-                raise
-            return stored
+
+        async def decide(txn: Transaction) -> list[Recorded]:
+            return self._store(txn, self.engine.tick(self.clock.now()))
+
+        return await self._write(decide)
 
     async def record(self, keyed: Sequence[Keyed]) -> list[Recorded]:
         """Store facts observed outside the engine (delivery attempts), once each by key."""
-        async with self._lock:
-            await self._fresh()
-            try:
-                async with self.store.transaction(after=self.engine.seq, now=self.clock.now()) as txn:
-                    self._apply(txn.tail)
-                    known = await txn.existing([item.key for item in keyed])
-                    stored = txn.append([item for item in keyed if item.key not in known])
-                    self._apply(stored)
-            except BaseException:
-                self._stale = True
-                raise
-            return stored
+
+        async def decide(txn: Transaction) -> list[Recorded]:
+            known = await txn.existing([item.key for item in keyed])
+            return self._store(txn, [item for item in keyed if item.key not in known])
+
+        return await self._write(decide)
 
     async def checkpoint(self) -> None:
         """Cache the projection so the next start replays only what follows."""

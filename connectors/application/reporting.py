@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-from dutydesk.connectors.store import SqliteEventStore
+from dutydesk.connectors.store import EventStore
 from dutydesk.playbooks.events import PlanRegistered
 from dutydesk.playbooks.kpi import ALARM_FACTS, Kpi, KpiBuilder, Period
 from dutydesk.playbooks.obligations import Deadlines
@@ -24,7 +24,7 @@ def _quiet(stage: str, fraction: float) -> None:
 
 
 async def read_kpi(
-    store: SqliteEventStore,
+    store: EventStore,
     period: Period,
     deadlines: Deadlines,
     now: datetime,

@@ -30,7 +30,7 @@ def broker(settings: Settings) -> Broker:
         port=mqtt.port,
         client_id=mqtt.client_id,
         username=mqtt.username,
-        password=mqtt.password,
+        password=mqtt.password.get_secret_value() if mqtt.password else None,
         tls_ca=settings.resolve(mqtt.tls_ca) if mqtt.tls_ca else None,
         tls_cert=settings.resolve(mqtt.tls_cert) if mqtt.tls_cert else None,
         tls_key=settings.resolve(mqtt.tls_key) if mqtt.tls_key else None,
@@ -45,7 +45,8 @@ def sources_from_settings(journal: Journal, settings: Settings) -> list[Source]:
     for feed in settings.file.feeds:
         codec = _codec(settings, feed)
         if feed.url:
-            sources.append(CameraStream(journal, feed.name, feed.url, codec, feed.username, feed.password))
+            password = feed.password.get_secret_value() if feed.password else None
+            sources.append(CameraStream(journal, feed.name, feed.url, codec, feed.username, password))
         subscriptions += [Subscription(feed.name, topic, codec) for topic in feed.topics]
     if subscriptions:
         sources.insert(0, MqttIngest(journal, broker(settings), subscriptions))

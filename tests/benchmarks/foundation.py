@@ -1,7 +1,8 @@
-"""Benchmarks of the foundation (issue 2): durable append rate, tick cost against armed
-obligations, and restart time with a million events in the log.
+"""Benchmarks of the foundation (issue 2): durable append rate, against raw SQLite too (issue 12),
+tick cost against armed obligations, and restart time with a million events in the log.
 
-Run: `.venv/bin/python -m tests.benchmarks.foundation [--events N]`. Figures go to BENCHMARKS.md.
+Run: `.venv/bin/python -m tests.benchmarks.foundation [--events N] [--only append]`. Figures go to
+BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import json
 import platform
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -20,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.store import SqliteEventStore
+from dutydesk.connectors.store.sqlite import DURABLE_PRAGMAS
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import (
     AddNote,
@@ -30,7 +34,7 @@ from dutydesk.playbooks.commands import (
     ReachMilestone,
 )
 from dutydesk.playbooks.engine import Engine, Keyed
-from dutydesk.playbooks.events import NoteAdded
+from dutydesk.playbooks.events import NoteAdded, payload
 from dutydesk.playbooks.library import bundled_sources
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import load_plans
@@ -58,6 +62,71 @@ async def append_rate(folder: Path, total: int, batch: int) -> float:
                 txn.append(note(n) for n in range(start, min(start + batch, total)))
             seq = txn.last_seq
         return total / (time.perf_counter() - started)
+
+
+RAW_TABLE = """CREATE TABLE events (seq INTEGER PRIMARY KEY, key TEXT, kind TEXT, at INTEGER,
+    logged_at INTEGER, incident TEXT, actor TEXT, drill INTEGER, data TEXT)"""
+
+
+def _micros(when: datetime) -> int:
+    return round(when.timestamp() * 1_000_000)
+
+
+def _raw_connection(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    for pragma in DURABLE_PRAGMAS:  # the same as the store's
+        db.execute(pragma)
+    db.execute(RAW_TABLE)
+    return db
+
+
+def _raw_append(db: sqlite3.Connection, items: list[Keyed]) -> None:
+    """What a program without the store does: each event's columns, its payload as JSON, one
+    executemany and a commit."""
+    logged = _micros(START)
+    rows = [
+        (
+            None,
+            item.key,
+            item.event.kind,
+            _micros(item.event.at),
+            logged,
+            item.event.incident,
+            item.event.actor,
+            int(item.event.drill),
+            json.dumps(payload(item.event), ensure_ascii=False),
+        )
+        for item in items
+    ]
+    db.execute("BEGIN IMMEDIATE")
+    db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    db.execute("COMMIT")
+
+
+async def append_against_raw(folder: Path, total: int, batch: int, rounds: int = 10) -> tuple[float, float]:
+    """Events per second through the store, and into a bare table of the same columns with plain
+    sqlite3 (same pragmas, same batches, same events built beforehand). The two take turns, a
+    tenth of the events at a time, so that the machine's moods fall on both alike."""
+    items = [note(n) for n in range(total)]
+    raw = _raw_connection(folder / "raw.db")
+    store_time = raw_time = 0.0
+    async with await SqliteEventStore.open(folder / "store.db") as store:
+        seq = 0
+        per_round = total // rounds
+        for first in range(0, per_round * rounds, per_round):
+            started = time.perf_counter()
+            for start in range(first, first + per_round, batch):
+                async with store.transaction(after=seq, now=START) as txn:
+                    txn.append(items[start : min(start + batch, first + per_round)])
+                seq = txn.last_seq
+            store_time += time.perf_counter() - started
+            started = time.perf_counter()
+            for start in range(first, first + per_round, batch):
+                _raw_append(raw, items[start : min(start + batch, first + per_round)])
+            raw_time += time.perf_counter() - started
+    raw.close()
+    return per_round * rounds / store_time, per_round * rounds / raw_time
 
 
 def armed_engine(incidents: int) -> tuple[Engine, int]:
@@ -167,13 +236,20 @@ async def _no_snapshot() -> None:
     return None
 
 
-async def main(events: int) -> None:
+async def main(events: int, only: str | None) -> None:
     print(
         f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, "
-        f"{platform.platform()}"
+        f"{platform.platform()}, SQLite {sqlite3.sqlite_version}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        store_rate, raw_rate = await append_against_raw(folder, 200_000, 1000)
+        print(
+            f"append vs raw SQLite, 200,000 events in batches of 1000 (WAL, synchronous=FULL): "
+            f"store {store_rate:,.0f} events/s, raw {raw_rate:,.0f} events/s = {store_rate / raw_rate:.2f}x"
+        )
+        if only == "append":
+            return
         batched = await append_rate(folder, 200_000, 1000)
         single = await append_rate(folder, 2_000, 1)
         print(
@@ -219,4 +295,6 @@ async def main(events: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the restart log")
-    asyncio.run(main(parser.parse_args().events))
+    parser.add_argument("--only", choices=["append"], help="run only the comparison with raw SQLite")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.events, arguments.only))

@@ -1,0 +1,124 @@
+"""Domain objects built from the settings: the calendar, deadlines, feeds, debounce, notice and
+retry policies, the plan library and where apprise's configuration is.
+
+`connectors/settings.py` declares and validates the settings; this turns them into what the
+engine and the services are made of. A file the settings name but that is missing is an error
+here, naming the key; one left at its default may be absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dutydesk.connectors.settings import CalendarOverrides, Settings, SettingsError, load_toml
+from dutydesk.playbooks.alarms import Debounce, Feed, Place
+from dutydesk.playbooks.library import bundled_sources
+from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan, PlanError, PlanSource, load_plans
+from dutydesk.playbooks.workdays import DayOverride, WorkCalendar
+
+
+def load_calendar(settings: Settings) -> WorkCalendar:
+    """The working-day calendar with the centre's overrides, if it keeps a file of them."""
+    path = settings.resolve(settings.file.calendar.overrides)
+    if not path.exists():
+        if "overrides" in settings.file.calendar.model_fields_set:
+            raise SettingsError(f"{settings.source}: calendar.overrides: no file {path}")
+        return WorkCalendar()
+    data = load_toml(path, CalendarOverrides)
+    return WorkCalendar(
+        overrides=[DayOverride(d.date, d.type == "workday", d.name) for d in data.days],
+        confirmed_years=data.confirmed_years,
+    )
+
+
+def feeds(settings: Settings) -> dict[str, Feed]:
+    """The configured feeds as the engine sees them."""
+    return {
+        f.name: Feed(
+            name=f.name,
+            place=Place(site=f.site, building=f.building, floor=f.floor),
+            places={
+                device: Place(
+                    site=p.site or f.site, building=p.building or f.building, floor=p.floor or f.floor
+                )
+                for device, p in f.devices.items()
+            },
+            stale_after=f.stale_after,
+        )
+        for f in settings.file.feeds
+    }
+
+
+def debounce(settings: Settings) -> Debounce:
+    """Flapping control per alarm kind."""
+    alarms = settings.file.alarms
+    return Debounce(
+        raise_delay=tuple(alarms.raise_delay.items()),
+        clear_hysteresis=tuple(alarms.clear_hysteresis.items()),
+    )
+
+
+def deadlines(settings: Settings) -> Deadlines:
+    """How due times are computed: the calendar, the centre's zone and its close of business."""
+    return Deadlines(load_calendar(settings), settings.zone, settings.file.duty.close_of_business)
+
+
+def notice_policy(settings: Settings) -> NoticePolicy:
+    """Who is told of what, when: digests, the escalation chain, the fallback and drill tags."""
+    notify, escalation = settings.file.notify, settings.file.escalation
+    return NoticePolicy(
+        digest_interval=notify.digest_interval,
+        chain=escalation.chain,
+        delays=escalation.delays,
+        fallback_tag=notify.fallback_tag,
+        drill_tag=notify.drill_tag,
+    )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """How often and how patiently a delivery is retried."""
+    notify = settings.file.notify
+    return RetryPolicy(
+        attempts=notify.attempts,
+        backoff=notify.backoff,
+        factor=notify.backoff_factor,
+        ceiling=notify.backoff_max,
+    )
+
+
+def apprise_path(settings: Settings) -> Path | None:
+    """The apprise configuration, or None when there is none at the default place (notifications
+    are then decided and logged, but not delivered)."""
+    path = settings.resolve(settings.file.notify.apprise_config)
+    if path.exists():
+        return path
+    if "apprise_config" in settings.file.notify.model_fields_set:
+        raise SettingsError(f"{settings.source}: notify.apprise_config: no file {path}")
+    return None
+
+
+def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[PlanSource]:
+    """The bundled library and the centre's folder; or just the files and folders named."""
+    if paths is None:
+        sources = bundled_sources()
+        paths = [settings.plan_folder] if settings.plan_folder.is_dir() else []
+    else:
+        sources = []
+    for path in paths:
+        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+        for file in files:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SettingsError(f"{file}: cannot read plan ({exc})") from None
+            sources.append(PlanSource(str(file), text))
+    return sources
+
+
+def load_library(
+    settings: Settings, paths: list[Path] | None = None
+) -> tuple[dict[str, Plan], list[PlanError]]:
+    """The plans of `plan_sources`, with the problems that kept any of them out."""
+    return load_plans(plan_sources(settings, paths), roles=settings.roles)

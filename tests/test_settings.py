@@ -1,0 +1,95 @@
+"""Settings: every one documented where it is declared, secrets kept out of sight, errors that name
+the file and the key; the factories build the domain's objects from them."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from dutydesk.connectors.application.factories import apprise_path, deadlines, feeds, load_calendar
+from dutydesk.connectors.settings import CalendarOverrides, SettingsError, SettingsFile, load_settings
+
+
+def _models(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[type[BaseModel]]:
+    seen.add(model)
+    for info in model.model_fields.values():
+        for arg in (info.annotation, *getattr(info.annotation, "__args__", ())):
+            for inner in (arg, *getattr(arg, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel) and inner not in seen:
+                    _models(inner, seen)
+    return seen
+
+
+@pytest.mark.parametrize("root", [SettingsFile, CalendarOverrides])
+def test_every_setting_is_documented_where_it_is_declared(root: type[BaseModel]) -> None:
+    models = _models(root, set())
+    assert len(models) > 1
+    for model in models - {SettingsFile}:  # the file's sections are documented as classes
+        assert model.__doc__, model.__name__
+        for name, info in model.model_fields.items():
+            assert info.description, f"{model.__name__}.{name} has no docstring"
+
+
+def write(folder: Path, text: str) -> Path:
+    path = folder / "dutydesk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_passwords_are_secret(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(
+            tmp_path,
+            '[mqtt]\npassword = "s3cret-mqtt"\n\n'
+            '[[feeds]]\nname = "cam"\nurl = "http://10.0.0.9/alertStream"\ncodec = "hikvision"\n'
+            'username = "admin"\npassword = "s3cret-cam"\n',
+        )
+    )
+    shown = repr(settings) + str(settings.file.model_dump())
+    assert "s3cret" not in shown
+    assert settings.file.mqtt.password is not None
+    assert settings.file.mqtt.password.get_secret_value() == "s3cret-mqtt"
+    assert settings.file.feeds[0].password is not None
+    assert settings.file.feeds[0].password.get_secret_value() == "s3cret-cam"
+
+
+def test_errors_name_the_file_and_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "[mqtt]\nport = 0\nhots = 'x'\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert f"{path}: mqtt.port: " in str(caught.value)
+    assert f"{path}: mqtt.hots: unknown key" in str(caught.value)
+
+
+def test_the_factories_build_from_the_settings(tmp_path: Path) -> None:
+    (tmp_path / "days.toml").write_text(
+        'confirmed_years = [2026]\n[[days]]\ndate = 2026-11-23\ntype = "holiday"\nname = "演练"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(
+        write(
+            tmp_path,
+            '[duty]\nclose_of_business = "17:30:00"\n[calendar]\noverrides = "days.toml"\n'
+            '[[feeds]]\nname = "lifts"\ntopic = "lifts/#"\ncodec = "generic-json"\nsite = "A"\n'
+            '[feeds.devices.L1]\nfloor = "B1"\n',
+        )
+    )
+    day = load_calendar(settings).day(date(2026, 11, 23))  # a Monday, made a holiday
+    assert (day.kind.is_workday, day.name) == (False, "演练")
+    assert deadlines(settings).close_of_business == time(17, 30)
+    place = feeds(settings)["lifts"].places["L1"]
+    assert (place.site, place.floor) == ("A", "B1")  # the feed's place, the device's floor
+    assert apprise_path(settings) is None  # left at its default and absent: notifications not sent
+
+
+def test_a_file_the_settings_name_must_exist(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, '[calendar]\noverrides = "nowhere.toml"\n'))
+    with pytest.raises(SettingsError, match=r"calendar\.overrides: no file"):
+        load_calendar(settings)
+    (tmp_path / "bad.toml").write_text('[[days]]\ndate = 2026-11-23\ntype = "maybe"\n', encoding="utf-8")
+    settings = load_settings(write(tmp_path, '[calendar]\noverrides = "bad.toml"\n'))
+    with pytest.raises(SettingsError, match=r"bad\.toml: days\.0\.type: "):
+        load_calendar(settings)
