@@ -17,8 +17,8 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from dutydesk.connectors.application.journal import Journal, Outcome
 from dutydesk.connectors.application.factories import apprise_path
+from dutydesk.connectors.application.journal import Journal, Outcome
 from dutydesk.connectors.settings import Settings, SettingsError
 from dutydesk.connectors.store import Recorded
 from dutydesk.console import render
