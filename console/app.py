@@ -28,7 +28,7 @@ from dutydesk.console.queries import DeskQueries
 from dutydesk.console.screens.alarms import AlarmsScreen
 from dutydesk.console.screens.board import BoardScreen
 from dutydesk.console.screens.dutylog import DutyLogScreen
-from dutydesk.console.screens.forms import NewIncidentForm
+from dutydesk.console.screens.forms import Form, NewIncidentForm
 from dutydesk.console.screens.help import HelpScreen
 from dutydesk.console.screens.incident import IncidentScreen
 from dutydesk.console.screens.register import RegisterScreen
@@ -172,6 +172,12 @@ class DutyApp(App[None]):
             self.notify(self.t("drill.failed", error=str(error)), severity="error", timeout=30)
 
     # -- navigation ------------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit, unless a form holds what the officer typed and has not yet been told."""
+        if isinstance(self.screen, Form) and not self.screen.leave():
+            return
+        await super().action_quit()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

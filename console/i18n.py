@@ -36,6 +36,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "obligations are still outstanding ({items}); give --reason to close anyway",
     ),
     "already_urgent": ("该事件已标记为紧急", "the incident is already urgent"),
+    "not_urgent": ("事件 {incident} 未标记为紧急", "incident {incident} is not urgent"),
+    "not_correctable": ("不能更正“{field}”", "{field} cannot be corrected"),
+    "bad_time": ("无法识别时间 {text}", "cannot read the time {text}"),
+    "received_after": (
+        "接报时间不能晚于“{milestone}”（{at}）",
+        "the incident cannot be received after it was {milestone} ({at})",
+    ),
+    "not_retractable": ("“{milestone}”不能撤回", "{milestone} cannot be retracted"),
+    "not_reached": ("该事件尚未“{milestone}”", "the incident is not {milestone}"),
+    "retract_late": (
+        "“{milestone}”记录于 {at}，已超过 {minutes} 分钟，不能撤回；请写备注说明",
+        "{milestone} was recorded at {at}, more than {minutes} minutes ago: add a note instead",
+    ),
+    "retract_later_first": (
+        "“{needed}”以“{milestone}”为前提，请先撤回“{needed}”",
+        "{needed} rests on {milestone}: retract it first",
+    ),
     "same_severity": ("事件级别已经是 {severity}", "severity is already {severity}"),
     "empty": ("内容为空：{field}", "{field} is empty"),
     "empty_part": (
@@ -186,6 +203,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "availability.stale": ("失联", "stale"),
     "availability.unknown": ("未知", "unknown"),
     "ev.opened": ("接报", "received"),
+    "ev.retracted": ("撤回", "retracted"),
+    "ev.urgent_off": ("取消紧急", "urgent taken back"),
+    "ev.corrected": ("更正", "corrected"),
+    "ev.reason": ("原因", "reason"),
+    "field.received_at": ("接报时间", "received at"),
+    "field.location": ("地点", "place"),
+    "field.title": ("标题", "title"),
     "ev.warned": ("预警", "warning"),
     "ev.breached": ("超时", "breached"),
     # the console
@@ -253,6 +277,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "act.feedback": ("反馈", "Feedback"),
     "act.note": ("备注", "Note"),
     "act.close": ("关闭", "Close"),
+    "act.correct": ("更正", "Correct"),
+    "act.retract": ("撤回", "Retract"),
+    "act.unurgent": ("取消紧急", "Not urgent"),
+    "ask.unurgent_reason": ("取消紧急的原因", "Why is it not urgent after all?"),
+    "ask.correct_reason": ("更正原因", "Why the correction?"),
+    "ask.retract_reason": ("撤回原因", "Why retract it?"),
+    "nothing_to_retract": ("没有可撤回的节点", "nothing to retract"),
     "act.acknowledge": ("确认告警", "Acknowledge"),
     "act.shelve": ("搁置告警", "Shelve"),
     "act.handover": ("交接班", "Handover"),
@@ -282,6 +313,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "form.next": ("下一步计划", "Next steps"),
     "form.part_empty": ("“{part}”不能为空", "{part} must not be empty"),
     "form.empty": ("内容不能为空", "this must not be empty"),
+    "form.leave": (
+        "已填写的内容尚未保存：再按一次 Esc（或 Ctrl+Q）放弃",
+        "what you typed is not saved: press Esc (or Ctrl+Q) again to discard it",
+    ),
     "form.new": ("登记新事件", "New incident"),
     "form.plan_search": ("预案（输入以搜索）", "Plan (type to search)"),
     "form.received": ("接报时间（留空为现在）", "Received at (empty: now)"),
@@ -315,7 +350,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "| r | 已报告带班领导 |\n| a | 应急小组已到场 |\n| u | 进展报告（已采取措施/当前状态/下一步计划） |\n"
         "| d | 手工完成事项 |\n| g | 标记紧急（到场时限15→5分钟） |\n| s | 调整事件级别 |\n"
         "| t | 事件平息（开始3个工作日调查时限） |\n| i | 调查完成（开始15个工作日整改时限） |\n"
-        "| x | 整改完成 |\n| f | 已反馈服务对象 |\n| n | 备注 |\n| c | 关闭 |\n| Esc | 返回 |\n\n"
+        "| x | 整改完成 |\n| f | 已反馈服务对象 |\n| n | 备注 |\n"
+        "| e | 更正接报时间、地点或标题（须说明原因） |\n| z | 撤回误按的节点（须说明原因） |\n"
+        "| c | 关闭 |\n| Esc | 返回 |\n\n"
         "倒计时颜色：绿色正常，黄色已过预警点，橙色5分钟内到期，红底已超时。"
         "带 * 的时限为暂定（该年度节假日安排未确认）。",
         "# Duty console keys\n\n"
@@ -330,7 +367,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "| d | tick off an obligation met by hand |\n| g | urgent (on-site limit 15 -> 5 min) |\n"
         "| s | change the severity |\n| t | stabilised (starts the 3-working-day investigation) |\n"
         "| i | investigated (starts the 15-working-day rectification) |\n| x | rectified |\n"
-        "| f | feedback given to the served departments |\n| n | note |\n| c | close |\n| Esc | back |\n\n"
+        "| f | feedback given to the served departments |\n| n | note |\n"
+        "| e | correct the received time, place or title (with the reason) |\n"
+        "| z | retract a milestone pressed by mistake (with the reason) |\n| c | close |\n| Esc | back |\n\n"
         "Countdowns: green on time, yellow past the warning point, orange due within 5 minutes, red overdue. "
         "A due time marked * is provisional (that year's holiday schedule is not confirmed).",
     ),

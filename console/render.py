@@ -22,8 +22,10 @@ from dutydesk.playbooks.events import (
     DeviceChanged,
     DutyLogged,
     Event,
+    IncidentCorrected,
     IncidentOpened,
     MilestoneReached,
+    MilestoneRetracted,
     NoteAdded,
     ObligationBreached,
     ObligationMet,
@@ -54,8 +56,8 @@ def refusal(rejected: Rejected, t: Translator, zone: ZoneInfo) -> str:
     for name, value in rejected.params.items():
         if isinstance(value, Milestone):
             params[name] = t.label(value.label)
-        elif isinstance(value, datetime):
-            params[name] = iso(value, zone)
+        elif isinstance(value, datetime):  # to the minute, as the officer reads it
+            params[name] = value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         else:
             params[name] = value
     return t(rejected.code, **params) if rejected.code in t.codes else str(rejected)
@@ -173,8 +175,19 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
             return f"{t('ev.warned')}: {title(event.obligation)}"
         case ObligationBreached():
             return f"{t('ev.breached')}: {title(event.obligation)}"
-        case UrgencyChanged():
+        case UrgencyChanged(urgent=True):
             return t("urgent")
+        case UrgencyChanged(reason=reason):
+            return f"{t('ev.urgent_off')} ({t('ev.reason')}: {reason})"
+        case MilestoneRetracted(milestone=milestone, reason=reason):
+            label = t.label(Milestone(milestone).label) if milestone in MILESTONES else milestone
+            return f"{t('ev.retracted')}: {label} ({t('ev.reason')}: {reason})"
+        case IncidentCorrected(field=field, reason=reason):
+            was, now = event.previous, event.value
+            if field == "received_at":
+                was, now = (datetime.fromisoformat(v).strftime("%Y-%m-%d %H:%M") for v in (was, now))
+            what = f"{t('ev.corrected')} {t(f'field.{field}')}"
+            return f"{what}: {was or '-'} → {now} ({t('ev.reason')}: {reason})"
         case SeverityChanged():
             return f"{t('h.severity')}: {event.previous} → {event.severity}"
         case NoteAdded() | DutyLogged():

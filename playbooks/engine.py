@@ -25,6 +25,7 @@ from dutydesk.playbooks.commands import (
     AddNote,
     Command,
     CompleteObligation,
+    CorrectIncident,
     ImportRoster,
     IncidentCommand,
     ItemCommand,
@@ -33,10 +34,13 @@ from dutydesk.playbooks.commands import (
     PostUpdate,
     ReachMilestone,
     Rejected,
+    RetractMilestone,
     SetSeverity,
     ShelveAlarm,
+    UnmarkUrgent,
     WriteLog,
 )
+from dutydesk.playbooks.corrections import RETRACT_WITHIN, correct
 from dutydesk.playbooks.dispatch import Dispatcher
 from dutydesk.playbooks.events import (
     AlarmAcknowledged,
@@ -106,8 +110,10 @@ class Engine:
         feeds: Mapping[str, Feed] | None = None,
         debounce: Debounce | None = None,
         notices: NoticePolicy | None = None,
+        retract_within: timedelta = RETRACT_WITHIN,
     ) -> None:
         self.plans = dict(plans)
+        self.retract_within = retract_within
         self.deadlines = deadlines
         self.projection = projection or Projection()
         self.feeds = dict(feeds or {})
@@ -514,6 +520,8 @@ class Engine:
                         next_steps=parts["next_steps"],
                     )
                 ]
+            case UnmarkUrgent() | CorrectIncident() | RetractMilestone():
+                return [correct(incident, command, at, requires=REQUIRES, retract_within=self.retract_within)]
             case MarkUrgent():
                 if incident.urgent:
                     raise Rejected("already_urgent", f"incident {incident.id} is already urgent")

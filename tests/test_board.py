@@ -8,6 +8,7 @@ from datetime import UTC, timedelta
 from pathlib import Path
 
 from rich.color import Color
+from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList
 
@@ -238,3 +239,66 @@ async def test_nothing_calls_when_notifications_are_configured(journal: Journal,
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert not app.screen.query_one("#attention", Widget).display
+
+
+async def answer(pilot: Pilot[None], text: str) -> None:
+    """Type into the prompt on top and press Enter."""
+    await pilot.pause()
+    pilot.app.screen.query_one("#text", Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_mistakes_are_put_right_from_the_incident_and_the_timeline_shows_both(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    await journal.submit(
+        OpenIncident(actor="王值班", plan_id="elevator-entrapment", title="3号楼困人", urgent=True)
+    )
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        incident = journal.engine.incident(screen.incident_id)  # type: ignore[attr-defined]
+        await pilot.press("g")  # urgent already: take it back, with the reason
+        await answer(pilot, "来电者确认无人被困")
+        await until(lambda: not incident.urgent, "urgent taken back")
+        await pilot.press("e", "down", "down", "enter")  # the title
+        await answer(pilot, "5号楼1号梯困人")
+        await answer(pilot, "听错楼号")
+        await until(lambda: incident.title == "5号楼1号梯困人", "the title corrected")
+        clock.advance(timedelta(minutes=2))
+        await pilot.press("r")
+        await until(lambda: "reported" in incident.milestones, "reported")
+        await pilot.press("z", "enter")
+        await answer(pilot, "误按 r")
+        await until(lambda: "reported" not in incident.milestones, "reported retracted")
+        await pilot.pause()
+        timeline = shown(screen.query_one("#timeline", Widget))
+        for line in (
+            "urgent taken back (reason: 来电者确认无人被困)",
+            "corrected title: 3号楼困人 → 5号楼1号梯困人 (reason: 听错楼号)",
+            "reported to leader",
+            "retracted: reported to leader (reason: 误按 r)",
+        ):
+            assert line in timeline, line
+        assert (
+            "pending"
+            in shown(screen.query_one("#obligations", Widget)).split("Report to the leader")[0][-40:]
+        )
+
+
+async def test_leaving_a_filled_form_asks_first(journal: Journal, tmp_path: Path) -> None:
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await pilot.press(*"3号楼停电")
+        await pilot.press("escape")
+        await pilot.pause()
+        form = app.screen
+        assert "press Esc (or Ctrl+Q) again" in shown(form.query_one("#error", Widget))
+        await pilot.press("ctrl+q")  # asked once: now it goes, and the console with it
+        await pilot.pause()
+    assert app.return_code is not None or not app.is_running

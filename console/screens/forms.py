@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 import pendulum
 from textual.app import ComposeResult
@@ -26,6 +28,15 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+def parse_time(text: str, zone: ZoneInfo) -> datetime | None:
+    """A time as an officer types it ("2026-11-23 14:05"), in the centre's zone; None if unreadable."""
+    try:
+        parsed = pendulum.parse(text, tz=zone)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        return None
+    return parsed if isinstance(parsed, pendulum.DateTime) else None
+
+
 class Form(ModalScreen[T | None], Generic[T]):
     """A modal form that reaches the app's language; escape cancels."""
 
@@ -39,9 +50,24 @@ class Form(ModalScreen[T | None], Generic[T]):
 
     def on_mount(self) -> None:
         translate_bindings(self, self.t, [("escape", "cancel", "key.cancel")])
+        self._typed = self._values()  # what the form opened with
+        self._warned = False  # the officer was told that leaving loses what was typed
+
+    def _values(self) -> dict[str | None, str]:
+        return {field.id: field.value for field in self.query(Input)}
+
+    def leave(self) -> bool:
+        """Whether the form may go: at once if nothing was typed; else once the officer, warned,
+        asks again (Esc or Ctrl+Q a second time)."""
+        if self._warned or self._values() == self._typed:
+            return True
+        self._warned = True
+        self.refuse(self.t("form.leave"))
+        return False
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.leave():
+            self.dismiss(None)
 
     def buttons(self) -> ComposeResult:
         with Horizontal(classes="buttons"):
@@ -50,7 +76,7 @@ class Form(ModalScreen[T | None], Generic[T]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "cancel":
-            self.dismiss(None)
+            self.action_cancel()
         else:
             self.submit()
 
@@ -90,16 +116,17 @@ class UpdateForm(Form[tuple[str, str, str]]):
 
 
 class TextPrompt(Form[str]):
-    """One line of text: a note, a reason, the feedback given."""
+    """One line of text: a note, a reason, the feedback given, a value to correct."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, value: str = "") -> None:
         super().__init__()
         self.title_text = title
+        self.value = value  # what holds now, to be edited
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
             yield Label(self.title_text, classes="title")
-            yield Input(id="text")
+            yield Input(self.value, id="text")
             yield Static(id="error", classes="error")
             yield from self.buttons()
 
@@ -214,14 +241,10 @@ class NewIncidentForm(Form[str]):
         received = self.query_one("#received", Input).value.strip()
         at = None
         if received:
-            try:
-                parsed = pendulum.parse(received, tz=app.zone)
-            except (ValueError, pendulum.parsing.exceptions.ParserError):
-                parsed = None
-            if not isinstance(parsed, pendulum.DateTime):
+            at = parse_time(received, app.zone)
+            if at is None:
                 self.refuse(t("form.bad_time", text=received))
                 return
-            at = parsed
             now = app.clock.now()
             if far_back(at, now, app.zone) and self._confirmed != received:
                 self._confirmed = received

@@ -11,16 +11,19 @@ from textual.widgets import DataTable, Footer, Static
 
 from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
-from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt, UpdateForm
+from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt, UpdateForm, parse_time
 from dutydesk.console.views import OUTSTANDING, countdown, urgency
 from dutydesk.playbooks.commands import (
     AddNote,
     Command,
     CompleteObligation,
+    CorrectIncident,
     MarkUrgent,
     PostUpdate,
     ReachMilestone,
+    RetractMilestone,
     SetSeverity,
+    UnmarkUrgent,
 )
 from dutydesk.playbooks.obligations import State, Status
 from dutydesk.playbooks.plans import MET_BY_MANUAL
@@ -47,6 +50,8 @@ ACTIONS = [
     ("x", "milestone('rectified')", "act.rectified"),
     ("f", "feedback", "act.feedback"),
     ("n", "note", "act.note"),
+    ("e", "correct", "act.correct"),
+    ("z", "retract", "act.retract"),
     ("c", "close", "act.close"),
     ("escape", "back", "key.back"),
 ]
@@ -172,7 +177,80 @@ class IncidentScreen(DutyScreen):
         self.app.push_screen(UpdateForm(), send)
 
     async def action_urgent(self) -> None:
-        await self._send(MarkUrgent(actor=self.duty.operator, incident=self.incident_id), "act.urgent")
+        """Urgent, or (when it is) urgent taken back, which needs a reason."""
+        operator, incident = self.duty.operator, self.incident_id
+        if not self.duty.queries.incident(incident).urgent:
+            await self._send(MarkUrgent(actor=operator, incident=incident), "act.urgent")
+            return
+        self._ask(
+            "ask.unurgent_reason",
+            lambda reason: UnmarkUrgent(actor=operator, incident=incident, reason=reason),
+            label="act.unurgent",
+        )
+
+    def action_correct(self) -> None:
+        """Correct the received time, the place or the title: which, the right value, why."""
+        app, t = self.duty, self.duty.t
+        incident = app.queries.incident(self.incident_id)
+        current = {
+            "received_at": f"{incident.received_at.astimezone(app.zone):%Y-%m-%d %H:%M}",
+            "location": incident.location or "",
+            "title": incident.title,
+        }
+
+        def with_value(field: str | None) -> None:
+            if field is None:
+                return
+
+            def with_reason(value: str | None) -> None:
+                if not value:
+                    return
+                if field == "received_at":
+                    at = parse_time(value, app.zone)
+                    if at is None:
+                        app.notify(t("form.bad_time", text=value), severity="error")
+                        return
+                    value = at.isoformat()
+                self._ask(
+                    "ask.correct_reason",
+                    lambda reason: CorrectIncident(
+                        actor=app.operator, incident=self.incident_id, field=field, value=value, reason=reason
+                    ),
+                    label="act.correct",
+                )
+
+            self.app.push_screen(TextPrompt(t(f"field.{field}"), value=current[field]), with_reason)
+
+        choices = [(field, f"{t(f'field.{field}')}: {value or '-'}") for field, value in current.items()]
+        self.app.push_screen(ChoicePrompt(t("act.correct"), choices), with_value)
+
+    def action_retract(self) -> None:
+        """Take back a milestone recorded by mistake (the engine says how long after it may be)."""
+        app, t = self.duty, self.duty.t
+        reached = app.queries.incident(self.incident_id).milestones
+        choices = [
+            (step.value, t.label(step.label))
+            for step in Milestone
+            if step in reached and step not in (Milestone.RECEIVED, Milestone.CLOSED)
+        ]
+        if not choices:
+            app.notify(t("nothing_to_retract"))
+            return
+
+        def with_reason(milestone: str | None) -> None:
+            if milestone is not None:
+                self._ask(
+                    "ask.retract_reason",
+                    lambda reason: RetractMilestone(
+                        actor=app.operator,
+                        incident=self.incident_id,
+                        milestone=Milestone(milestone),
+                        reason=reason,
+                    ),
+                    label="act.retract",
+                )
+
+        self.app.push_screen(ChoicePrompt(t("act.retract"), choices), with_reason)
 
     def action_severity(self) -> None:
         t = self.duty.t
