@@ -10,6 +10,7 @@ journal's engine or store.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
@@ -99,6 +100,11 @@ class DutyApp(App[None]):
                 ("ctrl+q", "quit", "key.quit"),
             ],
         )
+        # Textual's own palette key says "palette" in English: say it in the console's language
+        self._bindings.key_to_bindings[self.COMMAND_PALETTE_BINDING] = [
+            dataclasses.replace(binding, description=t("key.palette"), tooltip=t("key.palette"))
+            for binding in self._bindings.key_to_bindings.get(self.COMMAND_PALETTE_BINDING, [])
+        ]
         journal.subscribe(self._applied)
 
     @property
@@ -217,5 +223,6 @@ class DutyApp(App[None]):
             SystemCommand(t("key.register"), t("cmd.register"), self.action_show_register),
             SystemCommand(t("key.new"), t("cmd.new"), self.action_new_incident),
             SystemCommand(t("key.help"), t("cmd.help"), self.action_help),
-            *super().get_system_commands(screen),
+            # Textual's own commands (themes, screenshots, ...) speak English and are not for duty
+            SystemCommand(t("key.quit"), t("cmd.quit"), self.action_quit),
         ]

@@ -249,6 +249,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "done.item_feedback": ("{item} 已记录反馈", "{item} feedback recorded"),
     "key.quit": ("退出", "Quit"),
     "key.seen": ("已阅", "Seen"),
+    "key.palette": ("命令", "Commands"),
+    "cmd.quit": ("退出值班台", "Quit the console"),
     "call.new_incident": ("【新事件】", "NEW INCIDENT"),
     "call.breach": ("【超时】", "DEADLINE MISSED"),
     "call.notify_off": (

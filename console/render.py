@@ -11,6 +11,7 @@ import pendulum
 
 from dutydesk.connectors.store import Recorded
 from dutydesk.console.i18n import Translator
+from dutydesk.console.words import alarm_kind_word, event_word
 from dutydesk.playbooks.alarmbook import Alarm, Device
 from dutydesk.playbooks.alarms import Availability
 from dutydesk.playbooks.clock import iso
@@ -39,7 +40,7 @@ from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import State, Status
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import RegisterRow
-from dutydesk.playbooks.vocab import ROLES, Milestone, Source
+from dutydesk.playbooks.vocab import ROLES, Milestone, Severity, Source
 
 
 def span(delta: timedelta, lang: str) -> str:
@@ -155,7 +156,8 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
 
     match event:
         case IncidentOpened():
-            return f"{t('ev.opened')}: {event.title} ({event.plan_id}, {event.source})"
+            plan_title = plan.title.get(t.lang) if plan else event.plan_id
+            return f"{t('ev.opened')}: {event.title} ({plan_title}, {_source_label(event.source, t)})"
         case MilestoneReached(milestone=milestone, text=text):
             label = t.label(Milestone(milestone).label) if milestone in MILESTONES else milestone
             return f"{label}" + (f": {text}" if text else "")
@@ -189,17 +191,18 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
             what = f"{t('ev.corrected')} {t(f'field.{field}')}"
             return f"{what}: {was or '-'} → {now} ({t('ev.reason')}: {reason})"
         case SeverityChanged():
-            return f"{t('h.severity')}: {event.previous} → {event.severity}"
+            levels = (t.label(Severity[level.upper()].grade) for level in (event.previous, event.severity))
+            return f"{t('h.severity')}: {' → '.join(levels)}"
         case NoteAdded() | DutyLogged():
             return event.text
         case AlarmObserved():
             state = t("alarm.cleared") if event.signal == "clear" else t("alarm.active")
-            return f"{state} {event.text or event.alarm_kind} {event.source}/{event.device}"
+            return f"{state} {alarm_kind_word(event.alarm_kind, t)} {event.source}/{event.device}"
         case AlarmChanged():
             return f"{t(f'alarm.{event.status}')} {event.key}"
         case DeviceChanged():
             return f"{t(f'availability.{event.availability}')} {event.device}"
-    return event.kind
+    return event_word(event.kind, t)
 
 
 def stamp(at: datetime, now: datetime, zone: ZoneInfo, *, seconds: bool = False) -> str:
@@ -215,7 +218,7 @@ def alarm_line(alarm: Alarm, t: Translator) -> str:
     place = " ".join(p for p in (alarm.building, alarm.floor) if p)
     flaps = f" ×{alarm.flaps}" if alarm.flaps else ""
     state = t(f"alarm.{alarm.status.value}")
-    return f"{state}{flaps} {alarm.text or alarm.kind} {alarm.device_key} {place}".rstrip()
+    return f"{state}{flaps} {alarm_kind_word(alarm.kind, t)} {alarm.device_key} {place}".rstrip()
 
 
 def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Translator) -> str:
@@ -265,7 +268,7 @@ def incident_lines(
     lines = [
         f"{incident.id}  {incident.title}  [{state}{', ' + ', '.join(flags) if flags else ''}]",
         f"{t('h.plan')}: {incident.plan.title.get(t.lang)} ({incident.plan.id})",
-        f"{t('h.severity')}: {t.label(incident.severity.label)}  "
+        f"{t('h.severity')}: {t.label(incident.severity.grade)}  "
         f"{t('h.phase')}: {t.label(incident.phase.label)}",
         f"{t('h.received')}: {iso(incident.received_at, zone)}  "
         f"{t('h.source')}: {_source_label(incident.source, t)}",

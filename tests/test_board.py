@@ -33,6 +33,11 @@ def shown(widget: Widget) -> str:
     return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
 
 
+def screen_text(app: DutyApp) -> str:
+    """Every line of the terminal as the screen on top draws it (footers are many widgets)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
 def board_text(app: DutyApp, part: str) -> str:
     return shown(app.screen_stack[1].query_one(part, Widget))
 
@@ -48,9 +53,9 @@ async def test_a_severity_change_shows_on_the_board_at_once(journal: Journal, tm
     app = console(journal, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert "large" in board_text(app, "#incidents")
+        assert "Ⅲ relatively serious" in board_text(app, "#incidents")
         await journal.submit(SetSeverity(actor="李值班", incident=incident, severity=Severity.MAJOR))
-        await until(lambda: "major" in board_text(app, "#incidents"), "the new severity")
+        await until(lambda: "Ⅱ serious" in board_text(app, "#incidents"), "the new severity")
 
 
 async def test_the_english_board_shows_an_urgent_incident(journal: Journal, tmp_path: Path) -> None:
@@ -302,3 +307,51 @@ async def test_leaving_a_filled_form_asks_first(journal: Journal, tmp_path: Path
         await pilot.press("ctrl+q")  # asked once: now it goes, and the console with it
         await pilot.pause()
     assert app.return_code is not None or not app.is_running
+
+
+def test_every_event_kind_has_words_in_both_languages() -> None:
+    from dutydesk.console.words import EVENTS
+    from dutydesk.playbooks.events import EVENT_TYPES
+
+    assert set(EVENT_TYPES) <= set(EVENTS)
+
+
+def test_every_refusal_the_engine_gives_is_said_in_both_languages() -> None:
+    import re
+
+    from dutydesk.console.i18n import MESSAGES
+
+    playbooks = Path(__file__).parents[1] / "playbooks"
+    codes = {
+        code
+        for path in playbooks.glob("*.py")
+        for code in re.findall(r'Rejected\(\s*"([a-z_]+)"', path.read_text(encoding="utf-8"))
+    }
+    assert codes and codes <= set(MESSAGES), codes - set(MESSAGES)
+
+
+async def test_alarm_incidents_timelines_and_feeds_speak_words(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    await alarm(journal, Signal.RAISE)
+    app = console(journal, tmp_path, lang="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "电梯困人 · EL-0107" in board_text(app, "#incidents")
+        assert "Ⅲ 较大" in board_text(app, "#incidents")
+        assert "非平层关人" in board_text(app, "#feed")
+        await pilot.press("enter")
+        await pilot.pause()
+        timeline = shown(app.screen.query_one("#timeline", Widget))
+        assert "值守引擎" in timeline and "engine" not in timeline
+        assert "(电梯困人, 设备告警)" in timeline
+
+
+async def test_the_palette_speaks_the_console_language(journal: Journal, tmp_path: Path) -> None:
+    app = console(journal, tmp_path, lang="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        assert "命令" in footer and "palette" not in footer
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "退出" in titles and not any(title.isascii() for title in titles)

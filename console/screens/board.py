@@ -211,7 +211,7 @@ class BoardScreen(DutyScreen):
         style = URGENCY_STYLE[row.urgency]
         nxt = row.next.obligation.title.get(t.lang) if row.next else "-"
         clock = countdown(row.next, now) if row.next else "-"
-        return (incident.id, Text(clock, style=style), title, t.label(incident.severity.label), nxt)
+        return (incident.id, Text(clock, style=style), title, t.label(incident.severity.grade), nxt)
 
     def _fill_feed(self) -> None:
         """The latest word on each alarm and device, newest first; an alarm as it stands now."""

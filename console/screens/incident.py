@@ -13,6 +13,7 @@ from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
 from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt, UpdateForm, parse_time
 from dutydesk.console.views import OUTSTANDING, countdown, urgency
+from dutydesk.console.words import actor_word
 from dutydesk.playbooks.commands import (
     AddNote,
     Command,
@@ -104,7 +105,7 @@ class IncidentScreen(DutyScreen):
             (f"{incident.id}  {incident.title}", "bold"),
             f"  [{state}{''.join(', ' + f for f in flags)}]\n",
             f"{t('h.plan')}: {incident.plan.title.get(t.lang)}  {t('h.severity')}: "
-            f"{t.label(incident.severity.label)}  {t('h.phase')}: {t.label(incident.phase.label)}\n",
+            f"{t.label(incident.severity.grade)}  {t('h.phase')}: {t.label(incident.phase.label)}\n",
             f"{t('h.received')}: {incident.received_at.astimezone(app.zone):%Y-%m-%d %H:%M}  "
             f"{t('h.location')}: {incident.location or '-'}",
         )
@@ -142,7 +143,7 @@ class IncidentScreen(DutyScreen):
         for item in events:
             table.add_row(
                 render.stamp(item.event.at, now, app.zone, seconds=True),
-                item.event.actor,
+                actor_word(item.event.actor, app.t),
                 render.describe(item.event, plan, app.t),
             )
             self._timeline_seq = item.seq
@@ -254,7 +255,7 @@ class IncidentScreen(DutyScreen):
 
     def action_severity(self) -> None:
         t = self.duty.t
-        choices = [(level.id, t.label(level.label)) for level in Severity]
+        choices = [(level.id, t.label(level.grade)) for level in sorted(Severity)]  # Ⅰ first
 
         async def send(level: str | None) -> None:
             if level is not None:
