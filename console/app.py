@@ -29,13 +29,13 @@ from dutydesk.console.queries import DeskQueries
 from dutydesk.console.screens.alarms import AlarmsScreen
 from dutydesk.console.screens.board import BoardScreen
 from dutydesk.console.screens.dutylog import DutyLogScreen
-from dutydesk.console.screens.forms import Form, NewIncidentForm
+from dutydesk.console.screens.forms import ChoicePrompt, FindIncident, Form, NewIncidentForm, TextPrompt
 from dutydesk.console.screens.help import HelpScreen
 from dutydesk.console.screens.incident import IncidentScreen
 from dutydesk.console.screens.register import RegisterScreen
 from dutydesk.console.views import Call, calls_for
 from dutydesk.playbooks.clock import Clock
-from dutydesk.playbooks.commands import Command
+from dutydesk.playbooks.commands import Command, OverrideRoster
 from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged, Event
 
 STYLES = Path(__file__).parent / "styles"
@@ -43,6 +43,7 @@ FOLLOW_INTERVAL = 0.1  # seconds between looks for what other processes wrote
 TICK_INTERVAL = 1.0  # seconds between countdown refreshes
 FEED_LENGTH = 200  # alarm events kept for the live feed
 CATCH_UP_BITE = 200  # events folded in between two looks at the keyboard
+ON_DUTY_ROLES = ("leader_on_duty", "duty_officer")  # the roles the desk itself may hand over
 
 
 def _conditions(settings: Settings) -> list[Call]:
@@ -100,12 +101,16 @@ class DutyApp(App[None]):
                 ("ctrl+q", "quit", "key.quit"),
             ],
         )
-        # Textual's own palette key says "palette" in English: say it in the console's language
+        self._translate_palette_key()
+        journal.subscribe(self._applied)
+
+    def _translate_palette_key(self) -> None:
+        """Textual's own palette key says "palette" in English: say it in the console's language."""
+        label = self.t("key.palette")
         self._bindings.key_to_bindings[self.COMMAND_PALETTE_BINDING] = [
-            dataclasses.replace(binding, description=t("key.palette"), tooltip=t("key.palette"))
+            dataclasses.replace(binding, description=label, tooltip=label)
             for binding in self._bindings.key_to_bindings.get(self.COMMAND_PALETTE_BINDING, [])
         ]
-        journal.subscribe(self._applied)
 
     @property
     def clock(self) -> Clock:
@@ -214,6 +219,42 @@ class DutyApp(App[None]):
 
         self.push_screen(NewIncidentForm(), opened)
 
+    def action_find(self) -> None:
+        def found(incident: str | None) -> None:
+            if incident:
+                self.push_screen(IncidentScreen(incident))
+
+        self.push_screen(FindIncident(), found)
+
+    def action_set_on_duty(self) -> None:
+        """Who holds a role for the rest of this shift: which role, then who (a roster override)."""
+        t = self.t
+        roles = [(role, render.role_label(role, t)) for role in ON_DUTY_ROLES]
+
+        def holder_for(role: str | None) -> None:
+            if role is None:
+                return
+
+            async def send(holder: str | None) -> None:
+                if holder:
+                    command = OverrideRoster(actor=self.operator, role=role, holder=holder)
+                    label = render.role_label(role, t)
+                    await self.submit(command, t("done.on_duty", holder=holder, role=label))
+
+            current = ", ".join(self.queries.holders(role, self.clock.now()))
+            prompt = TextPrompt(t("form.holder", role=render.role_label(role, t)), value=current)
+            self.push_screen(prompt, send)
+
+        self.push_screen(ChoicePrompt(t("key.on_duty"), roles), holder_for)
+
+    async def action_switch_language(self) -> None:
+        """中文 ↔ English: the screens are built again in the other language, the board on top."""
+        self.t = Translator("en" if self.t.lang == "zh" else "zh")
+        self._translate_palette_key()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        await self.push_screen(BoardScreen())
+
     def get_system_commands(self, screen: Screen[object]) -> list[SystemCommand]:
         t = self.t
         return [
@@ -223,6 +264,9 @@ class DutyApp(App[None]):
             SystemCommand(t("key.register"), t("cmd.register"), self.action_show_register),
             SystemCommand(t("key.new"), t("cmd.new"), self.action_new_incident),
             SystemCommand(t("key.help"), t("cmd.help"), self.action_help),
+            SystemCommand(t("key.find"), t("cmd.find"), self.action_find),
+            SystemCommand(t("key.on_duty"), t("cmd.on_duty"), self.action_set_on_duty),
+            SystemCommand(t("key.language"), t("cmd.language"), self.action_switch_language),
             # Textual's own commands (themes, screenshots, ...) speak English and are not for duty
             SystemCommand(t("key.quit"), t("cmd.quit"), self.action_quit),
         ]

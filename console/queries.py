@@ -20,12 +20,13 @@ from dutydesk.console.views import (
     active_alarms,
     device_counts,
     due_within,
+    find_incidents,
     handover_summary,
     incident_rows,
 )
 from dutydesk.playbooks.alarmbook import Alarm
 from dutydesk.playbooks.alarms import Availability
-from dutydesk.playbooks.events import DeadLetter, DutyLogged, HandoverAcknowledged
+from dutydesk.playbooks.events import DeadLetter, DutyLogged, HandoverAcknowledged, RosterOverridden
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import Status
 from dutydesk.playbooks.plans import Plan
@@ -61,6 +62,16 @@ class DeskQueries:
     def due_soon(self, now: datetime, cache: StatusCache) -> list[DueRow]:
         return due_within(self.journal.engine, now, cache=cache)
 
+    def find(self, text: str) -> list[Incident]:
+        """Open incidents matching the words (`console/views.py`), and any incident, closed too,
+        by its exact id (closed ones sleep as text: searching their words would wake them all)."""
+        incidents = self.journal.engine.projection.incidents
+        found = find_incidents(incidents.open(), text)
+        key = text.strip().upper()
+        if key in incidents and all(i.id != key for i in found):
+            found.insert(0, incidents[key])
+        return found
+
     async def timeline(self, incident: str, after: int) -> list[Recorded]:
         """The incident's events after `seq`, oldest first."""
         return await self.journal.store.read(after, incident=incident)
@@ -74,7 +85,8 @@ class DeskQueries:
     async def duty_log(self) -> list[Recorded]:
         """Duty log entries and handovers, oldest first."""
         store = self.journal.store
-        entries = [*await store.read_kind(DutyLogged.kind), *await store.read_kind(HandoverAcknowledged.kind)]
+        kinds = (DutyLogged.kind, HandoverAcknowledged.kind, RosterOverridden.kind)
+        entries = [item for kind in kinds for item in await store.read_kind(kind)]
         return sorted(entries, key=lambda r: r.seq)
 
     def handover(self, now: datetime, lang: str, zone: ZoneInfo) -> str:

@@ -32,6 +32,7 @@ from dutydesk.playbooks.events import (
     ObligationMet,
     ObligationWarned,
     ProgressUpdated,
+    RosterOverridden,
     SeverityChanged,
     UrgencyChanged,
     payload,
@@ -195,6 +196,9 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
             return f"{t('h.severity')}: {' → '.join(levels)}"
         case NoteAdded() | DutyLogged():
             return event.text
+        case RosterOverridden(shift=shift):
+            until = datetime.fromisoformat(shift["end"]).strftime("%m-%d %H:%M")
+            return t("log.override", role=role_label(shift["role"], t), holder=shift["holder"], until=until)
         case AlarmObserved():
             state = t("alarm.cleared") if event.signal == "clear" else t("alarm.active")
             return f"{state} {alarm_kind_word(event.alarm_kind, t)} {event.source}/{event.device}"

@@ -148,6 +148,28 @@ def calls_for(event: Event, operator: str) -> Call | None:
     return None
 
 
+def find_incidents(incidents: Iterable[Incident], text: str) -> list[Incident]:
+    """Incidents whose id, title, place, plan or description hold every word typed (either
+    language, any case), newest first."""
+    words = text.casefold().split()
+    found = []
+    for incident in incidents:
+        plan = incident.plan.title
+        haystack = " ".join(
+            [
+                incident.id,
+                incident.title,
+                incident.location or "",
+                plan.zh,
+                plan.en,
+                incident.description or "",
+            ]
+        ).casefold()
+        if all(word in haystack for word in words):
+            found.append(incident)
+    return sorted(found, key=lambda i: i.received_at, reverse=True)
+
+
 def active_alarms(book: AlarmBook, now: datetime) -> list[Alarm]:
     """Live alarms not shelved, newest change first."""
     alarms = [a for a in book.alarms.values() if a.status in LIVE and not a.shelved(now)]

@@ -155,6 +155,15 @@ class ImportRoster(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OverrideRoster(Command):
+    """From now to the end of the current shift, `holder` holds `role` (a leader standing in, an
+    officer swapping): the roster file need not be imported again."""
+
+    role: str
+    holder: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AddRectification(IncidentCommand):
     """A rectification item: from the investigation's 15-working-day period (`from_investigation`),
     or `workdays` working days from now."""

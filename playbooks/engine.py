@@ -31,6 +31,7 @@ from dutydesk.playbooks.commands import (
     ItemCommand,
     MarkUrgent,
     OpenIncident,
+    OverrideRoster,
     PostUpdate,
     ReachMilestone,
     Rejected,
@@ -59,6 +60,7 @@ from dutydesk.playbooks.events import (
     PlanRegistered,
     ProgressUpdated,
     RosterImported,
+    RosterOverridden,
     SeverityChanged,
     UrgencyChanged,
 )
@@ -549,6 +551,11 @@ class Engine:
         match command:
             case WriteLog(text=text):
                 return DutyLogged(**head, text=text.strip())
+            case OverrideRoster(role=role, holder=holder):
+                if not holder.strip():
+                    raise Rejected("empty", "the holder is empty", field="holder")
+                shift = self.projection.notices.roster.override(role, holder.strip(), at)
+                return RosterOverridden(**head, shift=shift.to_dict())
             case AcknowledgeHandover(outgoing=outgoing, summary=summary):
                 return HandoverAcknowledged(**head, outgoing=outgoing, summary=summary)
             case AcknowledgeAlarm(key=key, reason=reason):

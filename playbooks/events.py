@@ -240,6 +240,15 @@ class RosterImported(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RosterOverridden(Event):
+    """Somebody else holds a role for the rest of the current shift, set at the desk
+    (see `Roster.overridden`); the shift as `Shift.to_dict`."""
+
+    kind: ClassVar[str] = "roster.override"
+    shift: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BreachAcknowledged(Event):
     """Someone has taken a breach in hand: its escalation stops."""
 
@@ -404,6 +413,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlarmAcknowledged,
         AlarmShelved,
         RosterImported,
+        RosterOverridden,
         BreachAcknowledged,
         BreachEscalated,
         NotificationQueued,

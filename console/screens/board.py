@@ -57,7 +57,15 @@ class BoardScreen(DutyScreen):
     def compose(self) -> ComposeResult:
         t = self.duty.t
         translate_bindings(
-            self, t, [("enter", "open_incident", "key.open"), ("k", "acknowledge_calls", "key.seen")]
+            self,
+            t,
+            [
+                ("enter", "open_incident", "key.open"),
+                ("k", "acknowledge_calls", "key.seen"),
+                ("slash", "app.find", "key.find"),
+                ("o", "app.set_on_duty", "key.on_duty"),
+                ("l", "app.switch_language", "key.language"),
+            ],
         )
         yield Static(id="topbar")
         yield Static(id="attention")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Input, Static
 
+from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, translate_bindings
 from dutydesk.console.screens.forms import TextPrompt
 from dutydesk.playbooks.commands import AcknowledgeHandover, WriteLog
-from dutydesk.playbooks.events import DutyLogged
+from dutydesk.playbooks.events import HandoverAcknowledged
 
 
 class DutyLogScreen(DutyScreen):
@@ -39,9 +40,9 @@ class DutyLogScreen(DutyScreen):
         for item in await app.queries.duty_log():
             event = item.event
             text = (
-                event.text
-                if isinstance(event, DutyLogged)
-                else app.t("log.handover", outgoing=getattr(event, "outgoing", ""), incoming=event.actor)
+                app.t("log.handover", outgoing=event.outgoing, incoming=event.actor)
+                if isinstance(event, HandoverAcknowledged)
+                else render.describe(event, None, app.t)
             )
             table.add_row(event.at.astimezone(app.zone).strftime("%m-%d %H:%M"), event.actor, text)
         self.query_one("#handover", Static).update(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+FOUND_SHOWN = 20  # incidents a search lists
 
 
 def parse_time(text: str, zone: ZoneInfo) -> datetime | None:
@@ -270,3 +271,39 @@ class NewIncidentForm(Form[str]):
             self.dismiss(outcome.recorded[-1].event.incident)
         elif outcome.rejected is not None:
             self.refuse(self.duty.refusal(outcome))
+
+
+class FindIncident(Form[str]):
+    """Find an incident by its id or by words of its title, place, plan or description."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form wide"):
+            yield Label(self.t("form.find"), classes="title")
+            yield Input(id="words")
+            yield OptionList(id="found")
+            yield Static(id="error", classes="error")
+
+    def on_mount(self) -> None:  # Form's on_mount runs too
+        self.show("")
+
+    def show(self, text: str) -> None:
+        found = self.query_one("#found", OptionList)
+        found.clear_options()
+        for incident in self.duty.queries.find(text)[:FOUND_SHOWN]:
+            closed = f" [{self.t('incident.closed')}]" if incident.closed else ""
+            found.add_option(Option(f"{incident.id}  {incident.title}{closed}", id=incident.id))
+        if found.option_count:
+            found.highlighted = 0
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.show(event.value)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def submit(self) -> None:
+        found = self.query_one("#found", OptionList)
+        if found.highlighted is None:
+            self.refuse(self.t("form.none_found"))
+            return
+        self.dismiss(found.get_option_at_index(found.highlighted).id)
