@@ -98,19 +98,22 @@ class DutyApp(App[None]):
                 ("f4", "show_log", "key.log"),
                 ("f6", "show_register", "key.register"),
                 ("ctrl+n", "new_incident", "key.new"),
-                ("ctrl+q", "quit", "key.quit"),
             ],
         )
-        self._translate_palette_key()
+        self._translate_textual_keys()
         journal.subscribe(self._applied)
 
-    def _translate_palette_key(self) -> None:
-        """Textual's own palette key says "palette" in English: say it in the console's language."""
-        label = self.t("key.palette")
-        self._bindings.key_to_bindings[self.COMMAND_PALETTE_BINDING] = [
-            dataclasses.replace(binding, description=label, tooltip=label)
-            for binding in self._bindings.key_to_bindings.get(self.COMMAND_PALETTE_BINDING, [])
-        ]
+    def _translate_textual_keys(self) -> None:
+        """Textual's own keys (the palette, quit) speak English and quit hides: say them in the
+        console's language, and show quit among the keys."""
+        for key, label, show in (
+            (self.COMMAND_PALETTE_BINDING, "key.palette", False),
+            ("ctrl+q", "key.quit", True),
+        ):
+            self._bindings.key_to_bindings[key] = [
+                dataclasses.replace(binding, description=self.t(label), tooltip=self.t(label), show=show)
+                for binding in self._bindings.key_to_bindings.get(key, [])[:1]
+            ]
 
     @property
     def clock(self) -> Clock:
@@ -250,7 +253,7 @@ class DutyApp(App[None]):
     async def action_switch_language(self) -> None:
         """中文 ↔ English: the screens are built again in the other language, the board on top."""
         self.t = Translator("en" if self.t.lang == "zh" else "zh")
-        self._translate_palette_key()
+        self._translate_textual_keys()
         while len(self.screen_stack) > 1:
             self.pop_screen()
         await self.push_screen(BoardScreen())

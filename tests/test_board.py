@@ -4,9 +4,11 @@ on a real SQLite file and a manual clock, asserting on the lines the screen draw
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, timedelta
 from pathlib import Path
 
+import pytest
 from rich.color import Color
 from textual.pilot import Pilot
 from textual.widget import Widget
@@ -21,7 +23,7 @@ from dutydesk.playbooks.commands import OpenIncident, ReachMilestone, SetSeverit
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.vocab import Milestone, Severity
-from tests.test_console import console, journal, open_incident, until
+from tests.test_console import SCREENS, console, journal, open_incident, snapshot_scene, until
 
 __all__ = ["journal"]  # the fixture, shared with the console's other tests
 
@@ -401,3 +403,28 @@ async def test_the_language_switches_inside_the_console(journal: Journal, tmp_pa
         await pilot.pause()
         assert "Duty board" in board_text(app, "#topbar")
         assert "Ⅲ relatively serious" in board_text(app, "#incidents")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("screen", list(SCREENS))
+async def test_every_key_and_each_rows_state_countdown_and_title_show(
+    journal: Journal, tmp_path: Path, clock: ManualClock, screen: str, lang: str, size: tuple[int, int]
+) -> None:
+    await snapshot_scene(journal, clock)
+    app = console(journal, tmp_path, lang)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press(*SCREENS[screen])
+        await pilot.pause()
+        text = screen_text(app)
+        keys = [a.binding.description for a in app.screen.active_bindings.values() if a.binding.show]
+        assert keys and all(key in text for key in keys), [k for k in keys if k not in text]
+        if screen == "board":
+            for incident in journal.engine.projection.incidents.open():
+                (row,) = [
+                    line for line in text.splitlines() if incident.id in line and incident.title in line
+                ]
+                assert re.search(r"-?\d\d:\d\d", row), row
+        if screen == "incident":
+            assert re.search(r"(breached|已超时)\s+-\d\d:\d\d\s+\S", text), text

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, TabbedContent, TabPane
+from textual.widgets import DataTable, TabbedContent, TabPane
 
 from dutydesk.console import render
-from dutydesk.console.base import Changed, DutyScreen, translate_bindings
+from dutydesk.console.base import Changed, DutyScreen, KeyBar, translate_bindings
 from dutydesk.console.deliveries import target_text
 from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt
 from dutydesk.console.words import alarm_kind_word
@@ -54,7 +54,7 @@ class AlarmsScreen(DutyScreen):
                 for key in ("h.since", "h.state", "h.role", "h.target", "h.attempts", "h.error"):
                     sent.add_column(t(key), key=key)
                 yield sent
-        yield Footer()
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         await self.refresh_view()

@@ -9,10 +9,10 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from dutydesk.console import render
-from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
+from dutydesk.console.base import Changed, DutyScreen, KeyBar, Tick, translate_bindings
 from dutydesk.console.screens.incident import IncidentScreen
 from dutydesk.console.views import (
     DueRow,
@@ -89,7 +89,7 @@ class BoardScreen(DutyScreen):
                 yield Static(t("h.due_hour"), classes="heading")
                 yield Static(id="due")
         yield Static(id="devices")
-        yield Footer()
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         await self.refresh_all()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from dutydesk.console import render
-from dutydesk.console.base import Changed, DutyScreen, translate_bindings
+from dutydesk.console.base import Changed, DutyScreen, KeyBar, translate_bindings
 from dutydesk.console.screens.forms import TextPrompt
 from dutydesk.playbooks.commands import AcknowledgeHandover, WriteLog
 from dutydesk.playbooks.events import HandoverAcknowledged
@@ -24,7 +24,7 @@ class DutyLogScreen(DutyScreen):
         yield log
         yield Input(placeholder=t("log.placeholder"), id="entry")
         yield Static(id="handover")
-        yield Footer()
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         await self.refresh_view()

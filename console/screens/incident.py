@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from dutydesk.console import render
-from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
+from dutydesk.console.base import Changed, DutyScreen, KeyBar, Tick, translate_bindings
 from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt, UpdateForm, parse_time
 from dutydesk.console.views import OUTSTANDING, countdown, urgency
 from dutydesk.console.words import actor_word
@@ -69,14 +69,15 @@ class IncidentScreen(DutyScreen):
         translate_bindings(self, t, ACTIONS)
         yield Static(id="incident-head")
         table: DataTable[Text | str] = DataTable(id="obligations", cursor_type="row")
-        for key in ("h.state", "h.countdown", "h.obligation", "h.due", "h.role"):
+        # the role before the due text: short, it stays in view; a long "after ..." may be cut
+        for key in ("h.state", "h.countdown", "h.obligation", "h.role", "h.due"):
             table.add_column(t(key), key=key)
         yield table
         timeline: DataTable[str] = DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
         for key in ("h.since", "h.actor", "h.detail"):
             timeline.add_column(t(key), key=key)
         yield timeline
-        yield Footer()
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         self.refresh_view()
@@ -130,8 +131,8 @@ class IncidentScreen(DutyScreen):
                 Text(t(f"state.{status.state.value}"), style=style),
                 Text(clock, style=style if urgency(status, now) > 1 else ""),
                 title,
-                due + (" *" if status.provisional else ""),
                 render.role_label(ob.role, t),
+                due + (" *" if status.provisional else ""),
             )
 
     async def load_timeline(self) -> None:
