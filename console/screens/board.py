@@ -229,6 +229,9 @@ class BoardScreen(DutyScreen):
             title.append(f" [{t('urgent')}]", style="bold")
         if incident.drill:
             title = Text(f"[{t('drill')}] ").append_text(title)
+        alarms, devices = self.duty.queries.held(incident.id)
+        if alarms > 1:  # a flood is one row: say how much it holds
+            title.append(f" ({t('board.held', alarms=alarms, devices=devices)})")
         style = URGENCY_STYLE[row.urgency]
         nxt = row.next.obligation.title.get(t.lang) if row.next else "-"
         clock = countdown(row.next, now) if row.next else "-"
