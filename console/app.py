@@ -85,6 +85,7 @@ class DutyApp(App[None]):
         self.operator = operator
         self.zone = settings.zone
         self.feed: deque[Recorded] = deque(maxlen=FEED_LENGTH)
+        self.incidents_changed = 0  # counts applied batches that touched incidents (the board's cue)
         self.calls: list[tuple[Call, Event]] = []  # what called for attention, not yet acknowledged
         self.conditions: list[Call] = _conditions(settings)  # what calls for as long as it holds
         self._follow_interval = follow_interval
@@ -120,9 +121,10 @@ class DutyApp(App[None]):
         return self.journal.clock
 
     def _applied(self, recorded: Sequence[Recorded]) -> None:
-        self.feed.extend(
-            r for r in recorded if isinstance(r.event, AlarmObserved | AlarmChanged | DeviceChanged)
-        )
+        feed = [r for r in recorded if isinstance(r.event, AlarmObserved | AlarmChanged | DeviceChanged)]
+        self.feed.extend(feed)
+        if len(feed) < len(recorded) or any(r.event.incident for r in feed):
+            self.incidents_changed += 1  # the board evaluates its incidents again
         calls = [(call, r.event) for r in recorded if (call := calls_for(r.event, self.operator))]
         if calls:
             self.calls += calls

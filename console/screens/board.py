@@ -53,6 +53,7 @@ class BoardScreen(DutyScreen):
         self._last: list[IncidentRow] = []
         self._ticks = 0
         self._due: list[DueRow] = []
+        self._incidents_seen = -1  # the app's count of incident changes when last shown
         self._content: dict[str, Text | str] = {}  # what each part shows now
 
     def compose(self) -> ComposeResult:
@@ -102,12 +103,14 @@ class BoardScreen(DutyScreen):
 
     async def _refresh_if_changed(self) -> None:
         if self._dirty:
-            await self.refresh_all()
+            await self.refresh_all(incidents=False)
 
     async def on_tick(self, message: Tick) -> None:
         self._ticks += 1
-        if self._dirty or self._ticks % FULL_EVERY == 0:
+        if self._ticks % FULL_EVERY == 0:
             await self.refresh_all()
+        elif self._dirty:
+            await self.refresh_all(incidents=False)
         else:  # between full refreshes only the clock and the countdowns move, all in step
             now = self.duty.clock.now()
             self._show_clock(now)
@@ -133,21 +136,26 @@ class BoardScreen(DutyScreen):
             f"{t('board.on_duty')}: {officers}  {t('board.leader')}: {leaders}",
         )
 
-    async def refresh_all(self) -> None:
+    async def refresh_all(self, *, incidents: bool = True) -> None:
+        """Everything; the incidents and what falls due only when `incidents` or when incidents
+        changed: a stream of alarms then costs the feed and the device line, not 500 incidents
+        evaluated four times a second."""
         app, t = self.duty, self.duty.t
         now = app.clock.now()
         queries = app.queries
         self._show_clock(now)
         self._show_calls()
         self._dirty = False
-        rows = self._last = queries.open_incidents(now, self._cache)
-        drill = self.query_one("#drill-banner")
-        if drill.display != any(r.incident.drill for r in rows):
-            drill.display = not drill.display
-        self._fill_incidents(rows, now)
+        if incidents or app.incidents_changed != self._incidents_seen:
+            self._incidents_seen = app.incidents_changed
+            rows = self._last = queries.open_incidents(now, self._cache)
+            drill = self.query_one("#drill-banner")
+            if drill.display != any(r.incident.drill for r in rows):
+                drill.display = not drill.display
+            self._fill_incidents(rows, now)
+            self._due = queries.due_soon(now, self._cache)
+            self._show_due(self._due, now)
         self._fill_feed()
-        self._due = queries.due_soon(now, self._cache)
-        self._show_due(self._due, now)
         counts = await queries.device_counts()
         active = len(queries.alarms(now))
         parts = [f"{t(f'availability.{a.value}')} {counts[a]}" for a in Availability if counts[a]]
