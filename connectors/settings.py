@@ -62,6 +62,8 @@ class DutySection(_Section):
     """When a working day ends for deadlines in working days (e.g. 17:30); default: midnight."""
     bell: bool = True
     """The console rings the terminal bell for a new incident or a deadline missed."""
+    retract_within: timedelta = timedelta(minutes=30)
+    """How long after it was recorded a milestone pressed by mistake may be retracted (with a reason)."""
 
 
 class DatabaseSection(_Section):

@@ -4,10 +4,13 @@ corrected, a milestone retracted soon after; obligations follow the corrected fa
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.settings import load_settings
+from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import (
     Command,
@@ -18,7 +21,8 @@ from dutydesk.playbooks.commands import (
     UnmarkUrgent,
 )
 from dutydesk.playbooks.events import IncidentCorrected, MilestoneReached, MilestoneRetracted
-from dutydesk.playbooks.obligations import State
+from dutydesk.playbooks.obligations import Deadlines, State
+from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.vocab import Milestone
 from tests.test_console import journal, open_incident
 
@@ -144,3 +148,21 @@ async def test_a_milestone_others_rest_on_is_retracted_last(journal: Journal, cl
         actor="王值班", incident=incident, milestone=Milestone.STABILISED, reason="误按 t"
     )
     assert await send(journal, retract) == "retract_later_first"
+
+
+async def test_the_retraction_window_is_configured(
+    tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    settings = load_settings(None, {"DUTYDESK_HOME": str(tmp_path)}).file.duty
+    assert settings.retract_within == timedelta(minutes=30)  # what the engine takes unless told
+    async with await SqliteEventStore.open(tmp_path / "duty.db") as store:
+        short = await Journal.open(
+            store, plans=plans, deadlines=deadlines, clock=clock, retract_within=timedelta(minutes=5)
+        )
+        incident = await open_incident(short)
+        await send(short, ReachMilestone(actor="王值班", incident=incident, milestone=Milestone.REPORTED))
+        clock.advance(timedelta(minutes=6))
+        retract = RetractMilestone(
+            actor="王值班", incident=incident, milestone=Milestone.REPORTED, reason="误按"
+        )
+        assert await send(short, retract) == "retract_late"

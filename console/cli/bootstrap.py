@@ -178,6 +178,7 @@ class Context:
                 debounce=debounce(settings),
                 correlation=correlation(settings),
                 notices=notice_policy(settings) if notices else None,
+                retract_within=settings.file.duty.retract_within,
             )
 
     def refused(self, outcome: Outcome) -> None:
