@@ -124,7 +124,7 @@ class MqttIngest:
             tls_context=self.broker.tls_context(),
             keepalive=self.broker.keepalive,
         )
-        client._client.manual_ack_set(True)  # no public API yet: see the module docstring
+        client._client.manual_ack_set(True)  # noqa: SLF001 - aiomqtt has no public manual ack yet
         return client
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -171,7 +171,7 @@ class MqttIngest:
         await self.journal.ingest(incoming, drill=self.drill)
         # only now is everything these messages said durable: acknowledge them
         for message in batch:
-            client._client.ack(message.mid, message.qos)
+            client._client.ack(message.mid, message.qos)  # noqa: SLF001 - as above
         self.state.received += len(batch)
 
     def _subscription_for(self, message: aiomqtt.Message) -> Subscription | None:

@@ -259,10 +259,28 @@ class RectificationSection(_Section):
 
 
 class ReportsSection(_Section):
-    """Reports (PDF, Word, charts)."""
+    """The TrueType faces (TTF/TTC) the PDF embeds; none given: the Debian defaults that
+    `scripts/setup` installs (see console/reports/fonts.py)."""
 
     font: Path | None = None
-    """A TrueType CJK font (TTF/TTC) for PDFs and charts; default: WenQuanYi Micro Hei if installed."""
+    """黑体-style face: level-1 headings, table heads, charts, characters missing from the others."""
+    title_font: Path | None = None
+    """小标宋-style face: the title and the issuing unit."""
+    body_font: Path | None = None
+    """仿宋-style face: the body text."""
+    kai_font: Path | None = None
+    """楷体-style face: level-2 headings."""
+    copy_to: tuple[str, ...] = ()
+    """抄送 in the 版记 of filed documents."""
+
+
+class CentreSection(_Section):
+    """The issuing unit, as its documents name it."""
+
+    name: str = "机关事务服务中心"
+    """The issuing unit (发文机关) in the 版头, the 落款 and the 版记."""
+    doc_prefix: str = "机事"
+    """The prefix of document numbers (发文字号): 机事〔2026〕12号."""
 
 
 class SettingsFile(_Section):
@@ -277,6 +295,7 @@ class SettingsFile(_Section):
     escalation: EscalationSection = EscalationSection()
     rectification: RectificationSection = RectificationSection()
     reports: ReportsSection = ReportsSection()
+    centre: CentreSection = CentreSection()
 
     @model_validator(mode="after")
     def _unique_feeds(self) -> SettingsFile:

@@ -38,7 +38,7 @@ def translate_bindings(node: DOMNode, t: Translator, keys: Sequence[tuple[str, s
     """Give a screen its key bindings with descriptions in the console's language (the class-level
     BINDINGS cannot know the language). Textual has no public per-instance rebinding."""
     for key, action, label in keys:
-        node._bindings.bind(key, action, t(label))
+        node._bindings.bind(key, action, t(label))  # noqa: SLF001 - Textual binds labels only at class level
 
 
 class DutyScreen(Screen[None]):

@@ -36,6 +36,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "obligations are still outstanding ({items}); give --reason to close anyway",
     ),
     "already_urgent": ("该事件已标记为紧急", "the incident is already urgent"),
+    "bad_section": ("调查报告没有“{section}”一节", "the investigation report has no section {section}"),
+    "not_late": (
+        "{obligation} 第 {occurrence} 次并未超时，无需说明原因",
+        "{obligation} #{occurrence} was not late: there is nothing to explain",
+    ),
     "merge_self": ("事件不能合并到自身", "an incident cannot be merged into itself"),
     "merge_drill": ("演练事件与真实事件不能合并", "a drill and a real incident cannot be merged"),
     "not_urgent": ("事件 {incident} 未标记为紧急", "incident {incident} is not urgent"),

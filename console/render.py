@@ -209,7 +209,8 @@ def recorded_late(event: ObligationBreached, zone: ZoneInfo | None, t: Translato
     return t("recorded_late", start=when(event.idle_from), end=when(event.recorded_at))
 
 
-def describe(event: Event, plan: Plan | None, t: Translator, zone: ZoneInfo | None = None) -> str:
+# one line per event kind, exhaustive: one piece on purpose
+def describe(event: Event, plan: Plan | None, t: Translator, zone: ZoneInfo | None = None) -> str:  # noqa: C901
     """One line saying what an event was, in the console's language (timelines, feeds)."""
 
     def title(obligation: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import get_args
 
 from dutydesk.playbooks.roster import Shift
 from dutydesk.playbooks.vocab import Cause, Milestone, Severity, Source
@@ -125,6 +126,34 @@ class RecordCause(IncidentCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordFinding(IncidentCommand):
+    """The investigation's team, 责任认定 or 防范措施/经验教训 (`section`: team, responsibility, lessons)."""
+
+    section: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExplainLate(IncidentCommand):
+    """The reason an obligation's occurrence was late."""
+
+    obligation: str
+    occurrence: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueNumber(Command):
+    """A document number for `subject`'s `document`: the one it already has, else the next free."""
+
+    document: str
+    subject: str
+    prefix: str
+    year: int
+    incident: str | None = None  # the incident it reports on: issuing may meet its obligations
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AcknowledgeHandover(Command):
     """The incoming officer takes over the shift (交接班), having read the handover summary."""
 
@@ -210,26 +239,16 @@ IncidentAction = (
     | SetSeverity
     | CorrectIncident
     | RetractMilestone
-    | MergeIncident
     | AddNote
     | CompleteObligation
     | AcknowledgeBreach
+    | MergeIncident
+    | RecordFinding
+    | ExplainLate
 )
-INCIDENT_ACTIONS = (
-    ReachMilestone,
-    PostUpdate,
-    MarkUrgent,
-    UnmarkUrgent,
-    SetSeverity,
-    CorrectIncident,
-    RetractMilestone,
-    MergeIncident,
-    AddNote,
-    CompleteObligation,
-    AcknowledgeBreach,
-)
+INCIDENT_ACTIONS: tuple[type[IncidentAction], ...] = get_args(IncidentAction)
 DeskCommand = WriteLog | AcknowledgeHandover | AcknowledgeAlarm | ShelveAlarm | OverrideRoster
-DESK_COMMANDS = (WriteLog, AcknowledgeHandover, AcknowledgeAlarm, ShelveAlarm, OverrideRoster)
+DESK_COMMANDS: tuple[type[DeskCommand], ...] = get_args(DeskCommand)
 
 
 class Rejected(Exception):  # noqa: N818 - reads as "the command was rejected"

@@ -19,8 +19,10 @@ from dutydesk.playbooks.commands import (
     CompleteObligation,
     CorrectIncident,
     DeskCommand,
+    ExplainLate,
     ImportRoster,
     IncidentCommand,
+    IssueNumber,
     ItemCommand,
     MarkUrgent,
     MergeIncident,
@@ -28,6 +30,7 @@ from dutydesk.playbooks.commands import (
     OverrideRoster,
     PostUpdate,
     ReachMilestone,
+    RecordFinding,
     Rejected,
     RetractMilestone,
     SetSeverity,
@@ -40,10 +43,13 @@ from dutydesk.playbooks.dispatch import Dispatcher
 from dutydesk.playbooks.events import (
     AlarmAcknowledged,
     AlarmShelved,
+    DocumentNumbered,
     DutyLogged,
     Event,
+    FindingRecorded,
     HandoverAcknowledged,
     IncidentOpened,
+    LateExplained,
     MilestoneReached,
     NoteAdded,
     ObligationMet,
@@ -59,8 +65,8 @@ from dutydesk.playbooks.merging import merge
 from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import REGISTER_COMMANDS
-from dutydesk.playbooks.rules import ByHand, ByMilestone, ByUpdate, Recurring
-from dutydesk.playbooks.vocab import Milestone
+from dutydesk.playbooks.rules import ByHand, ByMilestone, ByReport, ByUpdate, Recurring
+from dutydesk.playbooks.vocab import FINDINGS, Milestone
 
 ENGINE_ACTOR = "engine"  # the actor of what the engine decides by itself
 
@@ -127,11 +133,36 @@ class Decisions:
             )
             events = self._act(incident, command, at)
             events += self._obligations_met(incident, events, command, at)
+        elif isinstance(command, IssueNumber):
+            events = self.number(command, at)
+            if command.incident is not None and events:
+                events += self._obligations_met(self.incident(command.incident), events, command, at)
         elif isinstance(command, DESK_COMMANDS):
             events = [self._desk(command, at)]
         else:
             raise TypeError(f"unknown command {type(command).__name__}")
         return events
+
+    def number(self, command: IssueNumber, at: datetime) -> list[Event]:
+        """The subject's number if it has one (a document keeps its number however often it is
+        made again), else the next serial of the prefix and year: decided inside the write
+        transaction on the caught-up log, so two processes never get the same."""
+        if (command.document, command.subject) in self.projection.numbers:
+            return []
+        serial = self.projection.serials.get((command.prefix, command.year), 0) + 1
+        return [
+            DocumentNumbered(
+                at=at,
+                incident=command.incident,
+                actor=command.actor,
+                document=command.document,
+                subject=command.subject,
+                prefix=command.prefix,
+                year=command.year,
+                serial=serial,
+                number=f"{command.prefix}〔{command.year}〕{serial}号",
+            )
+        ]
 
     def open(self, command: OpenIncident, at: datetime, already: int = 0) -> list[Event]:
         """`already`: incidents opened earlier in the same decision, not yet applied."""
@@ -178,7 +209,8 @@ class Decisions:
         )
         return events
 
-    def _act(self, incident: Incident, command: IncidentCommand | ItemCommand, at: datetime) -> list[Event]:
+    # one case per incident action, exhaustive (assert_never): one piece on purpose
+    def _act(self, incident: Incident, command: IncidentCommand | ItemCommand, at: datetime) -> list[Event]:  # noqa: C901
         head = Header(at=at, incident=incident.id, actor=command.actor, drill=incident.drill)
         if isinstance(command, AddNote):
             if not command.text.strip():
@@ -200,6 +232,14 @@ class Decisions:
         match command:
             case ReachMilestone(milestone=milestone, text=text):
                 return [self._milestone(incident, milestone, text, at, head)]
+            case RecordFinding(section=section, text=text):
+                if section not in FINDINGS:
+                    raise Rejected("bad_section", f"no section {section!r}", section=section)
+                if not text.strip():
+                    raise Rejected("empty", "the text is empty", field="text")
+                return [FindingRecorded(**head, section=section, text=text.strip())]
+            case ExplainLate():
+                return [self._explain(incident, command, at, head)]
             case PostUpdate():
                 parts = {
                     "measures": command.measures.strip(),
@@ -275,6 +315,26 @@ class Decisions:
             case unknown:
                 assert_never(unknown)
 
+    def _explain(self, incident: Incident, command: ExplainLate, at: datetime, head: Header) -> LateExplained:
+        """Only a late occurrence takes a reason: one met after its due time, or breached."""
+        obligation, occurrence, text = command.obligation, command.occurrence, command.text
+        late = [
+            s
+            for s in self.status(incident, at)
+            if s.key == (obligation, occurrence)
+            and (s.state is State.BREACHED or (s.met_at and s.due_at and s.met_at > s.due_at))
+        ]
+        if not late:
+            raise Rejected(
+                "not_late",
+                f"{obligation} #{occurrence} of {incident.id} was not late",
+                obligation=obligation,
+                occurrence=occurrence,
+            )
+        if not text.strip():
+            raise Rejected("empty", "the reason is empty", field="text")
+        return LateExplained(**head, obligation=obligation, occurrence=occurrence, text=text.strip())
+
     def _alarm(self, key: str) -> Alarm:
         alarm = self.projection.alarms.alarms.get(key)
         if alarm is None:
@@ -336,7 +396,11 @@ class Decisions:
         return MilestoneReached(**head, milestone=milestone.value, text=text)
 
     def _obligations_met(
-        self, incident: Incident, primary: list[Event], command: IncidentCommand | ItemCommand, at: datetime
+        self,
+        incident: Incident,
+        primary: list[Event],
+        command: IncidentCommand | ItemCommand | IssueNumber,
+        at: datetime,
     ) -> list[Event]:
         """The obligations this action meets, with their margins; a met obligation may arm and
         meet another, so look again until nothing changes."""
@@ -395,6 +459,12 @@ class Decisions:
             case ByMilestone(milestone=milestone):
                 reached = incident.milestones.get(milestone)
                 return max(reached, status.anchor_at) if reached is not None else None
+            case ByReport(stage=stage):
+                # an information report's subject is INCIDENT/first, INCIDENT/follow-N, INCIDENT/final
+                if not (isinstance(command, IssueNumber) and command.document == "info"):
+                    return None
+                issued = command.subject.rpartition("/")[2].split("-")[0]
+                return at if issued == stage and status.anchor_at <= at else None
             case unknown:
                 assert_never(unknown)
 

@@ -361,6 +361,42 @@ class CauseRecorded(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FindingRecorded(Event):
+    """What the investigation team set down beyond the causes: its members (`team`), who is held
+    responsible and how (`responsibility`, 责任认定), what is to prevent a repeat and what was
+    learnt (`lessons`, 防范措施/经验教训)."""
+
+    kind: ClassVar[str] = "incident.finding"
+    section: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LateExplained(Event):
+    """Why one occurrence of an obligation was met late or not at all (超时原因)."""
+
+    kind: ClassVar[str] = "obligation.explained"
+    obligation: str
+    occurrence: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentNumbered(Event):
+    """A document number (发文字号) given once and for all to one document: `serial` is the next
+    of its `prefix` and `year`, so no number is ever given twice; `subject` says which document
+    (the incident, the rectification item, the report's stage)."""
+
+    kind: ClassVar[str] = "document.numbered"
+    document: str
+    subject: str
+    prefix: str
+    year: int
+    serial: int
+    number: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RectificationAdded(Event):
     """An item of the rectification register (整改通知单): content, time limit, responsible person.
 
@@ -448,6 +484,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NotificationAttempted,
         NotificationFailed,
         CauseRecorded,
+        FindingRecorded,
+        LateExplained,
+        DocumentNumbered,
         RectificationAdded,
         RectificationCompleted,
         RectificationFeedback,

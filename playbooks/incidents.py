@@ -18,6 +18,7 @@ from dutydesk.playbooks.events import (
     AlarmObserved,
     AlarmShelved,
     DeviceChanged,
+    DocumentNumbered,
     Event,
     IncidentCorrected,
     IncidentMerged,
@@ -234,6 +235,8 @@ class Projection:
         self.register = Register()  # rectification items
         self.by_trigger: dict[str, str] = {}  # open incidents by the device and alarm kind that started them
         self.notices = NoticeBook()  # roster, unacknowledged breaches, messages and deliveries under way
+        self.numbers: dict[tuple[str, str], str] = {}  # document numbers by (document, subject)
+        self.serials: dict[tuple[str, int], int] = {}  # the last serial by (prefix, year)
         self.seq = 0
         self.last_at: datetime | None = None  # the latest moment the log shows anything happening
 
@@ -250,6 +253,11 @@ class Projection:
             return self.register.apply(event)
         if isinstance(event, PlanRegistered):
             self.plans[event.fingerprint] = Plan.model_validate(event.plan)
+            return None
+        if isinstance(event, DocumentNumbered):
+            self.numbers[(event.document, event.subject)] = event.number
+            key = (event.prefix, event.year)
+            self.serials[key] = max(self.serials.get(key, 0), event.serial)
             return None
         if isinstance(event, IncidentOpened):
             assert event.incident is not None
@@ -296,6 +304,8 @@ class Projection:
             "alarms": self.alarms.to_snapshot(),
             "notices": self.notices.to_snapshot(),
             "register": self.register.to_snapshot(),
+            "numbers": [[*key, number] for key, number in self.numbers.items()],
+            "serials": [[*key, serial] for key, serial in self.serials.items()],
         }
 
     @classmethod
@@ -311,6 +321,9 @@ class Projection:
         projection.alarms.restore(data["alarms"])
         projection.notices = NoticeBook.from_snapshot(data["notices"])
         projection.register.restore(data["register"])
+        # absent from snapshots older than document numbers
+        projection.numbers = {(d, subject): number for d, subject, number in data.get("numbers", ())}
+        projection.serials = {(prefix, year): serial for prefix, year, serial in data.get("serials", ())}
         projection.by_trigger = {i.trigger: i.id for i in projection.incidents.open() if i.trigger}
         return projection
 

@@ -22,6 +22,7 @@ from pydantic import (
 from dutydesk.playbooks.durations import Duration
 from dutydesk.playbooks.rules import (
     MET_BY_MANUAL,
+    MET_BY_REPORTS,
     MET_BY_UPDATE,
     MetBy,
     Once,
@@ -220,7 +221,8 @@ def parse_plan(text: str, path: str, *, roles: Collection[str] = ROLES) -> Plan:
     return plan
 
 
-def _semantic_problems(plan: Plan, roles: Collection[str]) -> Iterable[tuple[list[int | str], str]]:
+# each check a plan must pass, listed in one place: one piece on purpose
+def _semantic_problems(plan: Plan, roles: Collection[str]) -> Iterable[tuple[list[int | str], str]]:  # noqa: C901
     """What the schema cannot see: references between obligations, roles, units and cycles."""
     milestones = {m.value for m in Milestone}
     ids: dict[str, int] = {}
@@ -241,10 +243,13 @@ def _semantic_problems(plan: Plan, roles: Collection[str]) -> Iterable[tuple[lis
             )
         if ob.after == ob.id:
             yield [*here, "after"], f"obligation {ob.id!r} cannot be anchored on itself"
-        if ob.met_by not in milestones - {"received"} | {MET_BY_UPDATE, MET_BY_MANUAL}:
+        if ob.met_by not in milestones - {"received"} | {MET_BY_UPDATE, MET_BY_MANUAL} | MET_BY_REPORTS:
             yield (
                 [*here, "met_by"],
-                (f"unknown met_by {ob.met_by!r}; use 'manual', 'update' or a milestone"),
+                (
+                    f"unknown met_by {ob.met_by!r}; use 'manual', 'update', "
+                    "'report-first', 'report-follow', 'report-final' or a milestone"
+                ),
             )
         elif ob.met_by == ob.after:
             yield [*here, "met_by"], "an obligation cannot be met by the milestone that starts it"

@@ -161,7 +161,8 @@ def _time(text: str, zone: ZoneInfo) -> datetime:
     return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
 
 
-def parse_roster_csv(text: str, path: str, *, zone: ZoneInfo, roles: Collection[str] = ROLES) -> list[Shift]:
+# each column's check, with the line it is on: one piece on purpose
+def parse_roster_csv(text: str, path: str, *, zone: ZoneInfo, roles: Collection[str] = ROLES) -> list[Shift]:  # noqa: C901
     """Shifts from CSV text with the header `role,holder,tags,start,end`; times without an offset
     are in the centre's zone. Raises RosterError listing every problem found."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))  # spreadsheets add a BOM

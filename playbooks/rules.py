@@ -88,10 +88,19 @@ class ByMilestone:
     milestone: str
 
 
-MetBy = ByHand | ByUpdate | ByMilestone
+@dataclass(frozen=True, slots=True)
+class ByReport:
+    """Met by issuing a written information report of `stage` (first: 首报, follow: a 续报,
+    final: 终报), so a plan sets its local written-report limits (20, 30, 60 minutes)."""
+
+    stage: str
+
+
+MetBy = ByHand | ByUpdate | ByMilestone | ByReport
 
 MET_BY_UPDATE = "update"
 MET_BY_MANUAL = "manual"
+MET_BY_REPORTS = frozenset({"report-first", "report-follow", "report-final"})
 
 
 def met_by(text: str) -> MetBy:
@@ -99,6 +108,8 @@ def met_by(text: str) -> MetBy:
         return ByHand()
     if text == MET_BY_UPDATE:
         return ByUpdate()
+    if text in MET_BY_REPORTS:
+        return ByReport(text.removeprefix("report-"))
     return ByMilestone(text)
 
 

@@ -166,3 +166,7 @@ CAUSE_LABELS = {
     Cause.RULE_GAP: Label("制度漏洞", "gaps in the rules"),
     Cause.OTHER: Label("其他", "other"),
 }
+
+
+# What the investigation sets down beside its causes (RecordFinding): 调查组, 责任认定, 防范措施/经验教训.
+FINDINGS = ("team", "responsibility", "lessons")

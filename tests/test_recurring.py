@@ -17,6 +17,7 @@ from dutydesk.connectors.store import Recorded, SqliteEventStore
 from dutydesk.console import render
 from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.document import Paragraph
+from dutydesk.console.reports.filing import Filing
 from dutydesk.console.reports.incident import investigation_report
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import MarkUrgent, OpenIncident, PostUpdate, ReachMilestone
@@ -136,7 +137,15 @@ def report_summary(h: Harness, incident: str, lang: str = "en") -> str:
         Recorded(n + 1, str(n), h.clock.now(), e) for n, e in enumerate(h.log) if e.incident == incident
     ]
     document = investigation_report(
-        h.engine.incident(incident), statuses, timeline, [], now=h.clock.now(), zone=SHANGHAI, lang=lang
+        h.engine.incident(incident),
+        statuses,
+        timeline,
+        [],
+        now=h.clock.now(),
+        zone=SHANGHAI,
+        lang=lang,
+        filing=Filing("机关事务服务中心"),
+        calendar=h.engine.deadlines.calendar,
     )
     return next(b.text for b in document.blocks if isinstance(b, Paragraph) and "met in time" in b.text)
 

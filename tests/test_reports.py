@@ -21,8 +21,10 @@ SECTIONS = [
     "二、处置经过",
     "三、响应时效",
     "四、原因分析",
-    "五、整改措施",
-    "六、服务对象反馈",
+    "五、责任认定",
+    "六、整改措施",
+    "七、防范措施与经验教训",
+    "八、服务对象反馈",
 ]
 
 
@@ -92,8 +94,10 @@ def test_markdown_report_in_the_centres_structure(cli: CliRunner, incident: str)
     text = run_ok(cli, "report", "incident", incident)
     headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
     assert headings == SECTIONS
-    assert text.startswith("# 3号楼2号梯困人 事件调查报告")
     lines = text.splitlines()
+    # the 版头: the issuing unit and the document number, then the title
+    assert lines[:3] == ["**机关事务服务中心**", "", "机事〔2026〕1号"]
+    assert "# 3号楼2号梯困人 事件调查报告" in lines
     report = next(line for line in lines if line.startswith("| 30分钟内报告带班领导"))
     assert "2026-11-23 09:30" in report and "2026-11-23 09:12" in report and "提前 18分钟" in report
     # the breach stands out, with its overdue time
@@ -158,7 +162,8 @@ def test_docx_report_opens_as_an_editable_document(cli: CliRunner, incident: str
     headings = [p.text for p in document.paragraphs if p.style is not None and p.style.name == "Heading 1"]
     assert headings == SECTIONS
     assert len(document.inline_shapes) == 1  # the timeline chart
-    overview, timeline, obligations, items, feedback = document.tables
+    overview, timeline, obligations, items, feedback, sign_off = document.tables
+    assert [row.cells[0].text for row in sign_off.rows] == ["调查组组长", "审核", "签发"]
     assert overview.cell(0, 1).text == "20261123-001"
     assert [c.text for c in obligations.rows[0].cells][:4] == ["义务", "责任", "时限", "截止时间"]
     contractor = next(row for row in obligations.rows if row.cells[0].text == "联系电梯维保单位")
@@ -171,8 +176,9 @@ def test_docx_report_opens_as_an_editable_document(cli: CliRunner, incident: str
 
 def test_english_report(cli: CliRunner, incident: str) -> None:
     text = run_ok(cli, "--lang", "en", "report", "incident", incident, "--format", "md")
-    assert text.startswith("# Investigation report: 3号楼2号梯困人")
+    assert "# Investigation report: 3号楼2号梯困人" in text.splitlines()
     assert "## 1. Overview" in text and "## 4. Causes" in text and "### equipment ageing" in text
+    assert "## 5. Responsibility" in text and "## 7. Prevention and lessons" in text
     assert "18 minutes early" in text
 
 
@@ -185,8 +191,8 @@ def test_a_report_before_the_investigation_is_a_draft(cli: CliRunner) -> None:
 
 def test_kpi_report_formats(cli: CliRunner, incident: str, tmp_path: Path) -> None:
     text = run_ok(cli, "report", "kpi", "--month", "2026-11")
-    assert text.startswith("# 值班工作指标报告（2026年11月）")
     lines = text.splitlines()
+    assert "# 值班工作指标报告（2026年11月）" in lines
     assert "| 30分钟内报告带班领导 | 1 | 0 | 100.0% |" in lines
     assert "| 15个工作日内完成整改 | 1 | 0 | 100.0% |" in lines
     assert "- **事件数**：1" in lines and "- **按期完成率**：100.0%" in lines

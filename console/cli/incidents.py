@@ -20,12 +20,14 @@ from dutydesk.playbooks.commands import (
     AddNote,
     Command,
     CompleteObligation,
+    ExplainLate,
     MarkUrgent,
     MergeIncident,
     OpenIncident,
     PostUpdate,
     ReachMilestone,
     RecordCause,
+    RecordFinding,
     SetSeverity,
 )
 from dutydesk.playbooks.events import BreachAcknowledged, ObligationMet
@@ -84,6 +86,12 @@ ACTIONS: dict[str, Build] = {
     "ack": lambda a, i, who, at: AcknowledgeBreach(actor=who, at=at, incident=i, obligation=a.obligation),
     "cause": lambda a, i, who, at: RecordCause(
         actor=who, at=at, incident=i, category=Cause(a.category), text=a.text
+    ),
+    "finding": lambda a, i, who, at: RecordFinding(
+        actor=who, at=at, incident=i, section=a.section, text=a.text
+    ),
+    "late": lambda a, i, who, at: ExplainLate(
+        actor=who, at=at, incident=i, obligation=a.obligation, occurrence=a.occurrence, text=a.text
     ),
 }
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dutydesk.playbooks.vocab import Cause, Source
+from dutydesk.playbooks.vocab import FINDINGS, Cause, Source
 
 # The report formats, as `console.reports.output.FORMATS` (a test keeps the two the same: the
 # reports package is not loaded only to print help).
@@ -43,6 +43,8 @@ INCIDENT_ACTIONS = {
     "close": "close the incident",
     "merge": "merge into OTHER: the same event reported twice (合并); this one closes",
     "ack": "acknowledge breaches (all, or one obligation's): their escalation stops (确认超时)",
+    "finding": "the investigation's team, 责任认定 or 防范措施/经验教训",
+    "late": "why an obligation was late (超时原因)",
 }
 
 Sub = Any  # argparse's _SubParsersAction, which it does not export
@@ -236,6 +238,13 @@ def action_parser(incident: str) -> argparse.ArgumentParser:
         elif name == "cause":
             a.add_argument("--category", required=True, choices=[c.value for c in Cause])
             a.add_argument("--text", required=True)
+        elif name == "finding":
+            a.add_argument("--section", required=True, choices=FINDINGS)
+            a.add_argument("--text", required=True)
+        elif name == "late":
+            a.add_argument("obligation")
+            a.add_argument("--occurrence", type=int, default=1)
+            a.add_argument("--text", required=True)
     p.set_defaults(handler="incidents:act", incident=incident)
     return p
 
@@ -358,6 +367,34 @@ def _reports(commands: Sub) -> None:
     )
     p.add_argument("id")
     _output_options(p, "report-ID")
+    p = _command(
+        reports,
+        "notice",
+        "report:document",
+        "the rectification notice (整改通知单) of one item, with its receipt",
+    )
+    p.add_argument("id", metavar="ITEM-ID")
+    _output_options(p, "notice-ITEM-ID")
+    p = _command(
+        reports, "info", "report:document", "information report on an incident: 首报, the latest 续报, 终报"
+    )
+    p.add_argument("id")
+    p.add_argument("--stage", choices=("first", "follow", "final"), default="first")
+    _output_options(p, "info-ID")
+    p = _command(reports, "dutylog", "report:document", "the duty log (值班日志) of a day")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="default: today")
+    _output_options(p, "dutylog-DATE")
+    p = _command(
+        reports, "handover", "report:document", "the handover record (交接班记录): 情况清、问题清、任务清"
+    )
+    p.add_argument("id", nargs="?", metavar="SEQ", help="the handover's number in the log (default: now)")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="the last handover of that day")
+    _output_options(p, "handover-SEQ")
+    p = _command(
+        reports, "drill", "report:document", "the drill evaluation report (演练评估报告) of a drill's folder"
+    )
+    p.add_argument("folder", metavar="FOLDER")
+    _output_options(p, "drill-FOLDER")
     p = _command(reports, "kpi", "report:kpi", "timeliness, times, rectification and alarm load of a period")
     period = p.add_mutually_exclusive_group(required=True)
     period.add_argument("--month", metavar="YYYY-MM")

@@ -1,4 +1,5 @@
-"""`dutydesk report incident|kpi`: documents in Markdown, HTML, PDF or DOCX.
+"""`dutydesk report incident|info|notice|dutylog|handover|drill|kpi`: documents in Markdown, HTML,
+PDF or DOCX, laid out as the centre files them.
 
 A new kind of report is a function here that builds its `Document` and hands it to `_emit`,
 and its lines in `parser._reports` (with `_output_options` for --format and -o).
@@ -12,15 +13,15 @@ from pathlib import Path
 from dutydesk.connectors.application.reporting import read_kpi
 from dutydesk.console.cli.bootstrap import CliError, Context
 from dutydesk.console.cli.output import Lines, Output, Raw
+from dutydesk.console.reports import make as make_report
 from dutydesk.console.reports.document import Document
-from dutydesk.console.reports.incident import investigation_report
+from dutydesk.console.reports.filing import filing
+from dutydesk.console.reports.fonts import font_choice
 from dutydesk.console.reports.kpi import kpi_report
 from dutydesk.console.reports.output import BINARY, ProgressLine, ReportError, check_target, choose_format
 from dutydesk.console.reports.output import render as render_report
 from dutydesk.console.reports.output import write as write_report
 from dutydesk.playbooks.kpi import Period
-from dutydesk.playbooks.rectification import assess
-from dutydesk.playbooks.vocab import Milestone
 
 
 def _target(args: argparse.Namespace, default_name: str) -> tuple[str, Path | None]:
@@ -44,11 +45,8 @@ def _progress(ctx: Context) -> ProgressLine:
 
 
 def _emit(document: Document, fmt: str, target: Path | None, ctx: Context, progress: ProgressLine) -> Output:
-    font = ctx.settings.file.reports.font
     try:
-        data = render_report(
-            document, fmt, font=ctx.settings.resolve(font) if font else None, progress=progress
-        )
+        data = render_report(document, fmt, fonts=font_choice(ctx.settings), progress=progress)
         if target is not None:
             write_report(target, data)
     except ReportError as exc:
@@ -67,18 +65,42 @@ def _lang(args: argparse.Namespace) -> str:
 
 async def incident(args: argparse.Namespace, ctx: Context) -> Output:
     fmt, target = _target(args, f"report-{args.id}")
-    now, zone = ctx.clock.now(), ctx.settings.zone
     async with ctx.journal() as journal:
-        engine = journal.engine
-        incident = engine.projection.incidents.get(args.id)
-        if incident is None:
-            raise CliError(ctx.t("unknown_incident", incident=args.id))
-        statuses = engine.status(incident, now)
-        closed = incident.milestones.get(Milestone.CLOSED)
-        items = [assess(i, engine.deadlines, now, closed) for i in engine.projection.register.of(args.id)]
-        timeline = await journal.store.read(0, incident=args.id)
-    document = investigation_report(incident, statuses, timeline, items, now=now, zone=zone, lang=_lang(args))
+        try:
+            document = await make_report.investigation(
+                journal,
+                ctx.settings,
+                args.id,
+                now=ctx.clock.now(),
+                lang=_lang(args),
+                ui=ctx.t,
+                actor=ctx.operator,
+            )
+        except ReportError as exc:
+            raise CliError(str(exc)) from None
     return _emit(document, fmt, target, ctx, _progress(ctx))
+
+
+async def document(args: argparse.Namespace, ctx: Context) -> Output:
+    """The documents of `console/reports/make.py`: notice, info, dutylog, handover, drill."""
+    subject = getattr(args, "id", None) or getattr(args, "folder", None)
+    on = ctx.day(args.date) if getattr(args, "date", None) else None
+    fmt, target = _target(args, f"{args.sub}-{subject or on or ctx.clock.now().date()}")
+    request = make_report.Request(
+        subject=subject,
+        stage=getattr(args, "stage", None),
+        on=on,
+        now=ctx.clock.now(),
+        lang=_lang(args),
+        ui=ctx.t,
+        actor=ctx.operator,
+    )
+    async with ctx.journal() as journal:
+        try:
+            made = await make_report.MAKERS[args.sub](journal, ctx.settings, request)
+        except ReportError as exc:
+            raise CliError(str(exc)) from None
+    return _emit(made, fmt, target, ctx, _progress(ctx))
 
 
 def _period(args: argparse.Namespace, ctx: Context) -> Period:
@@ -106,4 +128,5 @@ async def kpi(args: argparse.Namespace, ctx: Context) -> Output:
             kpi = await read_kpi(store, period, ctx.deadlines(), now, progress.show)
         finally:
             progress.done()
-    return _emit(kpi_report(kpi, zone=ctx.settings.zone, lang=_lang(args)), fmt, target, ctx, progress)
+    made = kpi_report(kpi, zone=ctx.settings.zone, lang=_lang(args), filing=filing(ctx.settings))
+    return _emit(made, fmt, target, ctx, progress)

@@ -11,7 +11,11 @@ def _cell(text: str) -> str:
 
 def markdown(document: Document) -> str:
     colon = "：" if document.lang == "zh" else ": "
-    lines = [f"# {document.title}", ""]
+    lines = []
+    if document.letterhead:
+        head = document.letterhead
+        lines += [f"**{head.unit}**", "", *([head.number, ""] if head.number else []), "---", ""]
+    lines += [f"# {document.title}", ""]
     if document.marks:
         lines += [" ".join(f"**[{mark}]**" for mark in document.marks), ""]
     lines += [document.subtitle, ""]
@@ -34,4 +38,9 @@ def markdown(document: Document) -> str:
                 lines.append("")
             case Figure():
                 pass
+    if document.signature:
+        lines += [*(f"{line}  " for line in document.signature), ""]
+    if document.colophon:
+        c = document.colophon
+        lines += ["---", "", c.copy_to, "", f"{c.printed_by}　{c.printed_on}", ""]
     return "\n".join(lines)

@@ -50,6 +50,7 @@ class Series:
     days: tuple[date, ...]
     values: tuple[int, ...]
     axis: str
+    dates: str  # the label under the dated axis
 
 
 Chart = Timeline | Bars | Series

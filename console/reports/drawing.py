@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import io
 import math
-import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from dutydesk.console.reports import linebreak
 from dutydesk.console.reports.charts import Bars, Chart, Series, Timeline
 
 WIDTH = 8.0  # inches: the text width of an A4 page
@@ -73,9 +73,14 @@ def _draw(chart: Chart) -> Figure:
             return _series(chart)
 
 
-def _wrap(label: str, width: int = 18) -> str:
-    # CJK text has no spaces: wrap by characters, not words
-    return "\n".join(textwrap.wrap(label, width, break_long_words=True)) or label
+def _wrap(label: str, width: int = 36) -> str:
+    """By the reports' line-breaking rules: a Chinese label breaks between characters, never
+    inside 《》 or a token; an English one at spaces. East Asian characters count double."""
+
+    def measure(text: str) -> float:
+        return sum(2 if ord(char) > 0x2E7F else 1 for char in text)
+
+    return "\n".join(linebreak.lines(label, width, measure)) or label
 
 
 def _timeline(chart: Timeline) -> Figure:
@@ -155,7 +160,7 @@ def _bars(chart: Bars) -> Figure:
     rows = range(len(chart.labels))
     short = [chart.target is not None and value < chart.target for value in chart.values]
     ax.barh(rows, chart.values, height=0.6, color=[LATE if s else "#5b8cc4" for s in short])
-    ax.set_yticks(rows, [_wrap(label, 22) for label in chart.labels])
+    ax.set_yticks(rows, [_wrap(label, 44) for label in chart.labels])
     ax.set_ylim(len(chart.labels) - 0.5, -0.5)
     top = max([*chart.values, chart.target or 0.0, 1.0])
     ax.set_xlim(0, 100 if chart.percent else top * 1.15)
@@ -175,12 +180,18 @@ def _series(chart: Series) -> Figure:
     figure = Figure(figsize=(WIDTH, 2.8))
     ax = figure.subplots()
     ax.bar(range(len(chart.days)), chart.values, width=0.8, color="#5b8cc4")
-    # a tick on each month's first day over a long period, on each Monday over a short one
-    long = len(chart.days) > 45
-    ticks = [(n, day) for n, day in enumerate(chart.days) if (day.day == 1 if long else day.weekday() == 0)]
-    ax.set_xticks([n for n, _ in ticks], [day.strftime("%m-%d") for _, day in ticks])
-    ax.set_xlim(-0.6, len(chart.days) - 0.4)
+    # a dated tick at least every week (every few days over a short period, month starts over a
+    # year), always the first day, so the axis reads as dates whatever the period
+    count = len(chart.days)
+    if count > 62:
+        ticks = [n for n, day in enumerate(chart.days) if day.day == 1 or n == 0]
+    else:
+        step = max(1, round(count / 10))
+        ticks = list(range(0, count, step))
+    ax.set_xticks(ticks, [chart.days[n].strftime("%m-%d") for n in ticks])
+    ax.set_xlim(-0.6, count - 0.4)
     ax.set_ylabel(chart.axis)
+    ax.set_xlabel(chart.dates)
     ax.grid(axis="y", color="#e0e0e0", linewidth=0.6)
     ax.set_axisbelow(True)
     _tidy(ax)

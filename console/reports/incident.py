@@ -1,51 +1,36 @@
 """The investigation report (《事件调查报告》) of one incident, in the centre's usual structure:
-overview, handling timeline, response times, cause analysis, rectification, feedback."""
+overview, handling in time order, response times with the reasons for lateness, causes,
+responsibility, rectification, prevention and lessons, feedback; the unit's number and sign-off.
+
+Everything shown derives from the log, never from the moment of generation (margins are as of
+when each obligation settled), so a report made twice differs only in its generation stamp."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dutydesk.connectors.store import Recorded
 from dutydesk.console import render
 from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.charts import Span, Timeline
-from dutydesk.console.reports.document import (
-    Block,
-    Document,
-    Fields,
-    Figure,
-    Heading,
-    Paragraph,
-    Row,
-    Table,
-    Tone,
-)
+from dutydesk.console.reports.document import Block, Document, Fields, Figure, Heading, Paragraph, Row, Table
+from dutydesk.console.reports.events import Wording, actor, source, span, when
+from dutydesk.console.reports.filing import Filing, sign_off
 from dutydesk.console.reports.wording import TICKS, translator
 from dutydesk.playbooks.events import (
     AlarmChanged,
     CauseRecorded,
-    Event,
-    IncidentOpened,
+    FindingRecorded,
+    LateExplained,
     MilestoneReached,
-    NoteAdded,
-    ObligationBreached,
-    ObligationMet,
-    ObligationWarned,
-    ProgressUpdated,
-    RectificationAdded,
-    RectificationCompleted,
-    RectificationFeedback,
-    RectificationOverdue,
-    RectificationReminder,
-    SeverityChanged,
-    UrgencyChanged,
 )
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import State, Status
 from dutydesk.playbooks.rectification import ItemState, ItemStatus
-from dutydesk.playbooks.vocab import Cause, Milestone, Severity, Source
+from dutydesk.playbooks.vocab import Cause, Milestone
+from dutydesk.playbooks.workdays import WorkCalendar
 
 
 def investigation_report(
@@ -57,11 +42,13 @@ def investigation_report(
     now: datetime,
     zone: ZoneInfo,
     lang: str,
+    filing: Filing,
+    calendar: WorkCalendar,
 ) -> Document:
-    """The report as of `now`, from the incident's state, its obligations, every event of its
-    timeline and its rectification items."""
+    """The report from the incident's state, its obligations (evaluated at `now`), every event of
+    its timeline and its rectification items; `now` shows only in the generation stamp."""
     t = translator(lang)
-    build = _Builder(incident, t, zone, now)
+    build = _Builder(incident, t, zone, timeline, calendar)
     blocks: list[Block] = [
         Heading(t("r.overview")),
         build.overview(timeline),
@@ -71,44 +58,64 @@ def investigation_report(
         *build.timeliness(statuses),
         Heading(t("r.causes")),
         *build.causes(timeline),
+        Heading(t("r.responsibility")),
+        *build.findings(timeline, "responsibility"),
         Heading(t("r.rectification")),
         *build.items(items),
+        Heading(t("r.lessons")),
+        *build.findings(timeline, "lessons"),
         Heading(t("r.feedback")),
         *build.feedback(items, timeline),
+        sign_off(("f.team_lead", "f.reviewer", "f.issuer"), t),
     ]
     marks = [t("drill")] if incident.drill else []
     if Milestone.INVESTIGATED not in incident.milestones:
         marks.append(t("r.draft"))
+    dated = build.dated
     return Document(
         title=t("r.incident_title", title=incident.title),
-        subtitle=t("r.incident_subtitle", incident=incident.id, now=build.when(now)),
+        subtitle=t("r.incident_subtitle", incident=incident.id, now=when(now, zone)),
         lang=t.lang,
         blocks=tuple(blocks),
         marks=tuple(marks),
+        letterhead=filing.letterhead(),
+        signature=filing.signature(dated, t),
+        colophon=filing.colophon(dated, t),
     )
 
 
 class _Builder:
-    def __init__(self, incident: Incident, t: Translator, zone: ZoneInfo, now: datetime) -> None:
-        self.incident, self.t, self.zone, self.now = incident, t, zone, now
+    def __init__(
+        self,
+        incident: Incident,
+        t: Translator,
+        zone: ZoneInfo,
+        timeline: Sequence[Recorded],
+        calendar: WorkCalendar,
+    ) -> None:
+        self.incident, self.t, self.zone, self.calendar = incident, t, zone, calendar
+        self.words = Wording(t, zone, self.title)
+        # the log's last word: where a deadline still open is drawn to, and the document's date
+        self.as_of = max((r.event.at for r in timeline), default=incident.received_at)
+        investigated = incident.milestones.get(Milestone.INVESTIGATED)
+        self.dated: date = (investigated or self.as_of).astimezone(zone).date()
+        self.reasons = {
+            (e.obligation, e.occurrence): e.text
+            for e in (r.event for r in timeline)
+            if isinstance(e, LateExplained)
+        }
 
     def when(self, moment: datetime | None) -> str:
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+        return when(moment, self.zone)
 
     def span(self, delta: timedelta) -> str:
-        """To the minute within a day, to the hour beyond: working-day limits need no minutes."""
-        if abs(delta) >= timedelta(days=1):
-            delta = timedelta(hours=round(delta.total_seconds() / 3600))
-        return render.span(delta, self.t.lang)
+        return span(delta, self.t)
 
     def title(self, obligation: str) -> str:
         try:
             return self.incident.plan.obligation(obligation).title.get(self.t.lang)
         except KeyError:
             return obligation
-
-    def roles(self, roles: Sequence[str]) -> str:
-        return self.t("r.list_sep").join(render.role_label(role, self.t) for role in roles)
 
     # -- 事件概况 ----------------------------------------------------------------------------------
 
@@ -124,6 +131,11 @@ class _Builder:
         alarms = sum(1 for r in timeline if isinstance(r.event, AlarmChanged) and r.event.status == "active")
         if alarms:
             impact.append(t("r.alarms_attached", count=alarms))
+        team = [
+            r.event.text
+            for r in timeline
+            if isinstance(r.event, FindingRecorded) and r.event.section == "team"
+        ]
         rows = [
             (t("r.incident_id"), incident.id),
             (t("h.title"), incident.title),
@@ -131,9 +143,10 @@ class _Builder:
             (t("h.severity"), level),
             (t("h.received"), self.when(incident.received_at)),
             (t("h.location"), incident.location or "—"),
-            (t("h.source"), _source(incident.source, t)),
+            (t("h.source"), source(incident.source, t)),
             (t("r.impact"), t("r.sentence_sep").join(impact)),
             (t("h.phase"), t.label(incident.phase.label)),
+            (t("r.team"), team[-1] if team else t("r.no_team")),
         ]
         if incident.close_reason:
             rows.append((t("r.close_reason"), incident.close_reason))
@@ -143,84 +156,32 @@ class _Builder:
 
     def timeline(self, timeline: Sequence[Recorded]) -> Table:
         t = self.t
-        rows = []
-        for recorded in timeline:
-            what, detail, tone = self.describe(recorded.event)
-            rows.append(Row((self.when(recorded.event.at), what, recorded.event.actor, detail), tone))
-        return Table((t("r.time"), t("r.what"), t("r.who"), t("r.detail")), tuple(rows), (3, 3, 2, 9))
-
-    def describe(self, event: Event) -> tuple[str, str, Tone]:
-        """(what happened, the details, tone) of one timeline event, in words."""
-        t = self.t
-        match event:
-            case IncidentOpened():
-                severity = t.label(Severity[event.severity.upper()].label)
-                detail = t("r.opened", title=event.title, source=_source(event.source, t), severity=severity)
-                return t("r.e.opened"), detail, "plain"
-            case MilestoneReached(milestone=milestone, text=text):
-                return t.label(Milestone(milestone).label), text or "", "plain"
-            case ProgressUpdated():
-                detail = t("r.update", measures=event.measures, status=event.status, next=event.next_steps)
-                return t("r.e.update"), detail, "plain"
-            case UrgencyChanged():
-                return t("r.e.urgent"), "", "plain"
-            case SeverityChanged(severity=severity, previous=previous):
-                old, new = (t.label(Severity[s.upper()].label) for s in (previous, severity))
-                return t("r.e.severity"), f"{old} → {new}", "plain"
-            case NoteAdded(text=text):
-                return t("r.e.note"), text, "plain"
-            case ObligationMet(obligation=ob, margin_seconds=margin):
-                detail = self.title(ob)
-                if margin is not None:
-                    word = "early" if margin >= 0 else "late"
-                    detail = t("r.paren", a=detail, b=t(word, span=self.span(timedelta(seconds=margin))))
-                return t("r.e.met"), detail, "plain" if margin is None or margin >= 0 else "alert"
-            case ObligationWarned(obligation=ob, due_at=due, notify=notify):
-                detail = t("r.due_notify", title=self.title(ob), due=self.when(due), roles=self.roles(notify))
-                return t("r.e.warned"), detail, "note"
-            case ObligationBreached(obligation=ob, due_at=due, notify=notify):
-                detail = t("r.due_notify", title=self.title(ob), due=self.when(due), roles=self.roles(notify))
-                late = render.recorded_late(event, self.zone, t)
-                return t("r.e.breached"), f"{detail} {late}" if late else detail, "alert"
-            case AlarmChanged(key=key, status=status, reason=reason):
-                detail = t("r.paren", a=t("r.pair", a=key, b=t(f"alarm.{status}")), b=reason)
-                return t("r.e.alarm"), detail, "plain"
-            case CauseRecorded(category=category, text=text):
-                return t("r.e.cause"), t("r.pair", a=t.label(Cause(category).label), b=text), "plain"
-            case RectificationAdded():
-                detail = t("r.item_added", content=event.content, owner=event.owner, workdays=event.workdays)
-                return t("r.e.item_added"), t("r.pair", a=event.item, b=detail), "plain"
-            case RectificationCompleted(item=item, evidence=evidence):
-                return t("r.e.item_done"), t("r.pair", a=item, b=evidence), "plain"
-            case RectificationFeedback(item=item, text=text):
-                return t("r.e.item_feedback"), t("r.pair", a=item, b=text), "plain"
-            case RectificationReminder(item=item, workdays_left=left, due_at=due, notify=notify):
-                detail = t("r.reminder", item=item, left=left, due=self.when(due), roles=self.roles(notify))
-                return t("r.e.item_reminder"), detail, "note"
-            case RectificationOverdue(item=item, due_at=due, notify=notify):
-                detail = t("r.due_notify", title=item, due=self.when(due), roles=self.roles(notify))
-                return t("r.e.item_overdue"), detail, "alert"
-        return event.kind, "", "plain"
+        rows = tuple(
+            Row((self.when(line.at), line.what, line.who, line.detail), line.tone)
+            for line in self.words.lines(timeline)
+        )
+        return Table((t("r.time"), t("r.what"), t("r.who"), t("r.detail")), rows, (3.4, 2.6, 2, 9))
 
     # -- 响应时效 ----------------------------------------------------------------------------------
 
     def timeliness(self, statuses: Sequence[Status]) -> list[Block]:
         t, incident = self.t, self.incident
         rows = []
+        reasons: list[Block] = []
         counts = {"on_time": 0, "late": 0, "running": 0}
         for status in statuses:
             ob = status.obligation
             title = ob.title.get(t.lang) + (f" #{status.occurrence}" if ob.recurring else "")
-            margin = status.margin(self.now)
-            late = status.state is State.BREACHED or (
-                status.state is State.MET and margin is not None and margin < timedelta(0)
-            )
+            late = _late(status)
             if status.state is State.MET:
                 counts["late" if late else "on_time"] += 1
             elif status.state is State.BREACHED:
                 counts["late"] += 1
             elif status.state is not State.WAIVED:
                 counts["running"] += 1
+            state = (
+                t("r.met_late") if late and status.state is State.MET else t(f"state.{status.state.value}")
+            )
             rows.append(
                 Row(
                     (
@@ -229,12 +190,16 @@ class _Builder:
                         render.limit_text(ob.limit(incident.urgent), t),
                         self._due(status),
                         self.when(status.met_at),
-                        self._margin(status, margin),
-                        t(f"state.{status.state.value}"),
+                        self._margin(status),
+                        state,
                     ),
                     "alert" if late else "note" if status.state is State.WARNING else "plain",
                 )
             )
+            if late:
+                reason = self.reasons.get(status.key)
+                text = t("r.pair", a=title, b=reason) if reason else t("r.no_reason", title=title)
+                reasons.append(Paragraph(text, "plain" if reason else "alert"))
         header = (
             t("h.obligation"),
             t("h.role"),
@@ -246,11 +211,13 @@ class _Builder:
         )
         blocks: list[Block] = [
             Paragraph(t("r.timeliness_summary", **counts)),
-            Table(header, tuple(rows), (5.5, 2.2, 2.2, 3.2, 3.2, 3.2, 1.8)),
+            Table(header, tuple(rows), (5, 2.2, 2.2, 3.4, 3.4, 3, 2)),
         ]
         chart = self.chart(statuses)
         if chart.spans:
             blocks.append(Figure(chart, t("r.timeline_caption")))
+        if reasons:
+            blocks += [Heading(t("r.late_reasons"), level=2), *reasons]
         return blocks
 
     def _due(self, status: Status) -> str:
@@ -259,12 +226,29 @@ class _Builder:
             return self.t("r.after", anchor=render.anchor_label(ob.after, self.incident.plan, self.t))
         return self.when(status.due_at) + (self.t("r.provisional") if status.provisional else "")
 
-    def _margin(self, status: Status, margin: timedelta | None) -> str:
-        if margin is None or status.state is State.WAIVED:
+    def _margin(self, status: Status) -> str:
+        """How early or late it was met: in working days for a working-day limit. An obligation
+        not settled yet has no margin here; its state says where it stands."""
+        if status.state is not State.MET or status.met_at is None or status.due_at is None:
             return "—"
-        if status.state is State.MET:
-            return self.t("early" if margin >= timedelta(0) else "late", span=self.span(margin))
-        return self.t("left" if margin >= timedelta(0) else "overdue", span=self.span(margin))
+        margin = status.due_at - status.met_at
+        word = "early" if margin >= timedelta(0) else "late"
+        if not status.obligation.limit(self.incident.urgent).is_workdays:
+            return self.t(word, span=self.span(margin))
+        days = self._workdays(status.met_at, status.due_at)
+        if days == 0:
+            return self.t("r.same_workday")
+        return self.t(word, span=self.t("r.workdays", count=abs(days)))
+
+    def _workdays(self, met: datetime, due: datetime) -> int:
+        """Working days from the day it was met to the due day (negative when met after it)."""
+        first, last = sorted((met.astimezone(self.zone).date(), due.astimezone(self.zone).date()))
+        count = sum(
+            1
+            for n in range(1, (last - first).days + 1)
+            if self.calendar.day(first + timedelta(days=n)).kind.is_workday
+        )
+        return count if met <= due else -count
 
     def chart(self, statuses: Sequence[Status]) -> Timeline:
         t, received = self.t, self.incident.received_at
@@ -279,14 +263,21 @@ class _Builder:
                 continue
             row = rows.setdefault(status.obligation.id, len(rows))
             done = minutes(status.met_at) if status.met_at else None
-            late = status.state is State.BREACHED or (
-                status.met_at is not None and status.met_at > status.due_at
-            )
-            spans.append(Span(row, minutes(status.anchor_at), minutes(status.due_at), done, late))
+            spans.append(Span(row, minutes(status.anchor_at), minutes(status.due_at), done, _late(status)))
         titles = [self.title(ob) for ob in rows]
         ticks = tuple((minute, t(label)) for minute, label in TICKS)
         legend = (t("r.legend_allowed"), t("r.legend_met"), t("r.legend_late"))
-        return Timeline(tuple(titles), tuple(spans), minutes(self.now), ticks, t("r.axis_since"), legend)
+        return Timeline(tuple(titles), tuple(spans), minutes(self.as_of), ticks, t("r.axis_since"), legend)
+
+    # -- 责任认定, 防范措施/经验教训 ------------------------------------------------------------------
+
+    def findings(self, timeline: Sequence[Recorded], section: str) -> list[Block]:
+        found = [
+            r.event for r in timeline if isinstance(r.event, FindingRecorded) and r.event.section == section
+        ]
+        if not found:
+            return [Paragraph(self.t(f"r.no_{section}"), "note")]
+        return [Paragraph(self.t("r.numbered", n=n, text=e.text)) for n, e in enumerate(found, start=1)]
 
     # -- 原因分析 ----------------------------------------------------------------------------------
 
@@ -301,7 +292,8 @@ class _Builder:
             if mine:
                 blocks.append(Heading(t.label(category.label), level=2))
                 blocks += [
-                    Paragraph(t("r.cause", text=e.text, who=e.actor, when=self.when(e.at))) for e in mine
+                    Paragraph(t("r.cause", text=e.text, who=actor(e.actor, t), when=self.when(e.at)))
+                    for e in mine
                 ]
         return blocks
 
@@ -336,7 +328,7 @@ class _Builder:
             t("h.state"),
             t("r.evidence"),
         )
-        return [Table(header, tuple(rows), (3, 6, 2, 3, 3, 2, 5))]
+        return [Table(header, tuple(rows), (4.6, 4.6, 2, 3, 3.8, 2, 4))]
 
     # -- 服务对象反馈 -------------------------------------------------------------------------------
 
@@ -359,13 +351,18 @@ class _Builder:
         event = told[0]
         return [
             Paragraph(
-                t("r.feedback_given", text=event.text or "—", who=event.actor, when=self.when(event.at))
+                t(
+                    "r.feedback_given",
+                    text=event.text or "—",
+                    who=actor(event.actor, t),
+                    when=self.when(event.at),
+                )
             )
         ]
 
 
-def _source(source: str, t: Translator) -> str:
-    try:
-        return t.label(Source(source).label)
-    except ValueError:
-        return source
+def _late(status: Status) -> bool:
+    """Met after its due time, or the due time passed unmet."""
+    if status.state is State.BREACHED:
+        return True
+    return status.met_at is not None and status.due_at is not None and status.met_at > status.due_at

@@ -9,6 +9,7 @@ from dutydesk.console import render
 from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.charts import Bars, Series
 from dutydesk.console.reports.document import Block, Document, Fields, Figure, Heading, Paragraph, Row, Table
+from dutydesk.console.reports.filing import Filing, sign_off
 from dutydesk.console.reports.wording import translator
 from dutydesk.playbooks.kpi import Figures, Kpi, Period, Spread
 
@@ -17,12 +18,22 @@ LATE_ITEMS_SHOWN = 50
 PLACES_SHOWN = 15
 
 
-def kpi_report(kpi: Kpi, *, zone: ZoneInfo, lang: str) -> Document:
+def overall(figures: Figures) -> float | None:
+    """The timeliness of all obligations together: in time ÷ (in time + late)."""
+    on_time = sum(item.on_time for item in figures.timeliness)
+    total = sum(item.total for item in figures.timeliness)
+    return on_time / total if total else None
+
+
+def kpi_report(kpi: Kpi, *, zone: ZoneInfo, lang: str, filing: Filing | None = None) -> Document:
+    """`filing`: the issuing unit, for the head, the 落款 and the 版记."""
     t = translator(lang)
     build = _Builder(t, zone)
     real, drills = kpi.real, kpi.drills
+    rate = overall(real)
     overview = Fields(
         (
+            (t("k.overall"), t("k.overall_value", rate=_percent(rate), target=round(TARGET * 100))),
             (t("k.incidents"), str(real.incidents)),
             (t("k.closed"), str(real.closed)),
             (t("k.items"), str(real.rectification.total)),
@@ -55,11 +66,16 @@ def kpi_report(kpi: Kpi, *, zone: ZoneInfo, lang: str) -> Document:
         ]
     else:
         blocks.append(Paragraph(t("k.no_drills"), "note"))
+    blocks.append(sign_off(("k.compiler", "f.reviewer"), t))
+    on = kpi.as_of.astimezone(zone).date()
     return Document(
         title=t("k.title", period=_period(kpi.period, t)),
         subtitle=t("k.subtitle", as_of=build.when(kpi.as_of)),
         lang=t.lang,
         blocks=tuple(blocks),
+        letterhead=filing.letterhead() if filing else None,
+        signature=filing.signature(on, t) if filing else (),
+        colophon=filing.colophon(on, t) if filing else None,
     )
 
 
@@ -208,6 +224,7 @@ class _Builder:
             days=tuple(day for day, _ in load.per_day),
             values=tuple(n for _, n in load.per_day),
             axis=t("k.per_day"),
+            dates=t("k.date"),
         )
         return [
             fields,

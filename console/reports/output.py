@@ -8,9 +8,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from dutydesk.console.reports.document import Document
+
+if TYPE_CHECKING:
+    from dutydesk.console.reports.fonts import FontChoice
 
 FORMATS = ("md", "html", "pdf", "docx")
 BINARY = frozenset({"pdf", "docx"})
@@ -42,12 +45,15 @@ def check_target(target: Path) -> None:
 
 
 def write(target: Path, data: bytes) -> None:
-    """Write the whole file or nothing: a temporary file beside it, renamed over it at the end."""
+    """Write the whole file or nothing: a temporary file beside it, renamed over it at the end.
+    The file gets the mode any new file would (the umask's), not the temporary file's 0600: a
+    report is made to be passed on."""
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     except OSError as exc:
         raise ReportError(f"{target}: cannot write ({exc.strerror})") from None
     try:
+        os.fchmod(handle, 0o666 & ~_umask())
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
@@ -58,16 +64,22 @@ def write(target: Path, data: bytes) -> None:
         raise ReportError(f"{target}: cannot write ({exc.strerror})") from None
 
 
-def render(document: Document, fmt: str, *, font: Path | None, progress: ProgressLine) -> bytes:
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
+def render(document: Document, fmt: str, *, fonts: FontChoice, progress: ProgressLine) -> bytes:
     """The document in one format. The renderers are imported when used: matplotlib, reportlab
     and python-docx take most of a second to load, which other commands need not pay."""
     if fmt == "md":
         from dutydesk.console.reports.as_markdown import markdown  # noqa: PLC0415
 
         return markdown(document).encode()
-    from dutydesk.console.reports.fonts import cjk_font  # noqa: PLC0415
+    from dutydesk.console.reports.fonts import faces  # noqa: PLC0415
 
-    face = cjk_font(font)
+    face = faces(fonts)
     if fmt == "html":
         from dutydesk.console.reports.as_html import html  # noqa: PLC0415
 

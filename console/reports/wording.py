@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from dutydesk.console.i18n import MESSAGES, Translator
+from dutydesk.console.reports.phrases import PHRASES
 
 # (Chinese, English); placeholders use str.format names. Keys start with "r." and complete the
 # console's messages, whose state and heading words the reports share.
 WORDS: dict[str, tuple[str, str]] = {
     # investigation report
     "r.incident_title": ("{title} 事件调查报告", "Investigation report: {title}"),
-    "r.incident_subtitle": ("事件编号 {incident} · 生成于 {now}", "Incident {incident} · made {now}"),
+    "r.incident_subtitle": ("事件编号 {incident}　生成于 {now}", "Incident {incident}, made {now}"),
     "r.draft": ("草稿：调查尚未完成", "DRAFT: investigation not finished"),
     "r.overview": ("一、事件概况", "1. Overview"),
     "r.handling": ("二、处置经过", "2. Handling"),
     "r.timeliness": ("三、响应时效", "3. Response times"),
     "r.causes": ("四、原因分析", "4. Causes"),
-    "r.rectification": ("五、整改措施", "5. Rectification"),
-    "r.feedback": ("六、服务对象反馈", "6. Feedback to the served departments"),
+    "r.responsibility": ("五、责任认定", "5. Responsibility"),
+    "r.rectification": ("六、整改措施", "6. Rectification"),
+    "r.lessons": ("七、防范措施与经验教训", "7. Prevention and lessons"),
+    "r.feedback": ("八、服务对象反馈", "8. Feedback to the served departments"),
     "r.type": ("事件类型", "type"),
     "r.incident_id": ("事件编号", "incident"),
     "r.due": ("截止时间", "due"),
@@ -44,7 +47,49 @@ WORDS: dict[str, tuple[str, str]] = {
     "r.e.urgent": ("标记紧急", "marked urgent"),
     "r.e.severity": ("调整级别", "severity changed"),
     "r.e.note": ("备注", "note"),
-    "r.e.met": ("时限完成", "obligation met"),
+    "r.e.met": ("按时完成", "met in time"),
+    "r.e.met_late": ("超时完成", "met late"),
+    "r.met_late": ("超时完成", "met late"),
+    "r.e.handover": ("交接班", "handover"),
+    "r.e.breach_ack": ("确认超时", "breach acknowledged"),
+    "r.e.late_reason": ("超时原因", "reason for lateness"),
+    "r.e.team": ("成立调查组", "investigation team"),
+    "r.e.responsibility": ("责任认定", "responsibility"),
+    "r.e.lessons": ("防范措施与经验教训", "prevention and lessons"),
+    "r.e.numbered": ("编发文号", "document numbered"),
+    "r.doc.investigation": ("事件调查报告", "investigation report"),
+    "r.doc.notice": ("整改通知单", "rectification notice"),
+    "r.doc.info": ("信息报告", "information report"),
+    "r.doc.drill": ("演练评估报告", "drill evaluation"),
+    "r.actor.engine": ("系统", "system"),
+    "r.actor.ingest": ("告警接入", "alarm feed"),
+    "r.actor.responder": ("演练应答人员", "drill responder"),
+    "r.actor.review": ("演练评估组", "drill review"),
+    "r.changed": ("由{old}调整为{new}", "{old} to {new}"),
+    "r.recorded_at": ("{when} 记录", "recorded {when}"),
+    "r.team": ("调查组", "investigation team"),
+    "r.no_team": ("（尚未录入）", "(not recorded yet)"),
+    "r.late_reasons": ("（一）超时原因", "Reasons for lateness"),
+    "r.no_reason": ("{title}：尚未说明超时原因。", "{title}: no reason recorded yet."),
+    "r.same_workday": ("截止当日完成", "on the due day"),
+    "r.workdays": ("{count}个工作日", "{count} working days"),
+    "r.numbered": ("{n}. {text}", "{n}. {text}"),
+    "r.no_responsibility": ("调查组尚未作出责任认定。", "The team has not set down responsibility yet."),
+    "r.no_lessons": (
+        "调查组尚未录入防范措施和经验教训。",
+        "The team has not recorded prevention and lessons yet.",
+    ),
+    # filing: the 版记, the sign-off lines
+    "f.copy_to": ("抄送：{names}。", "Copies: {names}."),
+    "f.no_copy": ("抄送：无。", "Copies: none."),
+    "f.printed_on": ("{day}印发", "printed {day}"),
+    "f.sign": (
+        "签字：＿＿＿＿＿＿＿＿　日期：＿＿＿＿年＿＿月＿＿日",
+        "signature: ____________  date: __________",
+    ),
+    "f.team_lead": ("调查组组长", "Head of the investigation team"),
+    "f.reviewer": ("审核", "Reviewed by"),
+    "f.issuer": ("签发", "Issued by"),
     "r.e.warned": ("时限预警", "deadline warning"),
     "r.e.breached": ("超时", "deadline breached"),
     "r.due_notify": ("{title}，截止 {due}；通知 {roles}", "{title}, due {due}; told: {roles}"),
@@ -178,11 +223,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "k.chatter": ("抖动次数", "chatter"),
     "k.alarm_caption": ("图3 每日告警数", "Figure 3. Alarms per day"),
     "k.per_day": ("告警数", "alarms"),
+    "k.date": ("日期（月-日）", "date (month-day)"),
     "k.no_alarms": ("本期没有告警。", "No alarms in the period."),
     "k.no_drills": ("本期没有演练。", "No drills in the period."),
     "k.none": ("—", "—"),
 }
-TEXT = MESSAGES | WORDS
+TEXT = MESSAGES | WORDS | PHRASES
 
 # where the investigation report's timeline chart marks time since the report, in minutes
 TICKS = (

@@ -33,7 +33,7 @@ from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.application.reporting import read_kpi
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.reports import drawing
-from dutydesk.console.reports.fonts import cjk_font
+from dutydesk.console.reports.fonts import FontChoice, cjk_font
 from dutydesk.console.reports.incident import investigation_report
 from dutydesk.console.reports.kpi import kpi_report
 from dutydesk.console.reports.output import ProgressLine, render
@@ -112,7 +112,7 @@ async def incident_html(path: Path, incident: str) -> tuple[float, float, int]:
         statuses = engine.status(state, clock.now())
         timeline = await store.read(0, incident=incident)
     document = investigation_report(state, statuses, timeline, [], now=clock.now(), zone=ZONE, lang="zh")
-    page = render(document, "html", font=None, progress=ProgressLine(io.StringIO()))
+    page = render(document, "html", fonts=FontChoice(), progress=ProgressLine(io.StringIO()))
     total = time.perf_counter() - started
     started = time.perf_counter()
     drawing.svg(document.figures[0].chart, cjk_font())
@@ -326,7 +326,12 @@ async def kpi_year(path: Path) -> tuple[float, float, int, int]:
         kpi = await read_kpi(store, Period.year(YEAR, ZONE), DEADLINES, now)
     read = time.perf_counter() - started
     started = time.perf_counter()
-    render(kpi_report(kpi, zone=ZONE, lang="zh"), "html", font=None, progress=ProgressLine(io.StringIO()))
+    render(
+        kpi_report(kpi, zone=ZONE, lang="zh"),
+        "html",
+        fonts=FontChoice(),
+        progress=ProgressLine(io.StringIO()),
+    )
     return (
         read,
         time.perf_counter() - started,
