@@ -11,14 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, get_type_hints
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
-    kind: ClassVar[str] = ""
-    at: datetime
-    incident: str | None
-    actor: str
-    drill: bool = False
+# every event is imported from here: `X as X` re-exports them (mypy --strict)
+from dutydesk.playbooks.amendments import IncidentCorrected as IncidentCorrected  # noqa: PLC0414
+from dutydesk.playbooks.amendments import MilestoneRetracted as MilestoneRetracted  # noqa: PLC0414
+from dutydesk.playbooks.amendments import RosterOverridden as RosterOverridden  # noqa: PLC0414
+from dutydesk.playbooks.eventbase import Event as Event  # noqa: PLC0414
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,32 +61,11 @@ class ProgressUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MilestoneRetracted(Event):
-    """A milestone recorded by mistake, taken back: what it met is owed again."""
-
-    kind: ClassVar[str] = "incident.milestone_retracted"
-    milestone: str
-    reached_at: datetime
-    reason: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class UrgencyChanged(Event):
     kind: ClassVar[str] = "incident.urgency"
     urgent: bool
     # why: an alarm that joined the incident raised it, or (urgent taken back) the officer's reason
     reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IncidentCorrected(Event):
-    """A recorded fact put right (received_at, location, title); the old value stays in the log."""
-
-    kind: ClassVar[str] = "incident.corrected"
-    field: str
-    value: str
-    previous: str
-    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -264,15 +240,6 @@ class RosterImported(Event):
     kind: ClassVar[str] = "roster.imported"
     source: str
     shifts: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RosterOverridden(Event):
-    """Somebody else holds a role for the rest of the current shift, set at the desk
-    (see `Roster.overridden`); the shift as `Shift.to_dict`."""
-
-    kind: ClassVar[str] = "roster.override"
-    shift: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
