@@ -60,6 +60,10 @@ class DutySection(_Section):
     """The language of the console and the command line; default: from LANG / LC_ALL."""
     close_of_business: time | None = None
     """When a working day ends for deadlines in working days (e.g. 17:30); default: midnight."""
+    bell: bool = True
+    """The console rings the terminal bell for a new incident or a deadline missed."""
+    retract_within: timedelta = timedelta(minutes=30)
+    """How long after it was recorded a milestone pressed by mistake may be retracted (with a reason)."""
 
 
 class DatabaseSection(_Section):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from dutydesk.console.i18n_cli import CLI_MESSAGES
 from dutydesk.console.i18n_duties import DUTY_MESSAGES
 from dutydesk.playbooks.vocab import Label
 
@@ -37,6 +38,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "obligations are still outstanding ({items}); give --reason to close anyway",
     ),
     "already_urgent": ("该事件已标记为紧急", "the incident is already urgent"),
+    "bad_section": ("调查报告没有“{section}”一节", "the investigation report has no section {section}"),
+    "not_late": (
+        "{obligation} 第 {occurrence} 次并未超时，无需说明原因",
+        "{obligation} #{occurrence} was not late: there is nothing to explain",
+    ),
+    "merge_self": ("事件不能合并到自身", "an incident cannot be merged into itself"),
+    "merge_drill": ("演练事件与真实事件不能合并", "a drill and a real incident cannot be merged"),
+    "not_urgent": ("事件 {incident} 未标记为紧急", "incident {incident} is not urgent"),
+    "not_correctable": ("不能更正“{field}”", "{field} cannot be corrected"),
+    "bad_time": ("无法识别时间 {text}", "cannot read the time {text}"),
+    "received_after": (
+        "接报时间不能晚于“{milestone}”（{at}）",
+        "the incident cannot be received after it was {milestone} ({at})",
+    ),
+    "not_retractable": ("“{milestone}”不能撤回", "{milestone} cannot be retracted"),
+    "not_reached": ("该事件尚未“{milestone}”", "the incident is not {milestone}"),
+    "retract_late": (
+        "“{milestone}”记录于 {at}，已超过 {minutes} 分钟，不能撤回；请写备注说明",
+        "{milestone} was recorded at {at}, more than {minutes} minutes ago: add a note instead",
+    ),
+    "retract_later_first": (
+        "“{needed}”以“{milestone}”为前提，请先撤回“{needed}”",
+        "{needed} rests on {milestone}: retract it first",
+    ),
     "same_severity": ("事件级别已经是 {severity}", "severity is already {severity}"),
     "empty": ("内容为空：{field}", "{field} is empty"),
     "empty_part": (
@@ -147,98 +172,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "p.charts": ("绘制图表", "drawing charts"),
     "p.pages": ("排版页", "laying out page"),
     "p.rows": ("写入表格行", "writing table rows"),
-    # command line
-    "error": ("错误", "error"),
-    "opened": ("已登记事件 {incident}", "opened incident {incident}"),
-    "recorded": ("已记录：{what}", "recorded: {what}"),
-    "repeated": ("该操作此前已记录", "this command was recorded before"),
-    "met": ("完成：{title}（{margin}）", "met: {title} ({margin})"),
-    "plans_valid": ("{count} 个预案有效", "{count} plans valid"),
-    "no_incidents": ("没有进行中的事件", "no open incidents"),
-    "serving": ("值守引擎已启动：{db}（Ctrl-C 停止）", "engine running on {db} (Ctrl-C to stop)"),
-    "stopped": ("值守引擎已停止", "engine stopped"),
-    "backup_done": ("已备份 {events} 条事件到 {path}", "backed up {events} events to {path}"),
-    "audit_ok": (
-        "事件日志完整：{events} 条事件，哈希链无误",
-        "event log intact: {events} events, hash chain verified",
-    ),
-    "audit_broken": (
-        "事件日志被改动：{reason}（第 {seq} 条起）",
-        "event log tampered with: {reason} (from event {seq})",
-    ),
-    "early": ("提前 {span}", "{span} early"),
-    "late": ("超时 {span}", "{span} late"),
-    "left": ("剩余 {span}", "{span} left"),
-    "overdue": ("已超时 {span}", "overdue by {span}"),
-    "missed": ("未完成", "missed"),
-    "waiting_for": ("待“{anchor}”后 {limit}", "{limit} after {anchor}"),
-    "provisional": (
-        "（暂定：该年度节假日安排未确认）",
-        " (provisional: that year's holiday schedule is not confirmed)",
-    ),
-    "no_alarms": ("没有告警", "no alarms"),
-    "no_devices": ("尚无设备", "no devices heard from yet"),
-    "no_dead_letters": ("没有无法解析的消息", "no dead letters"),
-    "alarm.pending": ("待确认", "pending"),
-    "alarm.active": ("告警中", "active"),
-    "alarm.clearing": ("待恢复", "clearing"),
-    "alarm.cleared": ("已恢复", "cleared"),
-    "alarm.unknown": ("未知", "unknown"),
-    "availability.online": ("在线", "online"),
-    "availability.offline": ("离线", "offline"),
-    "availability.stale": ("失联", "stale"),
-    "availability.unknown": ("未知", "unknown"),
-    "ev.opened": ("接报", "received"),
-    "ev.round": ("巡查正常 {ref}", "round done {ref}"),
-    "ev.round_abnormal": ("巡查发现异常 {ref}", "abnormal round {ref}"),
-    "ev.event_scheduled": (
-        "登记活动 {event}：{title}，{place}，{when}",
-        "event {event}: {title}, {place}, {when}",
-    ),
-    "ev.event_moved": ("活动 {event} 改期：{when}", "event {event} moved: {when}"),
-    "ev.warned": ("预警", "warning"),
-    "ev.breached": ("超时", "breached"),
-    "ev.acknowledged": ("已确认超时：{title}（{channel}）", "acknowledged: {title} (by {channel})"),
-    "sms_none": (
-        "没有短信：请给出 --from 号码和内容，或由 gammu-smsd 调用",
-        "no SMS: give --from NUMBER and the text, or run from gammu-smsd",
-    ),
-    "sms.malformed": (
-        "拒绝来自 {number} 的短信：无法识别（回复 1a 确认第1项，aa 确认全部）",
-        "refused SMS from {number}: not a reply code (1a acknowledges item 1, aa all)",
-    ),
-    "sms.unknown_number": (
-        "拒绝来自 {number} 的短信：号码不属于值班表中的任何人",
-        "refused SMS from {number}: the number is no one's in the roster",
-    ),
-    "sms.no_message": (
-        "拒绝来自 {number} 的短信：没有发给该号码的通知",
-        "refused SMS from {number}: no notification was sent to this number",
-    ),
-    "sms.no_item": (
-        "拒绝来自 {number} 的短信：最近的通知 {notification} 中没有这一项",
-        "refused SMS from {number}: the last notification ({notification}) has no such item",
-    ),
-    "sms_done": ("{holder} 短信确认 {incident}：{result}", "{holder} by SMS on {incident}: {result}"),
-    "channel.cli": ("命令行", "command line"),
-    "channel.console": ("值班台", "console"),
-    "channel.link": ("手机链接", "phone link"),
-    "channel.sms": ("短信回复", "SMS reply"),
-    "ev.merged_into": ("已并入 {into}", "merged into {into}"),
-    "ev.merged_from": ("{merged} 已并入本事件", "{merged} merged into this one"),
-    "ev.because": ("（因 {reason}）", " (because of {reason})"),
-    "recorded_late": (
-        "（补记：{start} 至 {end} 引擎未运行）",
-        "(recorded late, the engine was not running from {start} to {end})",
-    ),
-    "occurrences.summary": (
-        "共 {total} 次：按时 {on_time}，超时完成 {late}，未完成 {missed}，免除 {waived}",
-        "{total} in all: {on_time} on time, {late} late, {missed} missed, {waived} waived",
-    ),
-    "occurrences.hint": (
-        "较早的 {hidden} 次未列出；加 --all-occurrences 显示全部",
-        "{hidden} earlier occurrences not listed; --all-occurrences lists them all",
-    ),
+    **CLI_MESSAGES,
     # the console
     "board.title": ("值班台", "Duty board"),
     "board.on_duty": ("值班", "on duty"),
@@ -276,6 +210,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "done.item": ("{item} 已完成", "{item} done"),
     "done.item_feedback": ("{item} 已记录反馈", "{item} feedback recorded"),
     "key.quit": ("退出", "Quit"),
+    "key.seen": ("已阅", "Seen"),
+    "key.palette": ("命令", "Commands"),
+    "cmd.quit": ("退出值班台", "Quit the console"),
+    "call.new_incident": ("【新事件】", "NEW INCIDENT"),
+    "call.breach": ("【超时】", "DEADLINE MISSED"),
+    "call.notify_off": (
+        "【通知未开启】没有 apprise 配置：超时和升级不会通知任何人",
+        "NOTIFICATIONS OFF: no apprise configuration; breaches and escalations reach nobody",
+    ),
+    "call.more": ("另有 {count} 条", "and {count} more"),
+    "call.ack": ("（按 k 已阅）", "(k: seen)"),
     "key.open": ("打开", "Open"),
     "key.back": ("返回", "Back"),
     "key.cancel": ("取消", "Cancel"),
@@ -296,6 +241,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "act.feedback": ("反馈", "Feedback"),
     "act.note": ("备注", "Note"),
     "act.close": ("关闭", "Close"),
+    "act.correct": ("更正", "Correct"),
+    "act.retract": ("撤回", "Retract"),
+    "act.unurgent": ("取消紧急", "Not urgent"),
+    "ask.unurgent_reason": ("取消紧急的原因", "Why is it not urgent after all?"),
+    "ask.correct_reason": ("更正原因", "Why the correction?"),
+    "ask.retract_reason": ("撤回原因", "Why retract it?"),
+    "nothing_to_retract": ("没有可撤回的节点", "nothing to retract"),
     "act.merge": ("合并到", "Merge into"),
     "act.acknowledge": ("确认告警", "Acknowledge"),
     "act.shelve": ("搁置告警", "Shelve"),
@@ -319,6 +271,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tab.devices": ("设备", "Devices"),
     "tab.notifications": ("通知", "Notifications"),
     "log.placeholder": ("写值班记录，回车保存", "Write in the duty log, Enter to save"),
+    "log.override": ("{holder} 任{role}至 {until}", "{holder} is {role} until {until}"),
     "log.handover": ("{outgoing} → {incoming} 交接班", "handover {outgoing} → {incoming}"),
     "form.ok": ("确定", "OK"),
     "form.cancel": ("取消", "Cancel"),
@@ -328,13 +281,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "form.next": ("下一步计划", "Next steps"),
     "form.part_empty": ("“{part}”不能为空", "{part} must not be empty"),
     "form.empty": ("内容不能为空", "this must not be empty"),
+    "form.leave": (
+        "已填写的内容尚未保存：再按一次 Esc（或 Ctrl+Q）放弃",
+        "what you typed is not saved: press Esc (or Ctrl+Q) again to discard it",
+    ),
     "form.new": ("登记新事件", "New incident"),
+    "form.find": ("查找事件：编号或关键词", "Find an incident: its id or words"),
+    "form.none_found": ("没有找到事件", "no incident found"),
+    "form.holder": ("{role}（本班）", "{role} for this shift"),
+    "key.find": ("查找", "Find"),
+    "key.on_duty": ("当班", "On duty"),
+    "key.language": ("English", "中文"),
+    "cmd.find": ("按编号或关键词查找事件并打开", "Find an incident by id or words and open it"),
+    "cmd.on_duty": ("设置本班带班领导或值班人员", "Set the leader on duty or duty officer for this shift"),
+    "cmd.language": ("界面切换为英文", "Switch the console to Chinese"),
+    "done.on_duty": ("已记录：{holder} 任{role}", "recorded: {holder} is {role}"),
     "form.plan_search": ("预案（输入以搜索）", "Plan (type to search)"),
     "form.received": ("接报时间（留空为现在）", "Received at (empty: now)"),
     "form.description": ("情况描述", "Description"),
     "form.empty_title": ("请填写标题", "the title is empty"),
     "form.no_plan": ("请选择预案", "choose a plan"),
     "form.bad_time": ("无法识别时间 {text}", "cannot read the time {text}"),
+    "form.confirm_time": (
+        "接报时间 {at} 在 {ago}前（超过6小时或不在今天）；无误请再按回车确认",
+        "received at {at}, {ago} ago (over 6 hours or another day): press Enter again to confirm",
+    ),
     "h.countdown": ("倒计时", "countdown"),
     "h.event": ("事件", "event"),
     "h.actor": ("操作人", "by"),
@@ -357,7 +328,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "| r | 已报告带班领导 |\n| a | 应急小组已到场 |\n| u | 进展报告（已采取措施/当前状态/下一步计划） |\n"
         "| d | 手工完成事项 |\n| g | 标记紧急（到场时限15→5分钟） |\n| s | 调整事件级别 |\n"
         "| t | 事件平息（开始3个工作日调查时限） |\n| i | 调查完成（开始15个工作日整改时限） |\n"
-        "| x | 整改完成 |\n| f | 已反馈服务对象 |\n| n | 备注 |\n| c | 关闭 |\n| Esc | 返回 |\n\n"
+        "| x | 整改完成 |\n| f | 已反馈服务对象 |\n| n | 备注 |\n"
+        "| e | 更正接报时间、地点或标题（须说明原因） |\n| z | 撤回误按的节点（须说明原因） |\n"
+        "| c | 关闭 |\n| Esc | 返回 |\n\n"
         "倒计时颜色：绿色正常，黄色已过预警点，橙色5分钟内到期，红底已超时。"
         "带 * 的时限为暂定（该年度节假日安排未确认）。",
         "# Duty console keys\n\n"
@@ -372,7 +345,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "| d | tick off an obligation met by hand |\n| g | urgent (on-site limit 15 -> 5 min) |\n"
         "| s | change the severity |\n| t | stabilised (starts the 3-working-day investigation) |\n"
         "| i | investigated (starts the 15-working-day rectification) |\n| x | rectified |\n"
-        "| f | feedback given to the served departments |\n| n | note |\n| c | close |\n| Esc | back |\n\n"
+        "| f | feedback given to the served departments |\n| n | note |\n"
+        "| e | correct the received time, place or title (with the reason) |\n"
+        "| z | retract a milestone pressed by mistake (with the reason) |\n| c | close |\n| Esc | back |\n\n"
         "Countdowns: green on time, yellow past the warning point, orange due within 5 minutes, red overdue. "
         "A due time marked * is provisional (that year's holiday schedule is not confirmed).",
     ),

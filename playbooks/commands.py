@@ -63,8 +63,33 @@ class MarkUrgent(IncidentCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UnmarkUrgent(IncidentCommand):
+    """Urgent was set by mistake: the shorter limits no longer apply; the reason is kept."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SetSeverity(IncidentCommand):
     severity: Severity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorrectIncident(IncidentCommand):
+    """Put right what was recorded wrong: `field` is received_at (an ISO time), location or
+    title. A correction is a new event beside the old one; the log keeps both."""
+
+    field: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetractMilestone(IncidentCommand):
+    """A milestone recorded by mistake (a key pressed too early), taken back soon after."""
+
+    milestone: Milestone
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,6 +195,15 @@ class ImportRoster(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OverrideRoster(Command):
+    """From now to the end of the current shift, `holder` holds `role` (a leader standing in, an
+    officer swapping): the roster file need not be imported again."""
+
+    role: str
+    holder: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AddRectification(IncidentCommand):
     """A rectification item: from the investigation's 15-working-day period (`from_investigation`),
     or `workdays` working days from now."""
@@ -204,7 +238,10 @@ IncidentAction = (
     ReachMilestone
     | PostUpdate
     | MarkUrgent
+    | UnmarkUrgent
     | SetSeverity
+    | CorrectIncident
+    | RetractMilestone
     | AddNote
     | CompleteObligation
     | AcknowledgeBreach
@@ -213,7 +250,7 @@ IncidentAction = (
     | ExplainLate
 )
 INCIDENT_ACTIONS: tuple[type[IncidentAction], ...] = get_args(IncidentAction)
-DeskCommand = WriteLog | AcknowledgeHandover | AcknowledgeAlarm | ShelveAlarm
+DeskCommand = WriteLog | AcknowledgeHandover | AcknowledgeAlarm | ShelveAlarm | OverrideRoster
 DESK_COMMANDS: tuple[type[DeskCommand], ...] = get_args(DeskCommand)
 
 

@@ -401,7 +401,9 @@ class Correlator:
     ) -> list[Event]:
         place = " ".join(p for p in (info.site, info.building, info.floor) if p) or None
         severity = Severity[info.severity.upper()] if info.severity else None
-        title = f"{info.text or kind} · {info.device}"
+        # by plan and place, as an officer would name it ("电梯困人 · 3号楼 EL-0107"); the alarm's
+        # own words stay on the alarm
+        title = f"{plan.title.zh} · {' '.join(p for p in (info.building, info.floor, info.device) if p)}"
         command = OpenIncident(
             actor=ENGINE_ACTOR,
             plan_id=plan.id,

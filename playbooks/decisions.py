@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypedDict, assert_never
 
 from dutydesk.playbooks import rectification
@@ -17,6 +17,7 @@ from dutydesk.playbooks.commands import (
     AddNote,
     Command,
     CompleteObligation,
+    CorrectIncident,
     DeskCommand,
     ExplainLate,
     ImportRoster,
@@ -26,14 +27,18 @@ from dutydesk.playbooks.commands import (
     MarkUrgent,
     MergeIncident,
     OpenIncident,
+    OverrideRoster,
     PostUpdate,
     ReachMilestone,
     RecordFinding,
     Rejected,
+    RetractMilestone,
     SetSeverity,
     ShelveAlarm,
+    UnmarkUrgent,
     WriteLog,
 )
+from dutydesk.playbooks.corrections import RETRACT_WITHIN, correct
 from dutydesk.playbooks.dispatch import Dispatcher
 from dutydesk.playbooks.events import (
     AlarmAcknowledged,
@@ -51,6 +56,7 @@ from dutydesk.playbooks.events import (
     PlanRegistered,
     ProgressUpdated,
     RosterImported,
+    RosterOverridden,
     SeverityChanged,
     UrgencyChanged,
 )
@@ -91,8 +97,10 @@ class Decisions:
         deadlines: Deadlines,
         projection: Projection,
         dispatcher: Dispatcher,
+        retract_within: timedelta = RETRACT_WITHIN,
     ) -> None:
         self.plans = plans
+        self.retract_within = retract_within
         self.deadlines = deadlines
         self.projection = projection
         self.dispatcher = dispatcher
@@ -255,6 +263,8 @@ class Decisions:
                 ]
             case MergeIncident(into=into, reason=reason):
                 return merge(incident, self.incident(into), actor=command.actor, at=at, reason=reason)
+            case UnmarkUrgent() | CorrectIncident() | RetractMilestone():
+                return [correct(incident, command, at, requires=REQUIRES, retract_within=self.retract_within)]
             case MarkUrgent():
                 if incident.urgent:
                     raise Rejected("already_urgent", f"incident {incident.id} is already urgent")
@@ -285,6 +295,11 @@ class Decisions:
         match command:
             case WriteLog(text=text):
                 return DutyLogged(**head, text=text.strip())
+            case OverrideRoster(role=role, holder=holder):
+                if not holder.strip():
+                    raise Rejected("empty", "the holder is empty", field="holder")
+                shift = self.projection.notices.roster.override(role, holder.strip(), at)
+                return RosterOverridden(**head, shift=shift.to_dict())
             case AcknowledgeHandover(outgoing=outgoing, summary=summary):
                 return HandoverAcknowledged(**head, outgoing=outgoing, summary=summary)
             case AcknowledgeAlarm(key=key, reason=reason):

@@ -16,6 +16,7 @@ from dutydesk.playbooks import rectification
 from dutydesk.playbooks.alarmbook import Alarm
 from dutydesk.playbooks.alarms import Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.commands import Command, Rejected
+from dutydesk.playbooks.corrections import RETRACT_WITHIN
 from dutydesk.playbooks.correlation import Correlation, Correlator
 from dutydesk.playbooks.decisions import ENGINE_ACTOR, Decisions
 from dutydesk.playbooks.dispatch import Dispatcher
@@ -56,6 +57,7 @@ class Engine:
         correlation: Correlation | None = None,
         routines: Mapping[str, Routine] | None = None,
         event_plans: Mapping[str, EventPlan] | None = None,
+        retract_within: timedelta = RETRACT_WITHIN,
     ) -> None:
         self.plans = dict(plans)
         self.deadlines = deadlines
@@ -76,7 +78,11 @@ class Engine:
         # notification timers (escalations, digests) keep their own heaps; None: decide none
         self.dispatcher = Dispatcher(self.projection, notices)
         self.decisions = Decisions(
-            plans=self.plans, deadlines=deadlines, projection=self.projection, dispatcher=self.dispatcher
+            plans=self.plans,
+            deadlines=deadlines,
+            projection=self.projection,
+            dispatcher=self.dispatcher,
+            retract_within=retract_within,
         )
         self.correlator = Correlator(
             plans=self.plans, projection=self.projection, decisions=self.decisions, rules=correlation

@@ -10,14 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
-    kind: ClassVar[str] = ""
-    at: datetime
-    incident: str | None
-    actor: str
-    drill: bool = False
+# every event is imported from here: `X as X` re-exports them (mypy --strict)
+from dutydesk.playbooks.amendments import IncidentCorrected as IncidentCorrected  # noqa: PLC0414
+from dutydesk.playbooks.amendments import MilestoneRetracted as MilestoneRetracted  # noqa: PLC0414
+from dutydesk.playbooks.amendments import RosterOverridden as RosterOverridden  # noqa: PLC0414
+from dutydesk.playbooks.eventbase import Event as Event  # noqa: PLC0414
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +63,8 @@ class ProgressUpdated(Event):
 class UrgencyChanged(Event):
     kind: ClassVar[str] = "incident.urgency"
     urgent: bool
-    reason: str | None = None  # set when an alarm that joined the incident raised it
+    # why: an alarm that joined the incident raised it, or (urgent taken back) the officer's reason
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -427,8 +425,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PlanRegistered,
         IncidentOpened,
         MilestoneReached,
+        MilestoneRetracted,
         ProgressUpdated,
         UrgencyChanged,
+        IncidentCorrected,
         SeverityChanged,
         IncidentMerged,
         NoteAdded,
@@ -444,6 +444,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlarmAcknowledged,
         AlarmShelved,
         RosterImported,
+        RosterOverridden,
         BreachAcknowledged,
         BreachEscalated,
         NotificationQueued,

@@ -21,9 +21,11 @@ from dutydesk.playbooks.events import (
     DeviceChanged,
     DocumentNumbered,
     Event,
+    IncidentCorrected,
     IncidentMerged,
     IncidentOpened,
     MilestoneReached,
+    MilestoneRetracted,
     NoteAdded,
     ObligationBreached,
     ObligationMet,
@@ -342,8 +344,20 @@ def apply_to(incident: Incident, event: Event) -> None:
             incident.updates += 1
         case NoteAdded():
             incident.notes += 1
+        case MilestoneRetracted(milestone=milestone):
+            incident.milestones.pop(milestone, None)
+            # what the milestone met is owed again (new mappings: a decision's copy layers them)
+            owed = {ob.id for ob in incident.plan.obligations if ob.met_by == milestone}
+            incident.met = {k: v for k, v in incident.met.items() if k[0] not in owed}
+            incident.met_due = {k: v for k, v in incident.met_due.items() if k[0] not in owed}
         case UrgencyChanged(urgent=urgent):
             incident.urgent = urgent
+        case IncidentCorrected(field="received_at", value=value):
+            incident.milestones[Milestone.RECEIVED] = datetime.fromisoformat(value)
+        case IncidentCorrected(field="location", value=value):
+            incident.location = value or None
+        case IncidentCorrected(field="title", value=value):
+            incident.title = value
         case IncidentMerged(merged=merged, into=into) if merged == incident.id:
             incident.milestones[Milestone.CLOSED] = event.at
             incident.close_reason = f"{MERGED_INTO} {into}"

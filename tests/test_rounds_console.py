@@ -25,7 +25,7 @@ from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.routines import load_routines
 from dutydesk.playbooks.timetable import LogRound, ScheduleEvent
-from tests.conftest import MONDAY
+from tests.conftest import MONDAY, SHANGHAI
 from tests.test_console import console, until
 
 ROUTINES, _ = load_routines(bundled_routines())
@@ -120,7 +120,7 @@ async def test_the_handover_says_what_was_checked_and_what_is_coming(
     await journal.submit(LogRound(actor="王值班", routine="cctv-patrol", abnormal=True, note="东门画面黑屏"))
     clock.set(MONDAY.replace(hour=10, minute=30))
     await journal.fire()  # the 10:00 patrol is missed
-    summary = handover_summary(journal.engine, clock.now(), "en")
+    summary = handover_summary(journal.engine, clock.now(), "en", SHANGHAI)
     assert "Rounds this shift: 1 done, 1 missed" in summary
     assert "09:00 CCTV monitor patrol — abnormal: 东门画面黑屏" in summary
     assert "10:00 CCTV monitor patrol — missed" in summary

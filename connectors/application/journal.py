@@ -12,7 +12,7 @@ import base64
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -21,6 +21,7 @@ from dutydesk.connectors.store import EventStore, Recorded, Transaction
 from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command, Rejected
+from dutydesk.playbooks.corrections import RETRACT_WITHIN
 from dutydesk.playbooks.correlation import Correlation
 from dutydesk.playbooks.engine import Engine, Keyed
 from dutydesk.playbooks.eventplans import EventPlan
@@ -103,6 +104,7 @@ class Journal:
         correlation: Correlation | None = None,
         routines: Mapping[str, Routine] | None = None,
         event_plans: Mapping[str, EventPlan] | None = None,
+        retract_within: timedelta = RETRACT_WITHIN,
     ) -> Journal:
         """Rebuild the engine from the log and be ready to write to it. `notices`: decide
         notifications and escalations (the running service does; the command line does not)."""
@@ -115,6 +117,7 @@ class Journal:
             correlation=correlation,
             routines=routines,
             event_plans=event_plans,
+            retract_within=retract_within,
         )
         journal = cls(store, engine, clock)
         await journal._load(engine)
@@ -141,6 +144,7 @@ class Journal:
             correlation=blank.correlator.rules,
             routines=blank.timetable.routines,
             event_plans=blank.timetable.event_plans,
+            retract_within=blank.decisions.retract_within,
         )
         async for batch in self.store.iterate(engine.seq):
             engine.load((r.seq, r.event) for r in batch)

@@ -183,6 +183,7 @@ class Context:
                 correlation=correlation(settings),
                 notices=notice_policy(settings) if notices else None,
                 **duties,
+                retract_within=settings.file.duty.retract_within,
             )
 
     def refused(self, outcome: Outcome) -> None:

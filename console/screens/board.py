@@ -9,21 +9,24 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from dutydesk.console import render
-from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
+from dutydesk.console.base import Changed, DutyScreen, KeyBar, Tick, translate_bindings
 from dutydesk.console.duty_views import duty_line
 from dutydesk.console.screens.incident import IncidentScreen
 from dutydesk.console.screens.rounds import EventForm, log_round, move_event
 from dutydesk.console.views import (
+    DueRow,
     IncidentRow,
     StatusCache,
     Urgency,
     countdown,
+    latest_per_subject,
     urgency,
 )
 from dutydesk.playbooks.alarms import Availability
+from dutydesk.playbooks.events import AlarmChanged, AlarmObserved
 
 URGENCY_STYLE = {
     Urgency.NONE: "dim",
@@ -34,7 +37,11 @@ URGENCY_STYLE = {
 }
 
 
+# the countdown comes second so that it shows on the narrowest terminal
+COLUMNS = ("id", "countdown", "title", "severity", "next_due")
 REFRESH_EVERY = 0.25  # seconds: changes arriving faster than this are shown together
+FEED_LINES = 30
+CALLS_SHOWN = 3  # the banner's lines of events; the rest are counted
 FULL_EVERY = 5  # ticks between full refreshes when nothing changed (the order of what is pressing)
 
 
@@ -47,22 +54,40 @@ class BoardScreen(DutyScreen):
         self._shown: dict[str, tuple[Text | str, ...]] = {}
         self._last: list[IncidentRow] = []
         self._ticks = 0
+        self._due: list[DueRow] = []
+        self._incidents_seen = -1  # the app's count of incident changes when last shown
+        self._content: dict[str, Text | str] = {}  # what each part shows now
 
     def compose(self) -> ComposeResult:
         t = self.duty.t
-        keys = [("enter", "open_incident", "key.open"), ("r", "round", "key.round")]
-        keys += [("x", "abnormal_round", "key.abnormal_round"), ("e", "new_event", "key.event")]
-        keys += [("m", "move_event", "key.move_event")]
-        translate_bindings(self, t, keys)
+        translate_bindings(
+            self,
+            t,
+            [
+                ("enter", "open_incident", "key.open"),
+                ("k", "acknowledge_calls", "key.seen"),
+                ("r", "round", "key.round"),
+                ("x", "abnormal_round", "key.abnormal_round"),
+                ("e", "new_event", "key.event"),
+                ("m", "move_event", "key.move_event"),
+                ("slash", "app.find", "key.find"),
+                ("o", "app.set_on_duty", "key.on_duty"),
+                ("l", "app.switch_language", "key.language"),
+            ],
+        )
         yield Static(id="topbar")
+        yield Static(id="attention")
         yield Static(t("drill.banner"), id="drill-banner")
-        table: DataTable[Text | str] = DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
-        # the countdown comes second so that it shows on the narrowest terminal
-        table.add_column(t("h.id"), key="id")
-        table.add_column(t("h.countdown"), key="countdown")
-        table.add_column(t("h.title"), key="title")
-        table.add_column(t("h.severity"), key="severity")
-        table.add_column(t("h.next_due"), key="next")
+        # the countdown's colour says how pressing it is, on the cursor row as on the others
+        table: DataTable[Text | str] = DataTable(
+            id="incidents",
+            cursor_type="row",
+            zebra_stripes=True,
+            cursor_foreground_priority="renderable",
+            cursor_background_priority="renderable",
+        )
+        for column in COLUMNS:
+            table.add_column(t(f"h.{column}"), key=column)
         yield table
         with Horizontal(id="lower"):
             with Vertical(id="feed-box"):
@@ -75,32 +100,37 @@ class BoardScreen(DutyScreen):
                 yield Static(t("h.duties"), classes="heading")
                 yield Static(id="duties")
         yield Static(id="devices")
-        yield Footer()
+        yield KeyBar()
 
-    def on_mount(self) -> None:
-        self.refresh_all()
+    async def on_mount(self) -> None:
+        await self.refresh_all()
         self.set_interval(REFRESH_EVERY, self._refresh_if_changed)
 
     def on_changed(self, message: Changed) -> None:
         # a stream of alarms must not keep the screen busy: gather changes, show them together
         self._dirty = True
 
-    def _refresh_if_changed(self) -> None:
+    async def _refresh_if_changed(self) -> None:
         if self._dirty:
-            self.refresh_all()
+            await self.refresh_all(incidents=False)
 
-    def on_tick(self, message: Tick) -> None:
+    async def on_tick(self, message: Tick) -> None:
         self._ticks += 1
-        if self._dirty or self._ticks % FULL_EVERY == 0:
-            self.refresh_all()
-        else:  # between full refreshes only the clock and the countdowns in view move
+        if self._ticks % FULL_EVERY == 0:
+            await self.refresh_all()
+        elif self._dirty:
+            await self.refresh_all(incidents=False)
+        else:  # between full refreshes only the clock and the countdowns move, all in step
             now = self.duty.clock.now()
             self._show_clock(now)
             rows = [
-                dataclasses.replace(r, urgency=urgency(r.next.at(now), now)) if r.next else r
+                dataclasses.replace(r, next=r.next.at(now), urgency=urgency(r.next.at(now), now))
+                if r.next
+                else r
                 for r in self._last
             ]
             self._fill_incidents(rows, now)
+            self._show_due([dataclasses.replace(d, status=d.status.at(now)) for d in self._due], now)
             self._fill_duties(now)
 
     def _show_clock(self, now: datetime) -> None:
@@ -110,36 +140,79 @@ class BoardScreen(DutyScreen):
         local = now.astimezone(app.zone)
         officers = ", ".join(app.queries.holders("duty_officer", now)) or app.operator
         leaders = ", ".join(app.queries.holders("leader_on_duty", now)) or "-"
-        self.query_one("#topbar", Static).update(
+        self._put(
+            "#topbar",
             f"[b]{t('board.title')}[/b]  {local:%Y-%m-%d %H:%M:%S} {local.tzname()}  "
-            f"{t('board.on_duty')}: {officers}  {t('board.leader')}: {leaders}"
+            f"{t('board.on_duty')}: {officers}  {t('board.leader')}: {leaders}",
         )
 
-    def refresh_all(self) -> None:
+    async def refresh_all(self, *, incidents: bool = True) -> None:
+        """Everything; the incidents and what falls due only when `incidents` or when incidents
+        changed: a stream of alarms then costs the feed and the device line, not 500 incidents
+        evaluated four times a second."""
         app, t = self.duty, self.duty.t
         now = app.clock.now()
         queries = app.queries
         self._show_clock(now)
+        self._show_calls()
         self._dirty = False
-        rows = self._last = queries.open_incidents(now, self._cache)
-        self.query_one("#drill-banner").display = any(r.incident.drill for r in rows)
-        self._fill_incidents(rows, now)
+        if incidents or app.incidents_changed != self._incidents_seen:
+            self._incidents_seen = app.incidents_changed
+            rows = self._last = queries.open_incidents(now, self._cache)
+            drill = self.query_one("#drill-banner")
+            if drill.display != any(r.incident.drill for r in rows):
+                drill.display = not drill.display
+            self._fill_incidents(rows, now)
+            self._due = queries.due_soon(now, self._cache)
+            self._show_due(self._due, now)
         self._fill_feed()
         self._fill_duties(now)
-        due = queries.due_soon(now, self._cache)
-        self.query_one("#due", Static).update(
-            "\n".join(
-                f"{countdown(d.status, now):>8}  {d.incident.id}  {d.status.obligation.title.get(t.lang)}"
-                for d in due[:20]
-            )
-            or t("board.nothing_due")
-        )
-        counts = queries.device_counts()
+        counts = await queries.device_counts()
         active = len(queries.alarms(now))
         parts = [f"{t(f'availability.{a.value}')} {counts[a]}" for a in Availability if counts[a]]
-        self.query_one("#devices", Static).update(
-            f"{t('h.device')}: {'  '.join(parts) or '-'}   {t('board.active_alarms')}: {active}"
+        self._put(
+            "#devices", f"{t('h.device')}: {'  '.join(parts) or '-'}   {t('board.active_alarms')}: {active}"
         )
+
+    def _show_due(self, due: list[DueRow], now: datetime) -> None:
+        """What is overdue (in red) and what falls due in the next hour, soonest first."""
+        t = self.duty.t
+        text = Text()
+        for row in due[:20]:
+            style = URGENCY_STYLE[urgency(row.status, now)]
+            text.append(f"{countdown(row.status, now):>8}", style=style)
+            text.append(f"  {row.incident.id}  {row.status.obligation.title.get(t.lang)}\n")
+        text.rstrip()
+        self._put("#due", text if due else Text(t("board.nothing_due")))
+
+    def _put(self, part: str, content: Text | str) -> None:
+        """Show `content` in a part of the board, unless it shows already; only the banner may
+        change its height. Laying the whole screen out again at every update is what held the
+        event loop up under a stream of alarms."""
+        if self._content.get(part) != content:
+            self._content[part] = content
+            self.query_one(part, Static).update(content, layout=part == "#attention")
+
+    def _show_calls(self) -> None:
+        """The banner: what called for attention since the officer last acknowledged (newest
+        first), and the conditions that hold."""
+        app, t = self.duty, self.duty.t
+        lines = [t(f"call.{call.value}") for call in app.conditions]
+        for call, event in reversed(app.calls[-CALLS_SHOWN:]):
+            plan = app.queries.incident(event.incident).plan if event.incident else None
+            lines.append(f"{t(f'call.{call.value}')}: {event.incident}  {render.describe(event, plan, t)}")
+        if len(app.calls) > CALLS_SHOWN:
+            lines.append(t("call.more", count=len(app.calls) - CALLS_SHOWN))
+        if app.calls:
+            lines[-1] += f"   {t('call.ack')}"
+        self._put("#attention", Text("\n".join(lines)))
+        banner = self.query_one("#attention")
+        if banner.display != bool(lines):
+            banner.display = bool(lines)
+
+    def action_acknowledge_calls(self) -> None:
+        self.duty.acknowledge_calls()
+        self._show_calls()
 
     def _fill_incidents(self, rows: list[IncidentRow], now: datetime) -> None:
         table = self.query_one("#incidents", DataTable)
@@ -161,7 +234,7 @@ class BoardScreen(DutyScreen):
         for row in rows[first : first + table.size.height + 2]:
             cells = self._cells(row, now)
             shown = self._shown.get(row.incident.id)
-            for column, index in (("countdown", 1), ("next", 4)):
+            for index, column in enumerate(COLUMNS):
                 if shown is None or cells[index] != shown[index]:
                     table.update_cell(row.incident.id, column, cells[index])
             self._shown[row.incident.id] = cells
@@ -169,16 +242,19 @@ class BoardScreen(DutyScreen):
     def _cells(self, row: IncidentRow, now: datetime) -> tuple[Text | str, ...]:
         t = self.duty.t
         incident = row.incident
-        title = incident.title + (f" [{t('urgent')}]" if incident.urgent else "")
+        # Text, not markup: "[urgent]" must show as written, whatever the title holds
+        title = Text(incident.title)
+        if incident.urgent:
+            title.append(f" [{t('urgent')}]", style="bold")
         if incident.drill:
-            title = f"[{t('drill')}] {title}"
+            title = Text(f"[{t('drill')}] ").append_text(title)
         alarms, devices = self.duty.queries.held(incident.id)
         if alarms > 1:  # a flood is one row: say how much it holds
-            title += f" ({t('board.held', alarms=alarms, devices=devices)})"
+            title.append(f" ({t('board.held', alarms=alarms, devices=devices)})")
         style = URGENCY_STYLE[row.urgency]
         nxt = row.next.obligation.title.get(t.lang) if row.next else "-"
         clock = countdown(row.next, now) if row.next else "-"
-        return (incident.id, Text(clock, style=style), title, t.label(incident.severity.label), nxt)
+        return (incident.id, Text(clock, style=style), title, t.label(incident.severity.grade), nxt)
 
     def _fill_duties(self, now: datetime) -> None:
         """The next rounds and today's event tasks, with the incidents' countdown colours."""
@@ -202,15 +278,18 @@ class BoardScreen(DutyScreen):
         move_event(self)
 
     def _fill_feed(self) -> None:
+        """The latest word on each alarm and device, newest first; an alarm as it stands now."""
         app, t = self.duty, self.duty.t
         lines = []
-        for item in reversed(app.feed):
-            event = item.event
-            when = event.at.astimezone(app.zone).strftime("%H:%M:%S")
-            lines.append(f"{when} {render.describe(event, None, t)}")
-            if len(lines) >= 30:
-                break
-        self.query_one("#feed", Static).update("\n".join(lines) or t("no_alarms"))
+        for event in latest_per_subject((r.event for r in reversed(app.feed)), FEED_LINES):
+            alarm = app.queries.alarm(event.key) if isinstance(event, AlarmObserved | AlarmChanged) else None
+            if alarm is not None:
+                when = alarm.since.astimezone(app.zone).strftime("%H:%M:%S")
+                lines.append(f"{when} {render.alarm_line(alarm, t)}")
+            else:
+                when = event.at.astimezone(app.zone).strftime("%H:%M:%S")
+                lines.append(f"{when} {render.describe(event, None, t)}")
+        self._put("#feed", Text("\n".join(lines) if lines else t("no_alarms")))
 
     def action_open_incident(self) -> None:
         table = self.query_one("#incidents", DataTable)
