@@ -102,4 +102,12 @@ CLI_MESSAGES: dict[str, tuple[str, str]] = {
         "较早的 {hidden} 次未列出；加 --all-occurrences 显示全部",
         "{hidden} earlier occurrences not listed; --all-occurrences lists them all",
     ),
+    "sim.publishing": (
+        "发布场景 {scenario} 的设备消息到 {broker}，速度 {speed}×（1 为实时）",
+        "publishing the device messages of {scenario} to {broker} at {speed}× (1 is real time)",
+    ),
+    "sim.waiting": (
+        "已发 {sent}/{total}；下一条在场景时间 {at}，约 {real} 后",
+        "{sent}/{total} sent; the next at scenario time {at}, in about {real}",
+    ),
 }

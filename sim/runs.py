@@ -11,6 +11,7 @@ import itertools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import aiomqtt
@@ -116,9 +117,15 @@ async def run_drill(
     return DrillRun(result, folder, broker.kind)
 
 
-async def publish_scenario(scenario: Scenario, *, host: str, port: int, speed: float, clock: Clock) -> int:
+Progress = Callable[[int, int, timedelta], None]  # (sent, of, the next message's offset)
+
+
+async def publish_scenario(
+    scenario: Scenario, *, host: str, port: int, speed: float, clock: Clock, progress: Progress | None = None
+) -> int:
     """Publish a scenario's device messages to a broker on its timeline; reports and responders
-    are dutydesk's own business and are left out. Returns how many messages went out."""
+    are dutydesk's own business and are left out. `progress` hears of each wait before it starts
+    (how many were sent, of how many, and the scenario time of the next). Returns how many went out."""
     start = clock.now()
     steps = sorted(
         (
@@ -131,7 +138,9 @@ async def publish_scenario(scenario: Scenario, *, host: str, port: int, speed: f
     )
     scaled = ScaledClock(clock, start, speed)
     async with aiomqtt.Client(host, port, identifier=f"dutydesk-sim-publish-{scenario.id}") as client:
-        for offset, n, publication in steps:
+        for sent, (offset, n, publication) in enumerate(steps):
+            if progress is not None and scaled.now() < start + offset:
+                progress(sent, len(steps), offset)
             await scaled.sleep_until(start + offset)
             topic = publication.topic.replace("{n}", str(n))
             await client.publish(topic, publication.body(n), qos=1, retain=publication.retain)

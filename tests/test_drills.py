@@ -146,6 +146,9 @@ async def test_sim_publish_sends_the_device_messages(tmp_path: Path) -> None:
     finally:
         await broker.stop()
     assert out.getvalue().strip() == "published 100 messages"
+    said = err.getvalue()  # the speed and the waits, so that a long wait never looks like a hang
+    assert "power-cut-flood" in said and "100000×" in said and "(1 is real time)" in said
+    assert "sent; the next at scenario time" in said
     assert received[0].startswith("tele/pm-") and received[0].endswith("/SENSOR")
 
 

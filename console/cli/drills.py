@@ -4,12 +4,14 @@ with the console in front) and `sim publish` (a scenario's device messages to a 
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 
 import aiomqtt
 
 from dutydesk.console.cli.bootstrap import CliError, Context
 from dutydesk.console.cli.output import Lines, Output
 from dutydesk.console.drills import run_drill
+from dutydesk.console.render import span
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.yamlfile import SourceErrors
 from dutydesk.sim.runs import DrillRun, publish_scenario
@@ -73,9 +75,27 @@ async def sim_publish(args: argparse.Namespace, ctx: Context) -> Output:
         if not number.isdigit():
             raise CliError(f"--broker {args.broker!r}: write HOST:PORT")
         port = int(number)
+    host = host or "127.0.0.1"
+    t, speed = ctx.t, args.speed
+
+    def waiting(sent: int, total: int, offset: timedelta) -> None:
+        """On standard error, so a long wait never looks like a hang."""
+        ahead = offset - (ctx.clock.now() - started) * speed
+        ctx.warn(
+            t(
+                "sim.waiting",
+                sent=sent,
+                total=total,
+                at=span(offset, t.lang),
+                real=span(ahead / speed, t.lang),
+            )
+        )
+
+    ctx.warn(t("sim.publishing", scenario=scenario.id, broker=f"{host}:{port}", speed=f"{speed:g}"))
+    started = ctx.clock.now()
     try:
         count = await publish_scenario(
-            scenario, host=host or "127.0.0.1", port=port, speed=args.speed, clock=ctx.clock
+            scenario, host=host, port=port, speed=speed, clock=ctx.clock, progress=waiting
         )
     except aiomqtt.MqttError as exc:
         raise CliError(f"broker {host}:{port}: {exc}") from None

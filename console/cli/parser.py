@@ -239,7 +239,9 @@ def _running(commands: Sub) -> None:
     sim = add_group(commands, "sim", "the simulator")
     p = add_command(sim, "publish", "drills:sim_publish", "publish a scenario's device messages to a broker")
     p.add_argument("scenario")
-    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument(
+        "--speed", type=float, default=1.0, help="scenario seconds per real second (default: 1, real time)"
+    )
     p.add_argument("--broker", metavar="HOST:PORT", help="default: the configured [mqtt] broker")
 
     add_command(commands, "serve", "running:serve", "run the engine headless until SIGINT/SIGTERM")
