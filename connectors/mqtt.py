@@ -9,6 +9,7 @@ when the process died is delivered again. aiomqtt has no public manual-acknowled
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import uuid
@@ -19,6 +20,7 @@ from pathlib import Path
 import aiomqtt
 
 from dutydesk.connectors.application.journal import Incoming, Journal
+from dutydesk.connectors.application.storage import persistently
 from dutydesk.connectors.codecs.base import Codec, DecodeError, Message
 from dutydesk.connectors.waits import first_of
 from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Decoded
@@ -118,7 +120,7 @@ class MqttIngest:
                     self.state.connected, backoff = True, BACKOFF_FIRST
                     log.info("connected to %s:%s", self.broker.host, self.broker.port)
                     # a lost connection ends consuming with MqttError, raised here
-                    await first_of(self._consume(client), stop.wait())
+                    await first_of(self._consume(client, stop), stop.wait())
             except aiomqtt.MqttError as exc:
                 self.state.connected, self.state.last_error = False, str(exc)
                 self.state.reconnects += 1
@@ -129,15 +131,17 @@ class MqttIngest:
                 backoff = min(backoff * 2, BACKOFF_MAX)
         self.state.connected = False
 
-    async def _consume(self, client: aiomqtt.Client) -> None:
+    async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         messages = client.messages
         async for first in messages:
             batch = [first]
             while len(messages) and len(batch) < self.batch_max:
                 batch.append(await anext(messages))
-            await self._commit(client, batch)
+            await self._commit(client, batch, stop)
 
-    async def _commit(self, client: aiomqtt.Client, batch: list[aiomqtt.Message]) -> None:
+    async def _commit(
+        self, client: aiomqtt.Client, batch: list[aiomqtt.Message], stop: asyncio.Event
+    ) -> None:
         now = self.journal.clock.now()
         incoming = []
         for message in batch:
@@ -147,7 +151,12 @@ class MqttIngest:
             if subscription is None:  # a broker may deliver overlapping or stale subscriptions
                 continue
             incoming.append(decode(subscription, received))
-        await self.journal.ingest(incoming, drill=self.drill)
+        # a locked or full log is waited out: the broker keeps the unacknowledged messages
+        stored = await persistently(
+            functools.partial(self.journal.ingest, incoming, drill=self.drill), self.journal.health, stop
+        )
+        if stored is None:
+            return  # stopped first: delivered again on the next start
         # only now is everything these messages said durable: acknowledge them
         for message in batch:
             client._client.ack(message.mid, message.qos)

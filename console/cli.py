@@ -622,13 +622,11 @@ async def serve(args: argparse.Namespace, ctx: Context) -> int:
     if apprise_file(ctx.settings) is None:
         ctx.warn(ctx.t("notify_off", path=ctx.settings.resolve(ctx.settings.file.notify.apprise_config)))
     async with _journal(ctx, need_plans=True, notices=notice_policy(ctx.settings)) as journal:
-        sources = [
-            *sources_from_settings(journal, ctx.settings),
-            notifier_from_settings(journal, ctx.settings),
-        ]
+        notifier = notifier_from_settings(journal, ctx.settings)
+        sources = [*sources_from_settings(journal, ctx.settings), notifier]
         ctx.print(ctx.t("serving", db=ctx.settings.database))
         ctx.out.flush()
-        await Service(journal, sources=sources).run(stop)
+        await Service(journal, sources=sources, alert=notifier.tell_unrecorded).run(stop)
     ctx.print(ctx.t("stopped"))
     return 0
 

@@ -17,12 +17,13 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
+from dutydesk.connectors.application.storage import Health
 from dutydesk.connectors.store import EventStore, Recorded, Transaction
 from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command, Rejected
 from dutydesk.playbooks.engine import Engine, Keyed
-from dutydesk.playbooks.events import DeadLetter
+from dutydesk.playbooks.events import DeadLetter, Event
 from dutydesk.playbooks.incidents import Projection
 from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import Deadlines
@@ -85,6 +86,7 @@ class Journal:
         self._since_snapshot = 0
         self._listeners: list[Listener] = []
         self._stale = False
+        self.health = Health()
 
     @classmethod
     async def open(
@@ -235,6 +237,15 @@ class Journal:
             return self._store(txn, self.engine.tick(self.clock.now()))
 
         return await self._write(decide)
+
+    async def due_unrecorded(self) -> list[Event]:
+        """What falls due now, for telling while the log cannot be written: decided on the engine,
+        which is then reloaded before its next use (the decision is not kept, only told)."""
+        async with self._lock:
+            await self._fresh()
+            due = [item.event for item in self.engine.tick(self.clock.now())]
+            self._stale = True
+            return due
 
     async def record(self, keyed: Sequence[Keyed]) -> list[Recorded]:
         """Store facts observed outside the engine (delivery attempts), once each by key."""

@@ -4,6 +4,8 @@ firing deadlines."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import os
 import socket
 from collections.abc import Awaitable, Sequence
@@ -12,8 +14,13 @@ from datetime import timedelta
 from typing import Protocol
 
 from dutydesk.connectors.application.journal import Incoming, Journal
+from dutydesk.connectors.application.storage import BACKOFF_FIRST, BACKOFF_MAX, Alert, persistently
 from dutydesk.connectors.clock import WallClock
+from dutydesk.connectors.store import StorageUnavailable, StoreError
 from dutydesk.connectors.waits import first_of
+from dutydesk.playbooks.events import ObligationBreached, ObligationWarned
+
+log = logging.getLogger("dutydesk.serve")
 
 FOLLOW_INTERVAL = 0.2  # seconds between looks for commands written by other processes
 ENGINE_LEASE = "engine"
@@ -69,9 +76,12 @@ class Source(Protocol):
             - A broken upstream (a lost connection) is retried inside `run` with backoff.
             - Returns soon after `stop` is set, with no task of its own left running.
 
+            - While the log is unavailable (`StorageUnavailable`: locked, full) the batch is
+              tried again with backoff (`persistently`), unacknowledged meanwhile.
+
         Raises:
-            Whatever `Journal.ingest` raised (the log cannot be written), with nothing of that
-            batch acknowledged: the service stops rather than run on without a log.
+            Whatever else `Journal.ingest` raised (a log that is not usable at all), with nothing
+            of that batch acknowledged: the service stops rather than run on without a log.
         """
         ...
 
@@ -99,7 +109,11 @@ class MemorySource:
                 await first_of(self._offered.wait(), stop.wait())
                 continue
             batch = list(self.waiting)
-            await self.journal.ingest(batch, drill=self.drill)
+            stored = await persistently(
+                functools.partial(self.journal.ingest, batch, drill=self.drill), self.journal.health, stop
+            )
+            if stored is None:
+                return  # stopped while the log was unavailable: left unacknowledged
             del self.waiting[: len(batch)]  # committed: acknowledge
             self.acknowledged += batch
 
@@ -111,8 +125,11 @@ class Service:
         *,
         sources: Sequence[Source] = (),
         follow_interval: float = FOLLOW_INTERVAL,
+        alert: Alert | None = None,
     ) -> None:
         self.journal = journal
+        self.alert = alert
+        self._told: set[tuple[str, str | None, str, int]] = set()  # told unrecorded, by deadline
         self.sources = sources
         self.wall = WallClock()
         self._follow_interval = follow_interval
@@ -137,7 +154,10 @@ class Service:
                     group.create_task(source.run(stop))
             await self.journal.checkpoint()
         finally:
-            await store.release(ENGINE_LEASE, me)
+            try:
+                await store.release(ENGINE_LEASE, me)
+            except StoreError as exc:  # the lease runs out by itself; the process is gone
+                log.warning("the engine lease stays until it expires: %s", exc)
 
     async def _hold(self, me: str, stop: asyncio.Event) -> None:
         """Renew the engine lease well before it runs out."""
@@ -145,7 +165,12 @@ class Service:
         while not stop.is_set():
             await first_of(clock.sleep_until(clock.now() + LEASE_TTL / 3), stop.wait())
             if not stop.is_set():
-                await self.journal.store.lease(ENGINE_LEASE, me, clock.now(), LEASE_TTL, alive=holder_alive)
+                try:
+                    await self.journal.store.lease(
+                        ENGINE_LEASE, me, clock.now(), LEASE_TTL, alive=holder_alive
+                    )
+                except StorageUnavailable as exc:  # still alive: `holder_alive` vouches for us
+                    self.journal.health.trouble(str(exc))
 
     async def _follow(self, stop: asyncio.Event) -> None:
         """Pick up commands other processes (the command line, another console) have stored."""
@@ -158,13 +183,37 @@ class Service:
 
     async def _deadlines(self, stop: asyncio.Event) -> None:
         """Sleep until the next warning or breach is due (or the state changes), then fire it."""
-        clock = self.journal.clock
+        clock, health = self.journal.clock, self.journal.health
+        backoff = BACKOFF_FIRST
         while not stop.is_set():
             self._changed.clear()
-            await self.journal.fire()
-            await self.journal.checkpoint_if_due()
+            try:
+                await self.journal.fire()
+                await self.journal.checkpoint_if_due()
+            except StorageUnavailable as exc:
+                health.trouble(str(exc))
+                await self._tell_unrecorded()
+                await first_of(asyncio.sleep(backoff), stop.wait())
+                backoff = min(backoff * 2, BACKOFF_MAX)
+                continue
+            health.recovered()
+            backoff = BACKOFF_FIRST
+            self._told.clear()
             waits: list[Awaitable[object]] = [self._changed.wait(), stop.wait()]
             wake = self.journal.engine.next_wakeup()
             if wake is not None:
                 waits.append(clock.sleep_until(wake))
             await first_of(*waits)
+
+    async def _tell_unrecorded(self) -> None:
+        """Tell the warnings and breaches falling due while the log cannot be written, each once
+        (see `connectors/application/storage.py`)."""
+        fresh = []
+        for event in await self.journal.due_unrecorded():
+            if isinstance(event, ObligationWarned | ObligationBreached):
+                key = (event.kind, event.incident, event.obligation, event.occurrence)
+                if key not in self._told:
+                    self._told.add(key)
+                    fresh.append(event)
+        if fresh and self.alert is not None:
+            await self.alert(fresh)

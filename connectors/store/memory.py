@@ -31,7 +31,14 @@ from dutydesk.connectors.store.chain import (
     micros,
     walk,
 )
-from dutydesk.connectors.store.port import DuplicateKeyError, FactRow, Recorded, StoreError, Verification
+from dutydesk.connectors.store.port import (
+    DuplicateKeyError,
+    FactRow,
+    Recorded,
+    StorageUnavailable,
+    StoreError,
+    Verification,
+)
 
 _FACT_WIDTH = 5
 
@@ -47,6 +54,7 @@ class MemoryLog:
     snapshot: tuple[int, str] | None = None
     commits: int = 0  # every commit, by any handle: what SQLite's data_version follows
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # the database's write lock
+    unwritable: str | None = None  # why writes fail now (a test's full disk or held lock)
 
 
 class MemoryEventStore:
@@ -135,6 +143,8 @@ class MemoryEventStore:
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[MemoryLog]:
         async with self.log.lock:
+            if self.log.unwritable is not None:
+                raise StorageUnavailable(f"{self.path}: {self.log.unwritable}")
             yield self.log
             self.log.commits += 1
             self._own_commits += 1

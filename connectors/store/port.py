@@ -32,6 +32,12 @@ class StoreError(Exception):
     """The database cannot be used: locked, corrupt, too new, or not a dutydesk file."""
 
 
+class StorageUnavailable(StoreError):  # noqa: N818 - a state the store is in, not a fault of the caller
+    """The log cannot be written for now: another process holds the write lock too long, the
+    disk is full, or an I/O error. Nothing of the write was stored; trying again later is right
+    (the running engine backs off and retries, `connectors/application/storage.py`)."""
+
+
 class DuplicateKeyError(StoreError):
     """A transaction appended an idempotency key that the log holds already; nothing of it was
     stored. Writers that may repeat themselves ask `Transaction.existing` first."""

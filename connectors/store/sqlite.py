@@ -9,6 +9,7 @@ what others committed since, so each writer decides on the latest state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -34,7 +35,14 @@ from dutydesk.connectors.store.chain import (
     micros,
     walk,
 )
-from dutydesk.connectors.store.port import DuplicateKeyError, FactRow, Recorded, StoreError, Verification
+from dutydesk.connectors.store.port import (
+    DuplicateKeyError,
+    FactRow,
+    Recorded,
+    StorageUnavailable,
+    StoreError,
+    Verification,
+)
 from dutydesk.connectors.store.schema import (
     COPY_FACTS,
     INDEX_EVERY,
@@ -234,8 +242,11 @@ class SqliteEventStore:
             try:
                 yield db
                 await db.commit()
+            except sqlite3.OperationalError as exc:  # full, I/O error, locked at commit
+                await _roll_back(db)
+                raise _explain(exc, self.path) from None
             except BaseException:
-                await db.rollback()
+                await _roll_back(db)
                 raise
 
     @asynccontextmanager
@@ -354,10 +365,18 @@ class SqliteEventStore:
         return await walk(self._batches(f"SELECT {COLUMNS}, hash FROM events ORDER BY seq", []))
 
 
+async def _roll_back(db: aiosqlite.Connection) -> None:
+    """Roll back what failed; SQLite may have rolled back by itself already (a full disk does)."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        await db.rollback()
+
+
 def _explain(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return StoreError(f"{path}: the database is locked by another process; try again ({text})")
+        return StorageUnavailable(f"{path}: the database is locked by another process; try again ({text})")
+    if "full" in text or "disk I/O" in text or "readonly" in text or "read-only" in text:
+        return StorageUnavailable(f"{path}: the database cannot be written ({text})")
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{path}: not a usable dutydesk database ({text})")
     return StoreError(f"{path}: {text}")
