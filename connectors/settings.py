@@ -68,7 +68,11 @@ class DatabaseSection(_Section):
     path: Path = Path("dutydesk.db")
     """The SQLite file, relative to the configuration file's folder."""
     busy_timeout: float = Field(default=5.0, ge=0)
-    """Seconds to wait for another process's write lock before giving up with an error."""
+    """Seconds to wait for another process's write lock before giving up with an error (the
+    running engine then backs off and tries again)."""
+    free_space_reserve_mb: int = Field(default=256, ge=0)
+    """Free space (MiB) on the database's disk below which the engine raises the system alarm
+    `system.disk_low` (feed `dutydesk`, device `storage`), before writes fail; 0: no check."""
 
 
 class PlansSection(_Section):

@@ -32,7 +32,7 @@ from dutydesk.connectors.application.factories import (
 )
 from dutydesk.connectors.application.journal import Journal, Outcome
 from dutydesk.connectors.application.reporting import read_kpi
-from dutydesk.connectors.application.service import EngineRunning, Service, engine_holder
+from dutydesk.connectors.application.service import DiskReserve, EngineRunning, Service, engine_holder
 from dutydesk.connectors.application.sources import sources_from_settings
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
@@ -623,7 +623,11 @@ async def serve(args: argparse.Namespace, ctx: Context) -> int:
         ctx.warn(ctx.t("notify_off", path=ctx.settings.resolve(ctx.settings.file.notify.apprise_config)))
     async with _journal(ctx, need_plans=True, notices=notice_policy(ctx.settings)) as journal:
         notifier = notifier_from_settings(journal, ctx.settings)
-        sources = [*sources_from_settings(journal, ctx.settings), notifier]
+        sources = sources_from_settings(journal, ctx.settings)
+        sources.append(notifier)
+        reserve = ctx.settings.file.database.free_space_reserve_mb * 2**20
+        if reserve:
+            sources.append(DiskReserve(journal=journal, folder=ctx.settings.database.parent, reserve=reserve))
         ctx.print(ctx.t("serving", db=ctx.settings.database))
         ctx.out.flush()
         await Service(journal, sources=sources, alert=notifier.tell_unrecorded).run(stop)

@@ -5,25 +5,35 @@ loopback endpoint, and afterwards every alarm is in the log exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import resource
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from dutydesk.connectors.application.journal import Incoming, Journal
+from dutydesk.connectors.application.service import DISK_LOW, DiskReserve, MemorySource, Service
 from dutydesk.connectors.application.storage import Health
 from dutydesk.connectors.clock import WallClock
+from dutydesk.connectors.store import MemoryEventStore
+from dutydesk.playbooks.alarms import Arrival, Decoded, Reading, Signal
+from dutydesk.playbooks.clock import ManualClock
+from dutydesk.playbooks.commands import OpenIncident
+from dutydesk.playbooks.events import Event, ObligationBreached
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan
 from tests.broker import Mosquitto
 from tests.endpoints import Endpoint, endpoint
 from tests.test_ingest import config, observed_keys, stream
 from tests.test_ingest_kill import serve
-from tests.test_notify import apprise_yaml
+from tests.test_notify import apprise_yaml, eventually
 
 PATIENCE = 90.0  # seconds to wait for another process, never for a deadline
 ALARMS = 5000
@@ -202,3 +212,60 @@ def test_health_tells_its_listeners_when_trouble_begins_and_ends() -> None:
     health.trouble("locked")
     health.recovered()
     assert heard == ["locked", None] and health.troubles == 1 and not health.degraded
+
+
+async def test_while_the_log_is_unwritable_deadlines_are_told_then_recorded_once(
+    plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    store = MemoryEventStore()
+    journal = await Journal.open(store, plans=plans, deadlines=deadlines, clock=clock)
+    start = clock.now()
+    (opened,) = await journal.submit(
+        OpenIncident(actor="tester", plan_id="elevator-entrapment", title="困人")
+    )
+    told: list[Event] = []
+
+    async def alert(due: Sequence[Event]) -> None:
+        told.extend(due)
+
+    free = {"bytes": 10 * 2**30}
+    disk = DiskReserve(
+        journal=journal, folder=Path("."), reserve=2**30, free=lambda _: free["bytes"], interval=0.01
+    )
+    source = MemorySource(journal)
+    stop = asyncio.Event()
+    service = Service(journal, sources=[source, disk], alert=alert)
+    task = asyncio.create_task(service.run(stop))
+    try:
+        await eventually(lambda: store.log.commits >= 2, "the service started")
+        store.log.unwritable = "database or disk is full"
+        clock.set(start + timedelta(minutes=11))  # the contractor call (10 min) breaches
+        await eventually(lambda: any(isinstance(e, ObligationBreached) for e in told), "the breach told")
+        assert journal.health.degraded
+        source.offer(*[heartbeat(n) for n in range(3)])
+        await eventually(lambda: journal.health.troubles >= 1 and source.waiting, "the alarms waiting")
+        assert not source.acknowledged and not recorded(store, "obligation.breached")
+        store.log.unwritable = None
+        await eventually(lambda: not source.waiting and recorded(store, "obligation.breached"), "caught up")
+        assert not journal.health.degraded
+        free["bytes"] = 2**20  # below the reserve: the system alarm, while writes still work
+        await eventually(lambda: recorded(store, "alarm.observed", DISK_LOW), "the disk-low alarm")
+        free["bytes"] = 10 * 2**30
+        await eventually(lambda: len(recorded(store, "alarm.observed", DISK_LOW)) == 2, "the disk-low clear")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    breaches = recorded(store, "obligation.breached")
+    assert len(breaches) == len(set(breaches)) and len(source.acknowledged) == 3  # none doubled
+    assert opened.recorded
+
+
+def heartbeat(n: int) -> Incoming:
+    arrival = Arrival(f"hb-{n}", "t", "", False, datetime(2026, 11, 23, 9, tzinfo=UTC))
+    reading = Reading(device=f"d{n}", kind="x.y", signal=Signal.HEARTBEAT)
+    return Incoming("pumps", arrival, b"", decoded=Decoded((reading,)))
+
+
+def recorded(store: MemoryEventStore, kind: str, contains: str = "") -> list[str]:
+    """The payloads of the events of `kind` (with `contains` in them) in the log."""
+    return [row[8] for row in store.log.rows if row[2] == kind and contains in row[8]]

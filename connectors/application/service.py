@@ -7,10 +7,13 @@ import asyncio
 import functools
 import logging
 import os
+import shutil
 import socket
-from collections.abc import Awaitable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Protocol
 
 from dutydesk.connectors.application.journal import Incoming, Journal
@@ -18,6 +21,8 @@ from dutydesk.connectors.application.storage import BACKOFF_FIRST, BACKOFF_MAX, 
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.store import StorageUnavailable, StoreError
 from dutydesk.connectors.waits import first_of
+from dutydesk.playbooks.alarmbook import LIVE
+from dutydesk.playbooks.alarms import Arrival, Decoded, Reading, Signal
 from dutydesk.playbooks.events import ObligationBreached, ObligationWarned
 
 log = logging.getLogger("dutydesk.serve")
@@ -25,6 +30,8 @@ log = logging.getLogger("dutydesk.serve")
 FOLLOW_INTERVAL = 0.2  # seconds between looks for commands written by other processes
 ENGINE_LEASE = "engine"
 LEASE_TTL = timedelta(seconds=15)  # a holder that stops renewing loses the engine after this
+DISK_CHECK = 5.0  # seconds between looks at the free space
+SYSTEM_FEED, DISK_LOW = "dutydesk", "system.disk_low"  # the engine's own alarms
 
 
 class EngineRunning(Exception):  # noqa: N818 - reads as "an engine is running already"
@@ -116,6 +123,54 @@ class MemorySource:
                 return  # stopped while the log was unavailable: left unacknowledged
             del self.waiting[: len(batch)]  # committed: acknowledge
             self.acknowledged += batch
+
+
+def free_bytes(path: Path) -> int:
+    """Free space on the disk holding `path`, for an unprivileged writer."""
+    return shutil.disk_usage(path).free
+
+
+@dataclass(slots=True, kw_only=True)
+class DiskReserve:
+    """A source (`Service`'s contract) of one system alarm: free space on the log's disk below
+    `reserve` bytes raises `system.disk_low` on device `storage` of feed `dutydesk` while
+    writes still succeed, and clears it once space returns."""
+
+    journal: Journal
+    folder: Path
+    reserve: int
+    free: Callable[[Path], int] = free_bytes
+    interval: float = DISK_CHECK
+
+    async def run(self, stop: asyncio.Event) -> None:
+        reading = Reading(device="storage", kind=DISK_LOW, signal=Signal.RAISE)
+        alarm = self.journal.engine.projection.alarms.alarms.get(reading.key(SYSTEM_FEED))
+        recorded_low = alarm is not None and alarm.status in LIVE  # as the log says (a restart)
+        while not stop.is_set():
+            try:
+                free = self.free(self.folder)
+            except OSError as exc:
+                log.warning("cannot tell the free space of %s: %s", self.folder, exc)
+                free = self.reserve
+            low = free < self.reserve
+            tell = functools.partial(self._tell, low, free)
+            if low != recorded_low and await persistently(tell, self.journal.health, stop) is None:
+                return
+            recorded_low = low
+            await first_of(asyncio.sleep(self.interval), stop.wait())
+
+    async def _tell(self, low: bool, free: int) -> object:
+        now = self.journal.clock.now()
+        text = f"{free // 2**20} MiB free on {self.folder}, below the reserve of {self.reserve // 2**20} MiB"
+        reading = Reading(
+            device="storage",
+            kind=DISK_LOW,
+            signal=Signal.RAISE if low else Signal.CLEAR,
+            text=text if low else None,
+        )
+        arrival = Arrival(uuid.uuid4().hex, "dutydesk/storage", text, False, now)
+        item = Incoming(SYSTEM_FEED, arrival, text.encode(), decoded=Decoded((reading,)))
+        return await self.journal.ingest([item])
 
 
 class Service:

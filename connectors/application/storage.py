@@ -7,6 +7,8 @@ what is not recorded is not notified the usual way. So the engine tells them at 
 fallback destinations, marked as not in the log (`Service` decides what is due, the notifier
 sends it, see `Alert`); once the log is writable the timer records them, dated at their due
 time, and they are notified as usual. People may hear of a deadline twice, never not at all.
+
+Before writes fail for want of space, `DiskReserve` (`service.py`) raises a system alarm.
 """
 
 from __future__ import annotations
