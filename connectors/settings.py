@@ -75,6 +75,14 @@ class DatabaseSection(_Section):
     `system.disk_low` (feed `dutydesk`, device `storage`), before writes fail; 0: no check."""
 
 
+class AuditSection(_Section):
+    """Anchoring the log: its chain head written outside the database (`dutydesk audit anchor`)."""
+
+    anchor_file: Path | None = None
+    """An append-only file for the chain's head, relative to the configuration file's folder; put
+    it on another disk. When set, the running engine anchors at every handover and daily."""
+
+
 class PlansSection(_Section):
     """The centre's own contingency plans, beside the bundled library."""
 
@@ -250,6 +258,7 @@ class ReportsSection(_Section):
 class SettingsFile(_Section):
     duty: DutySection = DutySection()
     database: DatabaseSection = DatabaseSection()
+    audit: AuditSection = AuditSection()
     plans: PlansSection = PlansSection()
     calendar: CalendarSection = CalendarSection()
     mqtt: MqttSection = MqttSection()

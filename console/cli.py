@@ -21,8 +21,16 @@ from typing import Any, TextIO
 import aiomqtt
 import pendulum
 
-from dutydesk.connectors.application.factories import apprise_path as apprise_file
+from dutydesk.connectors.application.audit import (
+    AnchorError,
+    anchor_of,
+    check_anchors,
+    read_anchors,
+    snapshot_problem,
+    write_anchor,
+)
 from dutydesk.connectors.application.factories import (
+    anchor_path,
     deadlines,
     debounce,
     feeds,
@@ -30,6 +38,7 @@ from dutydesk.connectors.application.factories import (
     load_library,
     notice_policy,
 )
+from dutydesk.connectors.application.factories import apprise_path as apprise_file
 from dutydesk.connectors.application.journal import Journal, Outcome
 from dutydesk.connectors.application.reporting import read_kpi
 from dutydesk.connectors.application.service import DiskReserve, EngineRunning, Service, engine_holder
@@ -75,6 +84,7 @@ from dutydesk.playbooks.commands import (
     RecordCause,
     SetSeverity,
 )
+from dutydesk.playbooks.engine import Engine
 from dutydesk.playbooks.events import (
     BreachAcknowledged,
     DeadLetter,
@@ -823,16 +833,52 @@ async def backup(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def audit_verify(args: argparse.Namespace, ctx: Context) -> int:
+    """The chain, the snapshot (sealed, and against a replay), the schema, and the anchors."""
     settings = ctx.settings
+    anchors = read_anchors(Path(args.anchors)) if args.anchors else []
     async with await SqliteEventStore.open(
         settings.database, busy_timeout=settings.file.database.busy_timeout
     ) as store:
         result = await store.verify()
-    if result.ok:
+        problems = [*result.problems, *await check_anchors(store, anchors)]
+        blank = Engine(
+            plans=_library(ctx),
+            deadlines=deadlines(settings),
+            feeds=feeds(settings),
+            debounce=debounce(settings),
+            notices=notice_policy(settings),
+        )
+        if result.broken_at is None and (mismatch := await snapshot_problem(store, blank)):
+            problems.append(mismatch)
+    if result.broken_at is not None:
+        ctx.print(ctx.t("audit_broken", reason=result.reason, seq=result.broken_at))
+    for problem in problems:
+        ctx.print(ctx.t("audit_problem", problem=problem))
+    if result.broken_at is None and not problems:
         ctx.print(ctx.t("audit_ok", events=result.events))
-        return 0
-    ctx.print(ctx.t("audit_broken", reason=result.reason, seq=result.broken_at))
-    return 1
+    ctx.print(ctx.t("audit_head", seq=result.events, hash=result.head))
+    return 0 if result.broken_at is None and not problems else 1
+
+
+async def audit_anchor(args: argparse.Namespace, ctx: Context) -> int:
+    """Write the chain's head to the anchor file (outside the database)."""
+    settings = ctx.settings
+    target = Path(args.to) if args.to else anchor_path(settings)
+    if target is None:
+        raise CliError(ctx.t("anchor_nowhere"))
+    async with await SqliteEventStore.open(
+        settings.database, busy_timeout=settings.file.database.busy_timeout
+    ) as store:
+        result = await store.verify()
+    if not result.ok:
+        ctx.print(
+            ctx.t("audit_broken", reason=result.reason or "; ".join(result.problems), seq=result.broken_at)
+        )
+        return 1
+    anchor = anchor_of(result, at=ctx.clock.now(), database=str(settings.database), why="manual")
+    write_anchor(target, anchor)
+    ctx.print(ctx.t("anchored", seq=anchor.seq, hash=anchor.hash, path=target))
+    return 0
 
 
 # -- roster and notifications -----------------------------------------------------------------
@@ -1138,8 +1184,18 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="check the event log").add_subparsers(
         dest="sub", required=True, metavar="ACTION"
     )
-    p = audit.add_parser("verify", help="verify the hash chain of the event log")
+    p = audit.add_parser(
+        "verify", help="verify the hash chain, snapshot, schema and anchors of the event log"
+    )
+    p.add_argument(
+        "--anchors", metavar="FILE", help="an anchor file: find a cut-off tail or a rewritten chain"
+    )
     p.set_defaults(handler=audit_verify)
+    p = audit.add_parser(
+        "anchor", help="append the chain's head to the anchor file (keep it on another disk)"
+    )
+    p.add_argument("--to", metavar="FILE", help="the anchor file (default: audit.anchor_file)")
+    p.set_defaults(handler=audit_anchor)
     _notify_parsers(commands)
     return parser
 
@@ -1277,7 +1333,7 @@ def main(
     handler: Handler = args.handler
     try:
         return asyncio.run(handler(args, ctx))
-    except (CliError, SettingsError, StoreError, EngineRunning) as exc:
+    except (CliError, SettingsError, StoreError, EngineRunning, AnchorError) as exc:
         print(f"dutydesk: {t('error')}: {exc}", file=err)
         return 1
 

@@ -160,6 +160,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "事件日志完整：{events} 条事件，哈希链无误",
         "event log intact: {events} events, hash chain verified",
     ),
+    "audit_problem": ("审计发现问题：{problem}", "audit problem: {problem}"),
+    "audit_head": ("哈希链头：第 {seq} 条，{hash}", "chain head: event {seq}, {hash}"),
+    "anchored": (
+        "已锚定链头（第 {seq} 条，{hash}）到 {path}",
+        "anchored the chain head (event {seq}, {hash}) in {path}",
+    ),
+    "anchor_nowhere": (
+        "没有锚定文件：请用 --to 指定，或在配置 [audit] anchor_file 中设置（放在另一块磁盘上）",
+        "no anchor file: give --to, or set [audit] anchor_file in the configuration (on another disk)",
+    ),
     "audit_broken": (
         "事件日志被改动：{reason}（第 {seq} 条起）",
         "event log tampered with: {reason} (from event {seq})",

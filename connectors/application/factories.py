@@ -122,3 +122,9 @@ def load_library(
 ) -> tuple[dict[str, Plan], list[PlanError]]:
     """The plans of `plan_sources`, with the problems that kept any of them out."""
     return load_plans(plan_sources(settings, paths), roles=settings.roles)
+
+
+def anchor_path(settings: Settings) -> Path | None:
+    """Where the chain's head is anchored (`audit.anchor_file`), if anywhere."""
+    anchor = settings.file.audit.anchor_file
+    return settings.resolve(anchor) if anchor is not None else None

@@ -55,15 +55,19 @@ class Recorded:
 
 @dataclass(frozen=True, slots=True)
 class Verification:
-    """The outcome of walking the hash chain: how many events were sound, and where it broke."""
+    """The outcome of an audit: how many events were sound, where the chain broke, the chain's
+    head (its last sequence number and hash, for anchoring), and what else is wrong (a snapshot
+    that does not match the log, a trigger or table missing or changed)."""
 
     events: int
     broken_at: int | None = None
     reason: str | None = None
+    head: str = "0" * 64  # the hash of event `events`; the genesis hash for an empty log
+    problems: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.broken_at is None
+        return self.broken_at is None and not self.problems
 
 
 FactRow = tuple[Any, ...]  # (kind, at in microseconds, incident, drill, value, ...)
@@ -295,12 +299,19 @@ class EventStore(Protocol):
         ...
 
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        """The latest cached projection.
+        """The latest cached projection, if its seal (`chain.seal`: its data bound to the hash of
+        the event it covers) still matches the log.
 
         Returns:
-            (the sequence number it was taken at, its data), or None when there is none or it
-            cannot be read (a snapshot is only a cache: the caller replays the log instead).
+            (the sequence number it was taken at, its data), or None when there is none, it
+            cannot be read, or it does not match the log: the caller replays the log instead (a
+            snapshot is only a cache). A snapshot refused for its seal is logged as an error on
+            `dutydesk.store`: it was edited, or the log under it was.
         """
+        ...
+
+    async def chain_hash(self, seq: int) -> str | None:
+        """The stored hash of event `seq` (the chain's state there), None past the end."""
         ...
 
     async def save_snapshot(self, seq: int, data: dict[str, Any], now: datetime) -> None:
@@ -325,10 +336,11 @@ class EventStore(Protocol):
         ...
 
     async def verify(self) -> Verification:
-        """Walk the hash chain from the first event.
+        """Walk the hash chain from the first event, check the snapshot's seal against it, and
+        check that the schema and its append-only triggers are as dutydesk made them.
 
         Returns:
-            How many events are sound, and the first one that is missing or does not match its
-            hash, if any.
+            How many events are sound, the first one that is missing or does not match its
+            hash, if any, the chain's head, and any other problem found.
         """
         ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -26,13 +27,16 @@ from dutydesk.connectors.store.chain import (
     FACTS_V4,
     GENESIS,
     READ_BATCH,
+    SNAPSHOT_REFUSED,
     Appending,
     Row,
     check_names,
+    check_seal,
     decode,
     encode,
     from_micros,
     micros,
+    seal,
     walk,
 )
 from dutydesk.connectors.store.port import (
@@ -52,6 +56,7 @@ from dutydesk.connectors.store.schema import (
     SCHEMA_VERSION,
     extracts,
     quoted,
+    schema_problems,
 )
 
 # Every commit reaches the disk (synchronous=FULL); the rest is for appends that touch many pages
@@ -63,6 +68,7 @@ DURABLE_PRAGMAS = (
     "PRAGMA cache_size = -32768",  # KiB
     "PRAGMA wal_autocheckpoint = 8192",  # pages: about 32 MiB of log between checkpoints
 )
+log = logging.getLogger("dutydesk.store")
 _INSERT = f"INSERT INTO events ({COLUMNS}, hash) VALUES (?,?,?,?,?,?,?,?,?,?)"
 
 
@@ -331,24 +337,45 @@ class SqliteEventStore:
         async with self._writing() as db:
             await db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
-    async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        rows = list(
-            await self._db.execute_fetchall("SELECT seq, data FROM snapshots ORDER BY seq DESC LIMIT 1")
-        )
+    async def _snapshot(self) -> tuple[int, str, str | None] | None:
+        """The latest snapshot as stored: (seq, data as text, seal), None when there is none."""
+        sql = "SELECT seq, data, seal FROM snapshots ORDER BY seq DESC LIMIT 1"
+        rows = list(await self._db.execute_fetchall(sql))
         if not rows:
             return None
+        seq, data, stored = rows[0]
+        text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
+        return int(seq), text, stored
+
+    async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+        found = await self._snapshot()
+        if found is None or found[2] is None:
+            return None  # none, or one from before snapshots were sealed: replay the log
+        seq, text, stored = found
+        if check_seal(seq, text, stored, await self.chain_hash(seq)) is not None:
+            log.error(SNAPSHOT_REFUSED.format(seq=seq))
+            return None
         try:
-            return int(rows[0][0]), json.loads(rows[0][1])
+            return seq, json.loads(text)
         except ValueError:
             return None  # a damaged snapshot is only a cache: replay the log instead
 
+    async def chain_hash(self, seq: int) -> str | None:
+        if seq == 0:
+            return GENESIS
+        rows = list(await self._db.execute_fetchall("SELECT hash FROM events WHERE seq = ?", (seq,)))
+        return str(rows[0][0]) if rows else None
+
     async def save_snapshot(self, seq: int, data: dict[str, Any], now: datetime) -> None:
         """Cache the projection at `seq` so a restart replays only what came after."""
-        blob = encode(data).encode()
+        text = encode(data)
+        head = await self.chain_hash(seq)
+        if head is None:
+            raise StoreError(f"{self.path}: no event {seq} to take a snapshot at")
         async with self._writing() as db:
             await db.execute(
-                "INSERT OR REPLACE INTO snapshots (seq, taken_at, data) VALUES (?, ?, ?)",
-                (seq, micros(now), blob),
+                "INSERT OR REPLACE INTO snapshots (seq, taken_at, data, seal) VALUES (?, ?, ?, ?)",
+                (seq, micros(now), text.encode(), seal(head, text)),
             )
             await db.execute("DELETE FROM snapshots WHERE seq < ?", (seq,))
 
@@ -361,8 +388,15 @@ class SqliteEventStore:
             await self._db.backup(copy)
 
     async def verify(self) -> Verification:
-        """Walk the hash chain: any edited, removed or inserted row breaks it from there on."""
-        return await walk(self._batches(f"SELECT {COLUMNS}, hash FROM events ORDER BY seq", []))
+        """Walk the hash chain: any edited, removed or inserted row breaks it from there on; check
+        the snapshot's seal and the schema with its append-only triggers."""
+        problems = await schema_problems(self._db)
+        found = await self._snapshot()
+        if found is not None and found[2] is not None:
+            seq, text, stored = found
+            if (problem := check_seal(seq, text, stored, await self.chain_hash(seq))) is not None:
+                problems.append(problem)
+        return await walk(self._batches(f"SELECT {COLUMNS}, hash FROM events ORDER BY seq", []), problems)
 
 
 async def _roll_back(db: aiosqlite.Connection) -> None:
