@@ -640,7 +640,10 @@ async def serve(args: argparse.Namespace, ctx: Context) -> int:
             sources.append(DiskReserve(journal=journal, folder=ctx.settings.database.parent, reserve=reserve))
         ctx.print(ctx.t("serving", db=ctx.settings.database))
         ctx.out.flush()
-        await Service(journal, sources=sources, alert=notifier.tell_unrecorded).run(stop)
+        service = Service(
+            journal, sources=sources, alert=notifier.tell_unrecorded, anchors=anchor_path(ctx.settings)
+        )
+        await service.run(stop)
     ctx.print(ctx.t("stopped"))
     return 0
 

@@ -4,6 +4,7 @@ SQLite file changed with the sqlite3 module as an administrator's shell would.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sqlite3
@@ -11,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.application.service import Service
+from dutydesk.connectors.store import MemoryEventStore
 from dutydesk.connectors.store.chain import link, seal
+from dutydesk.playbooks.clock import ManualClock
+from dutydesk.playbooks.commands import AcknowledgeHandover, OpenIncident
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan
+from tests.test_notify import eventually
 from tests.test_serve import PATIENCE, dutydesk, minutes_ago, start_serve, wait_for
 
 TRIGGER = "events_no_delete"
@@ -143,3 +152,29 @@ def test_a_broken_anchor_file_is_named(home: Path) -> None:
     (home / "bad.jsonl").write_text('{"seq": 1}\n', encoding="utf-8")
     code, out = verify(home, "--anchors", str(home / "bad.jsonl"))
     assert code == 1 and "bad.jsonl:1: not an anchor" in out
+
+
+async def test_the_engine_anchors_at_start_and_at_every_handover(
+    tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    journal = await Journal.open(MemoryEventStore(), plans=plans, deadlines=deadlines, clock=clock)
+    await journal.submit(OpenIncident(actor="张三", plan_id="elevator-entrapment", title="困人"))
+    path = tmp_path / "other-disk" / "anchors.jsonl"
+    stop = asyncio.Event()
+    task = asyncio.create_task(Service(journal, anchors=path).run(stop))
+
+    def anchors() -> list[dict[str, object]]:
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    try:
+        await eventually(lambda: bool(anchors()), "the anchor at start")
+        await journal.submit(AcknowledgeHandover(actor="李四", outgoing="张三", summary="无"))
+        await eventually(lambda: len(anchors()) == 2, "the anchor at the handover")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    start, handover = anchors()
+    assert (start["why"], handover["why"]) == ("start", "handover")
+    assert handover["seq"] == journal.engine.seq and handover["hash"] == await journal.store.chain_hash(
+        journal.engine.seq
+    )

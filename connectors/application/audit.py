@@ -90,6 +90,16 @@ def read_anchors(path: Path) -> list[Anchor]:
     return anchors
 
 
+async def anchor_head(store: EventStore, path: Path, *, at: datetime, why: str) -> Anchor:
+    """Append the log's head as it is now (unverified: `audit verify` checks the chain)."""
+    seq = await store.head()
+    head = await store.chain_hash(seq)
+    assert head is not None  # the head is in the log
+    anchor = Anchor(seq, head, at, str(store.path), why)
+    write_anchor(path, anchor)
+    return anchor
+
+
 async def check_anchors(store: EventStore, anchors: Sequence[Anchor]) -> list[str]:
     """What the log says against each anchor: a cut-off tail, or a chain rewritten."""
     problems = []

@@ -16,20 +16,22 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+from dutydesk.connectors.application.audit import AnchorError, anchor_head
 from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.application.storage import BACKOFF_FIRST, BACKOFF_MAX, Alert, persistently
 from dutydesk.connectors.clock import WallClock
-from dutydesk.connectors.store import StorageUnavailable, StoreError
+from dutydesk.connectors.store import Recorded, StorageUnavailable, StoreError
 from dutydesk.connectors.waits import first_of
 from dutydesk.playbooks.alarmbook import LIVE
 from dutydesk.playbooks.alarms import Arrival, Decoded, Reading, Signal
-from dutydesk.playbooks.events import ObligationBreached, ObligationWarned
+from dutydesk.playbooks.events import HandoverAcknowledged, ObligationBreached, ObligationWarned
 
 log = logging.getLogger("dutydesk.serve")
 
 FOLLOW_INTERVAL = 0.2  # seconds between looks for commands written by other processes
 ENGINE_LEASE = "engine"
 LEASE_TTL = timedelta(seconds=15)  # a holder that stops renewing loses the engine after this
+ANCHOR_EVERY = timedelta(days=1)
 DISK_CHECK = 5.0  # seconds between looks at the free space
 SYSTEM_FEED, DISK_LOW = "dutydesk", "system.disk_low"  # the engine's own alarms
 
@@ -181,15 +183,23 @@ class Service:
         sources: Sequence[Source] = (),
         follow_interval: float = FOLLOW_INTERVAL,
         alert: Alert | None = None,
+        anchors: Path | None = None,
     ) -> None:
         self.journal = journal
         self.alert = alert
+        self.anchors = anchors  # where to anchor the chain's head at each handover and daily
+        self._handover = asyncio.Event()
         self._told: set[tuple[str, str | None, str, int]] = set()  # told unrecorded, by deadline
         self.sources = sources
         self.wall = WallClock()
         self._follow_interval = follow_interval
         self._changed = asyncio.Event()
-        journal.subscribe(lambda _: self._changed.set())
+        journal.subscribe(self._heard)
+
+    def _heard(self, recorded: Sequence[Recorded]) -> None:
+        self._changed.set()
+        if any(isinstance(r.event, HandoverAcknowledged) for r in recorded):
+            self._handover.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then leave a fresh snapshot for a quick restart. Refuses to
@@ -205,6 +215,8 @@ class Service:
                 group.create_task(self._follow(stop))
                 group.create_task(self._deadlines(stop))
                 group.create_task(self._hold(me, stop))
+                if self.anchors is not None:
+                    group.create_task(self._anchoring(self.anchors, stop))
                 for source in self.sources:
                     group.create_task(source.run(stop))
             await self.journal.checkpoint()
@@ -272,3 +284,16 @@ class Service:
                     fresh.append(event)
         if fresh and self.alert is not None:
             await self.alert(fresh)
+
+    async def _anchoring(self, path: Path, stop: asyncio.Event) -> None:
+        """Anchor the chain's head at start, at every handover and once a day (wall clock)."""
+        clock, why = self.wall, "start"
+        while not stop.is_set():
+            try:
+                await anchor_head(self.journal.store, path, at=clock.now(), why=why)
+            except (AnchorError, StoreError) as exc:  # said, and tried again at the next occasion
+                log.warning("cannot anchor the log: %s", exc)
+            self._handover.clear()
+            day = clock.sleep_until(clock.now() + ANCHOR_EVERY)
+            await first_of(day, self._handover.wait(), stop.wait())
+            why = "handover" if self._handover.is_set() else "daily"
