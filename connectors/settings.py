@@ -60,6 +60,8 @@ class DutySection(_Section):
     """The language of the console and the command line; default: from LANG / LC_ALL."""
     close_of_business: time | None = None
     """When a working day ends for deadlines in working days (e.g. 17:30); default: midnight."""
+    bell: bool = True
+    """The console rings the terminal bell for a new incident or a deadline missed."""
 
 
 class DatabaseSection(_Section):

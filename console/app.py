@@ -10,6 +10,7 @@ journal's engine or store.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,8 +18,9 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from dutydesk.connectors.application.factories import apprise_path
 from dutydesk.connectors.application.journal import Journal, Outcome
-from dutydesk.connectors.settings import Settings
+from dutydesk.connectors.settings import Settings, SettingsError
 from dutydesk.connectors.store import Recorded
 from dutydesk.console import render
 from dutydesk.console.base import Changed, Tick, translate_bindings
@@ -27,19 +29,30 @@ from dutydesk.console.queries import DeskQueries
 from dutydesk.console.screens.alarms import AlarmsScreen
 from dutydesk.console.screens.board import BoardScreen
 from dutydesk.console.screens.dutylog import DutyLogScreen
-from dutydesk.console.screens.forms import NewIncidentForm
+from dutydesk.console.screens.forms import ChoicePrompt, FindIncident, Form, NewIncidentForm, TextPrompt
 from dutydesk.console.screens.help import HelpScreen
 from dutydesk.console.screens.incident import IncidentScreen
 from dutydesk.console.screens.register import RegisterScreen
+from dutydesk.console.views import Call, calls_for
 from dutydesk.playbooks.clock import Clock
-from dutydesk.playbooks.commands import Command
-from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged
+from dutydesk.playbooks.commands import Command, OverrideRoster
+from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged, Event
 
 STYLES = Path(__file__).parent / "styles"
 FOLLOW_INTERVAL = 0.1  # seconds between looks for what other processes wrote
 TICK_INTERVAL = 1.0  # seconds between countdown refreshes
 FEED_LENGTH = 200  # alarm events kept for the live feed
 CATCH_UP_BITE = 200  # events folded in between two looks at the keyboard
+ON_DUTY_ROLES = ("leader_on_duty", "duty_officer")  # the roles the desk itself may hand over
+
+
+def _conditions(settings: Settings) -> list[Call]:
+    """What calls for attention from the start: notifications going nowhere."""
+    try:
+        delivering = apprise_path(settings) is not None
+    except SettingsError:  # configured, but the file is missing
+        delivering = False
+    return [] if delivering else [Call.NOTIFY_OFF]
 
 
 class DutyApp(App[None]):
@@ -72,6 +85,8 @@ class DutyApp(App[None]):
         self.operator = operator
         self.zone = settings.zone
         self.feed: deque[Recorded] = deque(maxlen=FEED_LENGTH)
+        self.calls: list[tuple[Call, Event]] = []  # what called for attention, not yet acknowledged
+        self.conditions: list[Call] = _conditions(settings)  # what calls for as long as it holds
         self._follow_interval = follow_interval
         translate_bindings(
             self,
@@ -83,10 +98,22 @@ class DutyApp(App[None]):
                 ("f4", "show_log", "key.log"),
                 ("f6", "show_register", "key.register"),
                 ("ctrl+n", "new_incident", "key.new"),
-                ("ctrl+q", "quit", "key.quit"),
             ],
         )
+        self._translate_textual_keys()
         journal.subscribe(self._applied)
+
+    def _translate_textual_keys(self) -> None:
+        """Textual's own keys (the palette, quit) speak English and quit hides: say them in the
+        console's language, and show quit among the keys."""
+        for key, label, show in (
+            (self.COMMAND_PALETTE_BINDING, "key.palette", False),
+            ("ctrl+q", "key.quit", True),
+        ):
+            self._bindings.key_to_bindings[key] = [
+                dataclasses.replace(binding, description=self.t(label), tooltip=self.t(label), show=show)
+                for binding in self._bindings.key_to_bindings.get(key, [])[:1]
+            ]
 
     @property
     def clock(self) -> Clock:
@@ -96,7 +123,16 @@ class DutyApp(App[None]):
         self.feed.extend(
             r for r in recorded if isinstance(r.event, AlarmObserved | AlarmChanged | DeviceChanged)
         )
+        calls = [(call, r.event) for r in recorded if (call := calls_for(r.event, self.operator))]
+        if calls:
+            self.calls += calls
+            if self.settings.file.duty.bell:
+                self.bell()
         self.post_message(Changed())
+
+    def acknowledge_calls(self) -> None:
+        """The officer has seen what called for attention: the banner keeps only conditions."""
+        self.calls.clear()
 
     async def on_mount(self) -> None:
         kinds = (AlarmObserved.kind, AlarmChanged.kind, DeviceChanged.kind)
@@ -117,8 +153,10 @@ class DutyApp(App[None]):
             await asyncio.sleep(self._follow_interval)
 
     def tick(self) -> None:
-        """Move the countdowns (called every second; tests call it after moving the clock)."""
-        self.screen.post_message(Tick())
+        """Move the clocks and countdowns (called every second; tests call it after moving the
+        clock). Every screen of the stack: the board stays visible behind a form."""
+        for screen in self.screen_stack:
+            screen.post_message(Tick())
 
     def on_changed(self, message: Changed) -> None:
         for screen in self.screen_stack:
@@ -149,6 +187,12 @@ class DutyApp(App[None]):
 
     # -- navigation ------------------------------------------------------------------------------
 
+    async def action_quit(self) -> None:
+        """Quit, unless a form holds what the officer typed and has not yet been told."""
+        if isinstance(self.screen, Form) and not self.screen.leave():
+            return
+        await super().action_quit()
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -178,6 +222,42 @@ class DutyApp(App[None]):
 
         self.push_screen(NewIncidentForm(), opened)
 
+    def action_find(self) -> None:
+        def found(incident: str | None) -> None:
+            if incident:
+                self.push_screen(IncidentScreen(incident))
+
+        self.push_screen(FindIncident(), found)
+
+    def action_set_on_duty(self) -> None:
+        """Who holds a role for the rest of this shift: which role, then who (a roster override)."""
+        t = self.t
+        roles = [(role, render.role_label(role, t)) for role in ON_DUTY_ROLES]
+
+        def holder_for(role: str | None) -> None:
+            if role is None:
+                return
+
+            async def send(holder: str | None) -> None:
+                if holder:
+                    command = OverrideRoster(actor=self.operator, role=role, holder=holder)
+                    label = render.role_label(role, t)
+                    await self.submit(command, t("done.on_duty", holder=holder, role=label))
+
+            current = ", ".join(self.queries.holders(role, self.clock.now()))
+            prompt = TextPrompt(t("form.holder", role=render.role_label(role, t)), value=current)
+            self.push_screen(prompt, send)
+
+        self.push_screen(ChoicePrompt(t("key.on_duty"), roles), holder_for)
+
+    async def action_switch_language(self) -> None:
+        """中文 ↔ English: the screens are built again in the other language, the board on top."""
+        self.t = Translator("en" if self.t.lang == "zh" else "zh")
+        self._translate_textual_keys()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        await self.push_screen(BoardScreen())
+
     def get_system_commands(self, screen: Screen[object]) -> list[SystemCommand]:
         t = self.t
         return [
@@ -187,5 +267,9 @@ class DutyApp(App[None]):
             SystemCommand(t("key.register"), t("cmd.register"), self.action_show_register),
             SystemCommand(t("key.new"), t("cmd.new"), self.action_new_incident),
             SystemCommand(t("key.help"), t("cmd.help"), self.action_help),
-            *super().get_system_commands(screen),
+            SystemCommand(t("key.find"), t("cmd.find"), self.action_find),
+            SystemCommand(t("key.on_duty"), t("cmd.on_duty"), self.action_set_on_duty),
+            SystemCommand(t("key.language"), t("cmd.language"), self.action_switch_language),
+            # Textual's own commands (themes, screenshots, ...) speak English and are not for duty
+            SystemCommand(t("key.quit"), t("cmd.quit"), self.action_quit),
         ]

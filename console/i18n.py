@@ -36,6 +36,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "obligations are still outstanding ({items}); give --reason to close anyway",
     ),
     "already_urgent": ("该事件已标记为紧急", "the incident is already urgent"),
+    "not_urgent": ("事件 {incident} 未标记为紧急", "incident {incident} is not urgent"),
+    "not_correctable": ("不能更正“{field}”", "{field} cannot be corrected"),
+    "bad_time": ("无法识别时间 {text}", "cannot read the time {text}"),
+    "received_after": (
+        "接报时间不能晚于“{milestone}”（{at}）",
+        "the incident cannot be received after it was {milestone} ({at})",
+    ),
+    "not_retractable": ("“{milestone}”不能撤回", "{milestone} cannot be retracted"),
+    "not_reached": ("该事件尚未“{milestone}”", "the incident is not {milestone}"),
+    "retract_late": (
+        "“{milestone}”记录于 {at}，已超过 {minutes} 分钟，不能撤回；请写备注说明",
+        "{milestone} was recorded at {at}, more than {minutes} minutes ago: add a note instead",
+    ),
+    "retract_later_first": (
+        "“{needed}”以“{milestone}”为前提，请先撤回“{needed}”",
+        "{needed} rests on {milestone}: retract it first",
+    ),
     "same_severity": ("事件级别已经是 {severity}", "severity is already {severity}"),
     "empty": ("内容为空：{field}", "{field} is empty"),
     "empty_part": (
@@ -196,6 +213,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "availability.stale": ("失联", "stale"),
     "availability.unknown": ("未知", "unknown"),
     "ev.opened": ("接报", "received"),
+    "ev.retracted": ("撤回", "retracted"),
+    "ev.urgent_off": ("取消紧急", "urgent taken back"),
+    "ev.corrected": ("更正", "corrected"),
+    "ev.reason": ("原因", "reason"),
+    "field.received_at": ("接报时间", "received at"),
+    "field.location": ("地点", "place"),
+    "field.title": ("标题", "title"),
     "ev.warned": ("预警", "warning"),
     "ev.breached": ("超时", "breached"),
     # the console
@@ -234,6 +258,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "done.item": ("{item} 已完成", "{item} done"),
     "done.item_feedback": ("{item} 已记录反馈", "{item} feedback recorded"),
     "key.quit": ("退出", "Quit"),
+    "key.seen": ("已阅", "Seen"),
+    "key.palette": ("命令", "Commands"),
+    "cmd.quit": ("退出值班台", "Quit the console"),
+    "call.new_incident": ("【新事件】", "NEW INCIDENT"),
+    "call.breach": ("【超时】", "DEADLINE MISSED"),
+    "call.notify_off": (
+        "【通知未开启】没有 apprise 配置：超时和升级不会通知任何人",
+        "NOTIFICATIONS OFF: no apprise configuration; breaches and escalations reach nobody",
+    ),
+    "call.more": ("另有 {count} 条", "and {count} more"),
+    "call.ack": ("（按 k 已阅）", "(k: seen)"),
     "key.open": ("打开", "Open"),
     "key.back": ("返回", "Back"),
     "key.cancel": ("取消", "Cancel"),
@@ -254,6 +289,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "act.feedback": ("反馈", "Feedback"),
     "act.note": ("备注", "Note"),
     "act.close": ("关闭", "Close"),
+    "act.correct": ("更正", "Correct"),
+    "act.retract": ("撤回", "Retract"),
+    "act.unurgent": ("取消紧急", "Not urgent"),
+    "ask.unurgent_reason": ("取消紧急的原因", "Why is it not urgent after all?"),
+    "ask.correct_reason": ("更正原因", "Why the correction?"),
+    "ask.retract_reason": ("撤回原因", "Why retract it?"),
+    "nothing_to_retract": ("没有可撤回的节点", "nothing to retract"),
     "act.acknowledge": ("确认告警", "Acknowledge"),
     "act.shelve": ("搁置告警", "Shelve"),
     "act.handover": ("交接班", "Handover"),
@@ -274,6 +316,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tab.devices": ("设备", "Devices"),
     "tab.notifications": ("通知", "Notifications"),
     "log.placeholder": ("写值班记录，回车保存", "Write in the duty log, Enter to save"),
+    "log.override": ("{holder} 任{role}至 {until}", "{holder} is {role} until {until}"),
     "log.handover": ("{outgoing} → {incoming} 交接班", "handover {outgoing} → {incoming}"),
     "form.ok": ("确定", "OK"),
     "form.cancel": ("取消", "Cancel"),
@@ -283,13 +326,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "form.next": ("下一步计划", "Next steps"),
     "form.part_empty": ("“{part}”不能为空", "{part} must not be empty"),
     "form.empty": ("内容不能为空", "this must not be empty"),
+    "form.leave": (
+        "已填写的内容尚未保存：再按一次 Esc（或 Ctrl+Q）放弃",
+        "what you typed is not saved: press Esc (or Ctrl+Q) again to discard it",
+    ),
     "form.new": ("登记新事件", "New incident"),
+    "form.find": ("查找事件：编号或关键词", "Find an incident: its id or words"),
+    "form.none_found": ("没有找到事件", "no incident found"),
+    "form.holder": ("{role}（本班）", "{role} for this shift"),
+    "key.find": ("查找", "Find"),
+    "key.on_duty": ("当班", "On duty"),
+    "key.language": ("English", "中文"),
+    "cmd.find": ("按编号或关键词查找事件并打开", "Find an incident by id or words and open it"),
+    "cmd.on_duty": ("设置本班带班领导或值班人员", "Set the leader on duty or duty officer for this shift"),
+    "cmd.language": ("界面切换为英文", "Switch the console to Chinese"),
+    "done.on_duty": ("已记录：{holder} 任{role}", "recorded: {holder} is {role}"),
     "form.plan_search": ("预案（输入以搜索）", "Plan (type to search)"),
     "form.received": ("接报时间（留空为现在）", "Received at (empty: now)"),
     "form.description": ("情况描述", "Description"),
     "form.empty_title": ("请填写标题", "the title is empty"),
     "form.no_plan": ("请选择预案", "choose a plan"),
     "form.bad_time": ("无法识别时间 {text}", "cannot read the time {text}"),
+    "form.confirm_time": (
+        "接报时间 {at} 在 {ago}前（超过6小时或不在今天）；无误请再按回车确认",
+        "received at {at}, {ago} ago (over 6 hours or another day): press Enter again to confirm",
+    ),
     "h.countdown": ("倒计时", "countdown"),
     "h.event": ("事件", "event"),
     "h.actor": ("操作人", "by"),
@@ -312,7 +373,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "| r | 已报告带班领导 |\n| a | 应急小组已到场 |\n| u | 进展报告（已采取措施/当前状态/下一步计划） |\n"
         "| d | 手工完成事项 |\n| g | 标记紧急（到场时限15→5分钟） |\n| s | 调整事件级别 |\n"
         "| t | 事件平息（开始3个工作日调查时限） |\n| i | 调查完成（开始15个工作日整改时限） |\n"
-        "| x | 整改完成 |\n| f | 已反馈服务对象 |\n| n | 备注 |\n| c | 关闭 |\n| Esc | 返回 |\n\n"
+        "| x | 整改完成 |\n| f | 已反馈服务对象 |\n| n | 备注 |\n"
+        "| e | 更正接报时间、地点或标题（须说明原因） |\n| z | 撤回误按的节点（须说明原因） |\n"
+        "| c | 关闭 |\n| Esc | 返回 |\n\n"
         "倒计时颜色：绿色正常，黄色已过预警点，橙色5分钟内到期，红底已超时。"
         "带 * 的时限为暂定（该年度节假日安排未确认）。",
         "# Duty console keys\n\n"
@@ -327,7 +390,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "| d | tick off an obligation met by hand |\n| g | urgent (on-site limit 15 -> 5 min) |\n"
         "| s | change the severity |\n| t | stabilised (starts the 3-working-day investigation) |\n"
         "| i | investigated (starts the 15-working-day rectification) |\n| x | rectified |\n"
-        "| f | feedback given to the served departments |\n| n | note |\n| c | close |\n| Esc | back |\n\n"
+        "| f | feedback given to the served departments |\n| n | note |\n"
+        "| e | correct the received time, place or title (with the reason) |\n"
+        "| z | retract a milestone pressed by mistake (with the reason) |\n| c | close |\n| Esc | back |\n\n"
         "Countdowns: green on time, yellow past the warning point, orange due within 5 minutes, red overdue. "
         "A due time marked * is provisional (that year's holiday schedule is not confirmed).",
     ),

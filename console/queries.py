@@ -20,12 +20,13 @@ from dutydesk.console.views import (
     active_alarms,
     device_counts,
     due_within,
+    find_incidents,
     handover_summary,
     incident_rows,
 )
 from dutydesk.playbooks.alarmbook import Alarm
 from dutydesk.playbooks.alarms import Availability
-from dutydesk.playbooks.events import DeadLetter, DutyLogged, HandoverAcknowledged
+from dutydesk.playbooks.events import DeadLetter, DutyLogged, HandoverAcknowledged, RosterOverridden
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import Status
 from dutydesk.playbooks.plans import Plan
@@ -61,6 +62,16 @@ class DeskQueries:
     def due_soon(self, now: datetime, cache: StatusCache) -> list[DueRow]:
         return due_within(self.journal.engine, now, cache=cache)
 
+    def find(self, text: str) -> list[Incident]:
+        """Open incidents matching the words (`console/views.py`), and any incident, closed too,
+        by its exact id (closed ones sleep as text: searching their words would wake them all)."""
+        incidents = self.journal.engine.projection.incidents
+        found = find_incidents(incidents.open(), text)
+        key = text.strip().upper()
+        if key in incidents and all(i.id != key for i in found):
+            found.insert(0, incidents[key])
+        return found
+
     async def timeline(self, incident: str, after: int) -> list[Recorded]:
         """The incident's events after `seq`, oldest first."""
         return await self.journal.store.read(after, incident=incident)
@@ -74,11 +85,12 @@ class DeskQueries:
     async def duty_log(self) -> list[Recorded]:
         """Duty log entries and handovers, oldest first."""
         store = self.journal.store
-        entries = [*await store.read_kind(DutyLogged.kind), *await store.read_kind(HandoverAcknowledged.kind)]
+        kinds = (DutyLogged.kind, HandoverAcknowledged.kind, RosterOverridden.kind)
+        entries = [item for kind in kinds for item in await store.read_kind(kind)]
         return sorted(entries, key=lambda r: r.seq)
 
-    def handover(self, now: datetime, lang: str) -> str:
-        return handover_summary(self.journal.engine, now, lang)
+    def handover(self, now: datetime, lang: str, zone: ZoneInfo) -> str:
+        return handover_summary(self.journal.engine, now, lang, zone)
 
     def register(self, now: datetime) -> list[RegisterRow]:
         """The rectification register's rows, as the register screen lists them."""
@@ -91,9 +103,15 @@ class DeskQueries:
         """Active alarms, as the alarm screen lists them."""
         return active_alarms(self.journal.engine.projection.alarms, now)
 
-    def device_counts(self) -> dict[Availability, int]:
+    def alarm(self, key: str) -> Alarm | None:
+        """One alarm as it stands now (the feed names alarms by key)."""
+        return self.journal.engine.projection.alarms.alarms.get(key)
+
+    async def device_counts(self) -> dict[Availability, int]:
+        """Devices by availability, counting those only the engine process has heard from (its
+        heartbeats reach this console through the store, not the log)."""
         book = self.journal.engine.projection.alarms
-        return device_counts(book, book.last_seen)
+        return device_counts(book, book.last_seen.keys() | (await self.journal.store.liveness()).keys())
 
     async def devices(self, zone: ZoneInfo) -> list[dict[str, Any]]:
         """Every device known to the engine or heard from, by key, with its availability."""

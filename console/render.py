@@ -11,6 +11,7 @@ import pendulum
 
 from dutydesk.connectors.store import Recorded
 from dutydesk.console.i18n import Translator
+from dutydesk.console.words import alarm_kind_word, event_word
 from dutydesk.playbooks.alarmbook import Alarm, Device
 from dutydesk.playbooks.alarms import Availability
 from dutydesk.playbooks.clock import iso
@@ -22,13 +23,16 @@ from dutydesk.playbooks.events import (
     DeviceChanged,
     DutyLogged,
     Event,
+    IncidentCorrected,
     IncidentOpened,
     MilestoneReached,
+    MilestoneRetracted,
     NoteAdded,
     ObligationBreached,
     ObligationMet,
     ObligationWarned,
     ProgressUpdated,
+    RosterOverridden,
     SeverityChanged,
     UrgencyChanged,
     payload,
@@ -37,7 +41,7 @@ from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import State, Status
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import RegisterRow
-from dutydesk.playbooks.vocab import ROLES, Milestone, Source
+from dutydesk.playbooks.vocab import ROLES, Milestone, Severity, Source
 
 
 def span(delta: timedelta, lang: str) -> str:
@@ -54,8 +58,8 @@ def refusal(rejected: Rejected, t: Translator, zone: ZoneInfo) -> str:
     for name, value in rejected.params.items():
         if isinstance(value, Milestone):
             params[name] = t.label(value.label)
-        elif isinstance(value, datetime):
-            params[name] = iso(value, zone)
+        elif isinstance(value, datetime):  # to the minute, as the officer reads it
+            params[name] = value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         else:
             params[name] = value
     return t(rejected.code, **params) if rejected.code in t.codes else str(rejected)
@@ -153,7 +157,8 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
 
     match event:
         case IncidentOpened():
-            return f"{t('ev.opened')}: {event.title} ({event.plan_id}, {event.source})"
+            plan_title = plan.title.get(t.lang) if plan else event.plan_id
+            return f"{t('ev.opened')}: {event.title} ({plan_title}, {_source_label(event.source, t)})"
         case MilestoneReached(milestone=milestone, text=text):
             label = t.label(Milestone(milestone).label) if milestone in MILESTONES else milestone
             return f"{label}" + (f": {text}" if text else "")
@@ -173,20 +178,51 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
             return f"{t('ev.warned')}: {title(event.obligation)}"
         case ObligationBreached():
             return f"{t('ev.breached')}: {title(event.obligation)}"
-        case UrgencyChanged():
+        case UrgencyChanged(urgent=True):
             return t("urgent")
+        case UrgencyChanged(reason=reason):
+            return f"{t('ev.urgent_off')} ({t('ev.reason')}: {reason})"
+        case MilestoneRetracted(milestone=milestone, reason=reason):
+            label = t.label(Milestone(milestone).label) if milestone in MILESTONES else milestone
+            return f"{t('ev.retracted')}: {label} ({t('ev.reason')}: {reason})"
+        case IncidentCorrected(field=field, reason=reason):
+            was, now = event.previous, event.value
+            if field == "received_at":
+                was, now = (datetime.fromisoformat(v).strftime("%Y-%m-%d %H:%M") for v in (was, now))
+            what = f"{t('ev.corrected')} {t(f'field.{field}')}"
+            return f"{what}: {was or '-'} → {now} ({t('ev.reason')}: {reason})"
         case SeverityChanged():
-            return f"{t('h.severity')}: {event.previous} → {event.severity}"
+            levels = (t.label(Severity[level.upper()].grade) for level in (event.previous, event.severity))
+            return f"{t('h.severity')}: {' → '.join(levels)}"
         case NoteAdded() | DutyLogged():
             return event.text
+        case RosterOverridden(shift=shift):
+            until = datetime.fromisoformat(shift["end"]).strftime("%m-%d %H:%M")
+            return t("log.override", role=role_label(shift["role"], t), holder=shift["holder"], until=until)
         case AlarmObserved():
             state = t("alarm.cleared") if event.signal == "clear" else t("alarm.active")
-            return f"{state} {event.text or event.alarm_kind} {event.source}/{event.device}"
+            return f"{state} {alarm_kind_word(event.alarm_kind, t)} {event.source}/{event.device}"
         case AlarmChanged():
             return f"{t(f'alarm.{event.status}')} {event.key}"
         case DeviceChanged():
             return f"{t(f'availability.{event.availability}')} {event.device}"
-    return event.kind
+    return event_word(event.kind, t)
+
+
+def stamp(at: datetime, now: datetime, zone: ZoneInfo, *, seconds: bool = False) -> str:
+    """A moment for a table cell, short when it is this year: "11-23 14:05", else with the year
+    ("2025-11-23 14:05"), so that a time a year off never passes for today's."""
+    local = at.astimezone(zone)
+    day = "%m-%d" if local.year == now.astimezone(zone).year else "%Y-%m-%d"
+    return local.strftime(f"{day} %H:%M:%S" if seconds else f"{day} %H:%M")
+
+
+def alarm_line(alarm: Alarm, t: Translator) -> str:
+    """An alarm as it stands: state, what, device and place."""
+    place = " ".join(p for p in (alarm.building, alarm.floor) if p)
+    flaps = f" ×{alarm.flaps}" if alarm.flaps else ""
+    state = t(f"alarm.{alarm.status.value}")
+    return f"{state}{flaps} {alarm_kind_word(alarm.kind, t)} {alarm.device_key} {place}".rstrip()
 
 
 def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Translator) -> str:
@@ -195,7 +231,7 @@ def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Trans
     if status.due_at is None:
         limit = limit_text(ob.limit(False), t)
         return t("waiting_for", anchor=anchor_label(ob.after, plan, t), limit=limit)
-    due = status.due_at.astimezone(zone).strftime("%m-%d %H:%M")
+    due = stamp(status.due_at, now, zone)
     margin = status.margin(now)
     assert margin is not None
     if status.state is State.MET:
@@ -236,7 +272,7 @@ def incident_lines(
     lines = [
         f"{incident.id}  {incident.title}  [{state}{', ' + ', '.join(flags) if flags else ''}]",
         f"{t('h.plan')}: {incident.plan.title.get(t.lang)} ({incident.plan.id})",
-        f"{t('h.severity')}: {t.label(incident.severity.label)}  "
+        f"{t('h.severity')}: {t.label(incident.severity.grade)}  "
         f"{t('h.phase')}: {t.label(incident.phase.label)}",
         f"{t('h.received')}: {iso(incident.received_at, zone)}  "
         f"{t('h.source')}: {_source_label(incident.source, t)}",

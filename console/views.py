@@ -7,15 +7,19 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from dutydesk.playbooks.alarmbook import LIVE, Alarm, AlarmBook
 from dutydesk.playbooks.alarms import Availability
 from dutydesk.playbooks.engine import Engine
+from dutydesk.playbooks.events import DeviceChanged, Event, IncidentOpened, ObligationBreached
 from dutydesk.playbooks.incidents import Incident
 from dutydesk.playbooks.obligations import State, Status
 
 DUE_SOON = timedelta(minutes=5)
+OUTSTANDING = (State.PENDING, State.WARNING, State.BREACHED)  # still owed; time runs against them
 NEXT_HOUR = timedelta(hours=1)
+ASK_BEFORE = timedelta(hours=6)  # a received time further back than this is confirmed first
 
 
 class Urgency(enum.IntEnum):
@@ -75,7 +79,7 @@ def incident_rows(
         if incident.drill and not drills:
             continue
         statuses = [s for s in cache.statuses(engine, incident, now) if s.due_at and s.met_at is None]
-        statuses = [s for s in statuses if s.state in (State.PENDING, State.WARNING, State.BREACHED)]
+        statuses = [s for s in statuses if s.state in OUTSTANDING]
         first = (
             min(statuses, key=lambda s: (-(urgency(s, now) == Urgency.BREACHED), s.due_at))
             if statuses
@@ -94,7 +98,8 @@ class DueRow:
 def due_within(
     engine: Engine, now: datetime, span: timedelta = NEXT_HOUR, *, cache: StatusCache | None = None
 ) -> list[DueRow]:
-    """Every obligation falling due in the next `span`, soonest first."""
+    """Every obligation overdue and unmet, or falling due in the next `span`: overdue first (the
+    longest overdue at the top), then the soonest."""
     rows = []
     cache = cache or StatusCache()
     for incident in engine.projection.incidents.open():
@@ -102,11 +107,67 @@ def due_within(
             if (
                 status.due_at is not None
                 and status.met_at is None
-                and status.state in (State.PENDING, State.WARNING)
+                and status.state in OUTSTANDING
                 and status.due_at <= now + span
             ):
                 rows.append(DueRow(incident, status))
     return sorted(rows, key=lambda r: (r.status.due_at or now, r.incident.id))
+
+
+def latest_per_subject(events: Iterable[Event], limit: int) -> list[Event]:
+    """The newest word on each alarm and device, newest first: a clear replaces the raise it
+    clears, so the feed never shows an alarm both active and cleared."""
+    seen: set[str] = set()
+    latest: list[Event] = []
+    for event in events:
+        subject = event.device if isinstance(event, DeviceChanged) else getattr(event, "key", "")
+        if subject in seen:
+            continue
+        seen.add(subject)
+        latest.append(event)
+        if len(latest) >= limit:
+            break
+    return latest
+
+
+class Call(enum.StrEnum):
+    """Why the console calls for the officer's attention (bell and banner). An event calls until
+    it is acknowledged; a condition calls for as long as it holds."""
+
+    NEW_INCIDENT = "new_incident"  # somebody else, or an alarm, opened an incident
+    BREACH = "breach"  # a deadline passed unmet
+    NOTIFY_OFF = "notify_off"  # notifications are decided and logged but go nowhere
+
+
+def calls_for(event: Event, operator: str) -> Call | None:
+    """What an event just recorded calls for; what this console's officer did calls for nothing."""
+    if isinstance(event, IncidentOpened) and event.actor != operator:
+        return Call.NEW_INCIDENT
+    if isinstance(event, ObligationBreached):
+        return Call.BREACH
+    return None
+
+
+def find_incidents(incidents: Iterable[Incident], text: str) -> list[Incident]:
+    """Incidents whose id, title, place, plan or description hold every word typed (either
+    language, any case), newest first."""
+    words = text.casefold().split()
+    found = []
+    for incident in incidents:
+        plan = incident.plan.title
+        haystack = " ".join(
+            [
+                incident.id,
+                incident.title,
+                incident.location or "",
+                plan.zh,
+                plan.en,
+                incident.description or "",
+            ]
+        ).casefold()
+        if all(word in haystack for word in words):
+            found.append(incident)
+    return sorted(found, key=lambda i: i.received_at, reverse=True)
 
 
 def active_alarms(book: AlarmBook, now: datetime) -> list[Alarm]:
@@ -125,6 +186,12 @@ def device_counts(book: AlarmBook, heard: Iterable[str]) -> dict[Availability, i
     return counts
 
 
+def far_back(at: datetime, now: datetime, zone: ZoneInfo) -> bool:
+    """A received time more than six hours back or on another day: most likely a typing slip
+    (a wrong year, a wrong day), so the console asks before it counts deadlines from it."""
+    return now - at > ASK_BEFORE or at.astimezone(zone).date() != now.astimezone(zone).date()
+
+
 def countdown(status: Status, now: datetime) -> str:
     """`12:34` left, `-05:10` overdue; hours shown when needed."""
     if status.due_at is None:
@@ -139,10 +206,12 @@ def countdown(status: Status, now: datetime) -> str:
     return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes:02d}:{secs:02d}"
 
 
-def handover_summary(engine: Engine, now: datetime, lang: str, span: timedelta = timedelta(hours=8)) -> str:
+def handover_summary(
+    engine: Engine, now: datetime, lang: str, zone: ZoneInfo, span: timedelta = timedelta(hours=8)
+) -> str:
     """What the incoming officer must know: open incidents, what falls due, what is overdue."""
     zh = lang == "zh"
-    lines = [f"{'交接时间' if zh else 'Handover at'}: {now.isoformat(timespec='minutes')}"]
+    lines = [f"{'交接时间' if zh else 'Handover at'}: {now.astimezone(zone):%Y-%m-%d %H:%M}"]
     rows = incident_rows(engine, now)
     lines.append(f"{'进行中事件' if zh else 'Open incidents'}: {len(rows)}")
     for row in rows:
@@ -150,7 +219,7 @@ def handover_summary(engine: Engine, now: datetime, lang: str, span: timedelta =
         what = nxt.obligation.title.get(lang) if nxt else "-"
         when = countdown(nxt, now) if nxt else ""
         lines.append(f"  {row.incident.id} {row.incident.title} — {what} {when}".rstrip())
-    due = due_within(engine, now, span)
+    due = [r for r in due_within(engine, now, span) if r.status.state is not State.BREACHED]
     lines.append(f"{'本班内到期' if zh else 'Falling due this shift'}: {len(due)}")
     overdue = [r for r in rows if r.urgency is Urgency.BREACHED]
     lines.append(f"{'已超时未完成' if zh else 'Overdue and not met'}: {len(overdue)}")

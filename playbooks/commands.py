@@ -60,8 +60,33 @@ class MarkUrgent(IncidentCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UnmarkUrgent(IncidentCommand):
+    """Urgent was set by mistake: the shorter limits no longer apply; the reason is kept."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SetSeverity(IncidentCommand):
     severity: Severity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorrectIncident(IncidentCommand):
+    """Put right what was recorded wrong: `field` is received_at (an ISO time), location or
+    title. A correction is a new event beside the old one; the log keeps both."""
+
+    field: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetractMilestone(IncidentCommand):
+    """A milestone recorded by mistake (a key pressed too early), taken back soon after."""
+
+    milestone: Milestone
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +152,15 @@ class AcknowledgeBreach(IncidentCommand):
 class ImportRoster(Command):
     source: str  # the file it came from
     shifts: tuple[Shift, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverrideRoster(Command):
+    """From now to the end of the current shift, `holder` holds `role` (a leader standing in, an
+    officer swapping): the roster file need not be imported again."""
+
+    role: str
+    holder: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

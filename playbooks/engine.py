@@ -25,18 +25,23 @@ from dutydesk.playbooks.commands import (
     AddNote,
     Command,
     CompleteObligation,
+    CorrectIncident,
     ImportRoster,
     IncidentCommand,
     ItemCommand,
     MarkUrgent,
     OpenIncident,
+    OverrideRoster,
     PostUpdate,
     ReachMilestone,
     Rejected,
+    RetractMilestone,
     SetSeverity,
     ShelveAlarm,
+    UnmarkUrgent,
     WriteLog,
 )
+from dutydesk.playbooks.corrections import RETRACT_WITHIN, correct
 from dutydesk.playbooks.dispatch import Dispatcher
 from dutydesk.playbooks.events import (
     AlarmAcknowledged,
@@ -55,6 +60,7 @@ from dutydesk.playbooks.events import (
     PlanRegistered,
     ProgressUpdated,
     RosterImported,
+    RosterOverridden,
     SeverityChanged,
     UrgencyChanged,
 )
@@ -106,8 +112,10 @@ class Engine:
         feeds: Mapping[str, Feed] | None = None,
         debounce: Debounce | None = None,
         notices: NoticePolicy | None = None,
+        retract_within: timedelta = RETRACT_WITHIN,
     ) -> None:
         self.plans = dict(plans)
+        self.retract_within = retract_within
         self.deadlines = deadlines
         self.projection = projection or Projection()
         self.feeds = dict(feeds or {})
@@ -384,7 +392,9 @@ class Engine:
     ) -> list[Event]:
         place = " ".join(p for p in (info.site, info.building, info.floor) if p) or None
         severity = Severity[info.severity.upper()] if info.severity else None
-        title = f"{info.text or kind} · {info.device}"
+        # by plan and place, as an officer would name it ("电梯困人 · 3号楼 EL-0107"); the alarm's
+        # own words stay on the alarm
+        title = f"{plan.title.zh} · {' '.join(p for p in (info.building, info.floor, info.device) if p)}"
         command = OpenIncident(
             actor=ENGINE_ACTOR,
             plan_id=plan.id,
@@ -514,6 +524,8 @@ class Engine:
                         next_steps=parts["next_steps"],
                     )
                 ]
+            case UnmarkUrgent() | CorrectIncident() | RetractMilestone():
+                return [correct(incident, command, at, requires=REQUIRES, retract_within=self.retract_within)]
             case MarkUrgent():
                 if incident.urgent:
                     raise Rejected("already_urgent", f"incident {incident.id} is already urgent")
@@ -539,6 +551,11 @@ class Engine:
         match command:
             case WriteLog(text=text):
                 return DutyLogged(**head, text=text.strip())
+            case OverrideRoster(role=role, holder=holder):
+                if not holder.strip():
+                    raise Rejected("empty", "the holder is empty", field="holder")
+                shift = self.projection.notices.roster.override(role, holder.strip(), at)
+                return RosterOverridden(**head, shift=shift.to_dict())
             case AcknowledgeHandover(outgoing=outgoing, summary=summary):
                 return HandoverAcknowledged(**head, outgoing=outgoing, summary=summary)
             case AcknowledgeAlarm(key=key, reason=reason):

@@ -64,9 +64,31 @@ class ProgressUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MilestoneRetracted(Event):
+    """A milestone recorded by mistake, taken back: what it met is owed again."""
+
+    kind: ClassVar[str] = "incident.milestone_retracted"
+    milestone: str
+    reached_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UrgencyChanged(Event):
     kind: ClassVar[str] = "incident.urgency"
     urgent: bool
+    reason: str | None = None  # why urgent was taken back
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentCorrected(Event):
+    """A recorded fact put right (received_at, location, title); the old value stays in the log."""
+
+    kind: ClassVar[str] = "incident.corrected"
+    field: str
+    value: str
+    previous: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -218,6 +240,15 @@ class RosterImported(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RosterOverridden(Event):
+    """Somebody else holds a role for the rest of the current shift, set at the desk
+    (see `Roster.overridden`); the shift as `Shift.to_dict`."""
+
+    kind: ClassVar[str] = "roster.override"
+    shift: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BreachAcknowledged(Event):
     """Someone has taken a breach in hand: its escalation stops."""
 
@@ -364,8 +395,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PlanRegistered,
         IncidentOpened,
         MilestoneReached,
+        MilestoneRetracted,
         ProgressUpdated,
         UrgencyChanged,
+        IncidentCorrected,
         SeverityChanged,
         NoteAdded,
         ObligationMet,
@@ -380,6 +413,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlarmAcknowledged,
         AlarmShelved,
         RosterImported,
+        RosterOverridden,
         BreachAcknowledged,
         BreachEscalated,
         NotificationQueued,

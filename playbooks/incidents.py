@@ -17,8 +17,10 @@ from dutydesk.playbooks.events import (
     AlarmShelved,
     DeviceChanged,
     Event,
+    IncidentCorrected,
     IncidentOpened,
     MilestoneReached,
+    MilestoneRetracted,
     NoteAdded,
     ObligationBreached,
     ObligationMet,
@@ -295,8 +297,21 @@ def apply_to(incident: Incident, event: Event) -> None:
             incident.updates += 1
         case NoteAdded():
             incident.notes += 1
+        case MilestoneRetracted(milestone=milestone):
+            incident.milestones.pop(milestone, None)
+            # what the milestone met is owed again
+            for ob in incident.plan.obligations:
+                if ob.met_by == milestone:
+                    for key in [k for k in incident.met if k[0] == ob.id]:
+                        del incident.met[key]
         case UrgencyChanged(urgent=urgent):
             incident.urgent = urgent
+        case IncidentCorrected(field="received_at", value=value):
+            incident.milestones[Milestone.RECEIVED] = datetime.fromisoformat(value)
+        case IncidentCorrected(field="location", value=value):
+            incident.location = value or None
+        case IncidentCorrected(field="title", value=value):
+            incident.title = value
         case SeverityChanged(severity=severity):
             incident.severity = Severity[severity.upper()]
         case ObligationMet(obligation=obligation, occurrence=occurrence):

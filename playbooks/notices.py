@@ -26,6 +26,7 @@ from dutydesk.playbooks.events import (
     RectificationOverdue,
     RectificationReminder,
     RosterImported,
+    RosterOverridden,
 )
 from dutydesk.playbooks.roster import Roster, Shift
 from dutydesk.playbooks.vocab import Milestone
@@ -149,6 +150,8 @@ class NoticeBook:
                 self._add_item(event)
             case RosterImported(shifts=shifts):
                 self.roster = self.roster.merged(Shift.from_dict(s) for s in shifts)
+            case RosterOverridden(shift=shift):
+                self.roster = self.roster.overridden(Shift.from_dict(shift))
             case _:
                 pass
 
@@ -270,6 +273,7 @@ _FOLDED = frozenset(
         NotificationAttempted,
         NotificationFailed,
         RosterImported,
+        RosterOverridden,
     }
 )
 

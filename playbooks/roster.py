@@ -11,17 +11,19 @@ assignment (the party committee and government office is always the same office)
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dutydesk.playbooks.vocab import ROLES
 
 COLUMNS = ("role", "holder", "tags", "start", "end")
+OVERRIDE_SPAN = timedelta(hours=12)  # an override's length when no dated shift says when the shift ends
 TAG = re.compile(r"^[^\s,;:|]+$")  # apprise reads ':' in a tag as a priority or retry mark
 _SPLIT = re.compile(r"[\s,;|]+")
 
@@ -99,6 +101,38 @@ class Roster:
                 or (s.start is not None and s.start >= last)
             ]
         return Roster(tuple(sorted([*kept, *new], key=_order)))
+
+    def override(self, role: str, holder: str, at: datetime) -> Shift:
+        """`holder` takes `role` from `at` to the end of the current shift (OVERRIDE_SPAN when no
+        dated shift covers `at`), reached through the tags the roster already knows them by."""
+        covering = [s for s in self.shifts if s.role == role and not s.standing and s.covers(at)]
+        end = max((s.end for s in covering if s.end), default=at + OVERRIDE_SPAN)
+        tags = next((s.tags for s in self.shifts if s.holder == holder), ())
+        return Shift(role, holder, tags, at, end)
+
+    def overridden(self, shift: Shift) -> Roster:
+        """This roster with `shift` laid over its role alone: that role's other shifts give way
+        for its span (cut short or begun later); the other roles keep theirs."""
+        start, end = shift.start, shift.end
+        assert start is not None, "an override is dated"
+        assert end is not None, "an override is dated"
+        kept: list[Shift] = []
+        for s in self.shifts:
+            if (
+                s.role != shift.role
+                or s.start is None
+                or s.end is None
+                or not (s.start < end and start < s.end)
+            ):
+                kept.append(s)
+                continue
+            assert s.start is not None, "dated"
+            assert s.end is not None, "dated"
+            if s.start < start:
+                kept.append(dataclasses.replace(s, end=start))
+            if s.end > end:
+                kept.append(dataclasses.replace(s, start=end))
+        return Roster(tuple(sorted([*kept, shift], key=_order)))
 
     def period(self) -> tuple[datetime, datetime] | None:
         dated = [s for s in self.shifts if s.start is not None and s.end is not None]

@@ -33,6 +33,12 @@ class Severity(enum.IntEnum):
     def label(self) -> Label:
         return SEVERITY_LABELS[self]
 
+    @property
+    def grade(self) -> Label:
+        """The official grading as level and name: "Ⅲ 较大" / "Ⅲ relatively serious"."""
+        label, numeral = SEVERITY_LABELS[self], _NUMERALS[self]
+        return Label(f"{numeral} {label.zh}", f"{numeral} {label.en}")
+
     def at_least(self, other: Severity) -> bool:
         """True when this level is as severe as `other` or more."""
         return self.value <= other.value
@@ -43,7 +49,11 @@ class Severity(enum.IntEnum):
         key = text.strip()
         for level in cls:
             label = SEVERITY_LABELS[level]
-            if key.lower() in (level.id, label.en.lower()) or key in (label.zh, _ROMAN[level]):
+            if key.lower() in (level.id, label.en.lower()) or key in (
+                label.zh,
+                _ROMAN[level],
+                _NUMERALS[level],
+            ):
                 return level
         choices = ", ".join(f"{s.id} ({_ROMAN[s]}, {s.label.zh})" for s in cls)
         raise ValueError(f"unknown severity {text!r}; expected one of {choices}")
@@ -56,11 +66,19 @@ _ROMAN = {
     Severity.EXTRAORDINARY: "I",
 }
 
+_NUMERALS = {  # as the national plans write them
+    Severity.GENERAL: "Ⅳ",
+    Severity.LARGE: "Ⅲ",
+    Severity.MAJOR: "Ⅱ",
+    Severity.EXTRAORDINARY: "Ⅰ",
+}
+
+# the English of the State Council's national emergency plan (Level I extremely serious ... IV general)
 SEVERITY_LABELS = {
     Severity.GENERAL: Label("一般", "general"),
-    Severity.LARGE: Label("较大", "large"),
-    Severity.MAJOR: Label("重大", "major"),
-    Severity.EXTRAORDINARY: Label("特别重大", "extraordinary"),
+    Severity.LARGE: Label("较大", "relatively serious"),
+    Severity.MAJOR: Label("重大", "serious"),
+    Severity.EXTRAORDINARY: Label("特别重大", "extremely serious"),
 }
 
 ROLES: dict[str, Label] = {

@@ -216,17 +216,13 @@ async def snapshot_scene(journal: Journal, clock: ManualClock) -> None:
     await journal.fire()
 
 
-@pytest.mark.parametrize(
-    ("screen", "lang", "size"),
-    [
-        ("board", "zh", (80, 24)),
-        ("board", "en", (80, 24)),
-        ("board", "zh", (120, 40)),
-        ("board", "en", (120, 40)),
-        ("incident", "zh", (120, 40)),
-        ("incident", "en", (80, 24)),
-    ],
-)
+# every main screen, both languages, the smallest terminal promised and a common one
+SCREENS = {"board": (), "incident": ("down", "enter"), "alarms": ("f3",), "handover": ("f4",)}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("screen", list(SCREENS))
 async def test_snapshots(
     journal: Journal, tmp_path: Path, clock: ManualClock, screen: str, lang: str, size: tuple[int, int]
 ) -> None:
@@ -238,9 +234,8 @@ async def test_snapshots(
     app = console(journal, tmp_path, lang)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        if screen == "incident":
-            await pilot.press("down", "enter")
-            await pilot.pause()
+        await pilot.press(*SCREENS[screen])
+        await pilot.pause()
         svg = app.export_screenshot(title=f"dutydesk {screen} {lang}")
     path = SNAPSHOTS / f"{screen}-{lang}-{size[0]}x{size[1]}.svg"
     if os.environ.get("DUTYDESK_UPDATE_SNAPSHOTS"):

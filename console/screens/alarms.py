@@ -7,12 +7,13 @@ from datetime import timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, TabbedContent, TabPane
+from textual.widgets import DataTable, TabbedContent, TabPane
 
 from dutydesk.console import render
-from dutydesk.console.base import Changed, DutyScreen, translate_bindings
+from dutydesk.console.base import Changed, DutyScreen, KeyBar, translate_bindings
 from dutydesk.console.deliveries import target_text
 from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt
+from dutydesk.console.words import alarm_kind_word
 from dutydesk.playbooks.commands import AcknowledgeAlarm, ShelveAlarm
 
 SHELVE_FOR = (("1", 1), ("4", 4), ("8", 8), ("24", 24))  # hours a shelving may last
@@ -53,7 +54,7 @@ class AlarmsScreen(DutyScreen):
                 for key in ("h.since", "h.state", "h.role", "h.target", "h.attempts", "h.error"):
                     sent.add_column(t(key), key=key)
                 yield sent
-        yield Footer()
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         await self.refresh_view()
@@ -70,7 +71,7 @@ class AlarmsScreen(DutyScreen):
             table.add_row(
                 alarm.since.astimezone(zone).strftime("%m-%d %H:%M:%S"),
                 t(f"alarm.{alarm.status.value}") + (f" ×{alarm.flaps}" if alarm.flaps else ""),
-                alarm.text or alarm.kind,
+                alarm_kind_word(alarm.kind, t),
                 f"{alarm.source}/{alarm.device}",
                 " ".join(p for p in (alarm.building, alarm.floor) if p),
                 alarm.incident or "-",

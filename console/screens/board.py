@@ -9,19 +9,22 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from dutydesk.console import render
-from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
+from dutydesk.console.base import Changed, DutyScreen, KeyBar, Tick, translate_bindings
 from dutydesk.console.screens.incident import IncidentScreen
 from dutydesk.console.views import (
+    DueRow,
     IncidentRow,
     StatusCache,
     Urgency,
     countdown,
+    latest_per_subject,
     urgency,
 )
 from dutydesk.playbooks.alarms import Availability
+from dutydesk.playbooks.events import AlarmChanged, AlarmObserved
 
 URGENCY_STYLE = {
     Urgency.NONE: "dim",
@@ -32,7 +35,11 @@ URGENCY_STYLE = {
 }
 
 
+# the countdown comes second so that it shows on the narrowest terminal
+COLUMNS = ("id", "countdown", "title", "severity", "next_due")
 REFRESH_EVERY = 0.25  # seconds: changes arriving faster than this are shown together
+FEED_LINES = 30
+CALLS_SHOWN = 3  # the banner's lines of events; the rest are counted
 FULL_EVERY = 5  # ticks between full refreshes when nothing changed (the order of what is pressing)
 
 
@@ -45,19 +52,34 @@ class BoardScreen(DutyScreen):
         self._shown: dict[str, tuple[Text | str, ...]] = {}
         self._last: list[IncidentRow] = []
         self._ticks = 0
+        self._due: list[DueRow] = []
 
     def compose(self) -> ComposeResult:
         t = self.duty.t
-        translate_bindings(self, t, [("enter", "open_incident", "key.open")])
+        translate_bindings(
+            self,
+            t,
+            [
+                ("enter", "open_incident", "key.open"),
+                ("k", "acknowledge_calls", "key.seen"),
+                ("slash", "app.find", "key.find"),
+                ("o", "app.set_on_duty", "key.on_duty"),
+                ("l", "app.switch_language", "key.language"),
+            ],
+        )
         yield Static(id="topbar")
+        yield Static(id="attention")
         yield Static(t("drill.banner"), id="drill-banner")
-        table: DataTable[Text | str] = DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
-        # the countdown comes second so that it shows on the narrowest terminal
-        table.add_column(t("h.id"), key="id")
-        table.add_column(t("h.countdown"), key="countdown")
-        table.add_column(t("h.title"), key="title")
-        table.add_column(t("h.severity"), key="severity")
-        table.add_column(t("h.next_due"), key="next")
+        # the countdown's colour says how pressing it is, on the cursor row as on the others
+        table: DataTable[Text | str] = DataTable(
+            id="incidents",
+            cursor_type="row",
+            zebra_stripes=True,
+            cursor_foreground_priority="renderable",
+            cursor_background_priority="renderable",
+        )
+        for column in COLUMNS:
+            table.add_column(t(f"h.{column}"), key=column)
         yield table
         with Horizontal(id="lower"):
             with Vertical(id="feed-box"):
@@ -67,32 +89,35 @@ class BoardScreen(DutyScreen):
                 yield Static(t("h.due_hour"), classes="heading")
                 yield Static(id="due")
         yield Static(id="devices")
-        yield Footer()
+        yield KeyBar()
 
-    def on_mount(self) -> None:
-        self.refresh_all()
+    async def on_mount(self) -> None:
+        await self.refresh_all()
         self.set_interval(REFRESH_EVERY, self._refresh_if_changed)
 
     def on_changed(self, message: Changed) -> None:
         # a stream of alarms must not keep the screen busy: gather changes, show them together
         self._dirty = True
 
-    def _refresh_if_changed(self) -> None:
+    async def _refresh_if_changed(self) -> None:
         if self._dirty:
-            self.refresh_all()
+            await self.refresh_all()
 
-    def on_tick(self, message: Tick) -> None:
+    async def on_tick(self, message: Tick) -> None:
         self._ticks += 1
         if self._dirty or self._ticks % FULL_EVERY == 0:
-            self.refresh_all()
-        else:  # between full refreshes only the clock and the countdowns in view move
+            await self.refresh_all()
+        else:  # between full refreshes only the clock and the countdowns move, all in step
             now = self.duty.clock.now()
             self._show_clock(now)
             rows = [
-                dataclasses.replace(r, urgency=urgency(r.next.at(now), now)) if r.next else r
+                dataclasses.replace(r, next=r.next.at(now), urgency=urgency(r.next.at(now), now))
+                if r.next
+                else r
                 for r in self._last
             ]
             self._fill_incidents(rows, now)
+            self._show_due([dataclasses.replace(d, status=d.status.at(now)) for d in self._due], now)
 
     def _show_clock(self, now: datetime) -> None:
         """The clock, who is on duty and the leader on duty (from the roster, else this console's
@@ -106,30 +131,56 @@ class BoardScreen(DutyScreen):
             f"{t('board.on_duty')}: {officers}  {t('board.leader')}: {leaders}"
         )
 
-    def refresh_all(self) -> None:
+    async def refresh_all(self) -> None:
         app, t = self.duty, self.duty.t
         now = app.clock.now()
         queries = app.queries
         self._show_clock(now)
+        self._show_calls()
         self._dirty = False
         rows = self._last = queries.open_incidents(now, self._cache)
         self.query_one("#drill-banner").display = any(r.incident.drill for r in rows)
         self._fill_incidents(rows, now)
         self._fill_feed()
-        due = queries.due_soon(now, self._cache)
-        self.query_one("#due", Static).update(
-            "\n".join(
-                f"{countdown(d.status, now):>8}  {d.incident.id}  {d.status.obligation.title.get(t.lang)}"
-                for d in due[:20]
-            )
-            or t("board.nothing_due")
-        )
-        counts = queries.device_counts()
+        self._due = queries.due_soon(now, self._cache)
+        self._show_due(self._due, now)
+        counts = await queries.device_counts()
         active = len(queries.alarms(now))
         parts = [f"{t(f'availability.{a.value}')} {counts[a]}" for a in Availability if counts[a]]
         self.query_one("#devices", Static).update(
             f"{t('h.device')}: {'  '.join(parts) or '-'}   {t('board.active_alarms')}: {active}"
         )
+
+    def _show_due(self, due: list[DueRow], now: datetime) -> None:
+        """What is overdue (in red) and what falls due in the next hour, soonest first."""
+        t = self.duty.t
+        text = Text()
+        for row in due[:20]:
+            style = URGENCY_STYLE[urgency(row.status, now)]
+            text.append(f"{countdown(row.status, now):>8}", style=style)
+            text.append(f"  {row.incident.id}  {row.status.obligation.title.get(t.lang)}\n")
+        text.rstrip()
+        self.query_one("#due", Static).update(text if due else t("board.nothing_due"))
+
+    def _show_calls(self) -> None:
+        """The banner: what called for attention since the officer last acknowledged (newest
+        first), and the conditions that hold."""
+        app, t = self.duty, self.duty.t
+        lines = [t(f"call.{call.value}") for call in app.conditions]
+        for call, event in reversed(app.calls[-CALLS_SHOWN:]):
+            plan = app.queries.incident(event.incident).plan if event.incident else None
+            lines.append(f"{t(f'call.{call.value}')}: {event.incident}  {render.describe(event, plan, t)}")
+        if len(app.calls) > CALLS_SHOWN:
+            lines.append(t("call.more", count=len(app.calls) - CALLS_SHOWN))
+        if app.calls:
+            lines[-1] += f"   {t('call.ack')}"
+        banner = self.query_one("#attention", Static)
+        banner.update(Text("\n".join(lines)))
+        banner.display = bool(lines)
+
+    def action_acknowledge_calls(self) -> None:
+        self.duty.acknowledge_calls()
+        self._show_calls()
 
     def _fill_incidents(self, rows: list[IncidentRow], now: datetime) -> None:
         table = self.query_one("#incidents", DataTable)
@@ -151,7 +202,7 @@ class BoardScreen(DutyScreen):
         for row in rows[first : first + table.size.height + 2]:
             cells = self._cells(row, now)
             shown = self._shown.get(row.incident.id)
-            for column, index in (("countdown", 1), ("next", 4)):
+            for index, column in enumerate(COLUMNS):
                 if shown is None or cells[index] != shown[index]:
                     table.update_cell(row.incident.id, column, cells[index])
             self._shown[row.incident.id] = cells
@@ -159,24 +210,30 @@ class BoardScreen(DutyScreen):
     def _cells(self, row: IncidentRow, now: datetime) -> tuple[Text | str, ...]:
         t = self.duty.t
         incident = row.incident
-        title = incident.title + (f" [{t('urgent')}]" if incident.urgent else "")
+        # Text, not markup: "[urgent]" must show as written, whatever the title holds
+        title = Text(incident.title)
+        if incident.urgent:
+            title.append(f" [{t('urgent')}]", style="bold")
         if incident.drill:
-            title = f"[{t('drill')}] {title}"
+            title = Text(f"[{t('drill')}] ").append_text(title)
         style = URGENCY_STYLE[row.urgency]
         nxt = row.next.obligation.title.get(t.lang) if row.next else "-"
         clock = countdown(row.next, now) if row.next else "-"
-        return (incident.id, Text(clock, style=style), title, t.label(incident.severity.label), nxt)
+        return (incident.id, Text(clock, style=style), title, t.label(incident.severity.grade), nxt)
 
     def _fill_feed(self) -> None:
+        """The latest word on each alarm and device, newest first; an alarm as it stands now."""
         app, t = self.duty, self.duty.t
         lines = []
-        for item in reversed(app.feed):
-            event = item.event
-            when = event.at.astimezone(app.zone).strftime("%H:%M:%S")
-            lines.append(f"{when} {render.describe(event, None, t)}")
-            if len(lines) >= 30:
-                break
-        self.query_one("#feed", Static).update("\n".join(lines) or t("no_alarms"))
+        for event in latest_per_subject((r.event for r in reversed(app.feed)), FEED_LINES):
+            alarm = app.queries.alarm(event.key) if isinstance(event, AlarmObserved | AlarmChanged) else None
+            if alarm is not None:
+                when = alarm.since.astimezone(app.zone).strftime("%H:%M:%S")
+                lines.append(f"{when} {render.alarm_line(alarm, t)}")
+            else:
+                when = event.at.astimezone(app.zone).strftime("%H:%M:%S")
+                lines.append(f"{when} {render.describe(event, None, t)}")
+        self.query_one("#feed", Static).update(Text("\n".join(lines)) if lines else t("no_alarms"))
 
     def action_open_incident(self) -> None:
         table = self.query_one("#incidents", DataTable)

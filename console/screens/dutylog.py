@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
-from dutydesk.console.base import Changed, DutyScreen, translate_bindings
+from dutydesk.console import render
+from dutydesk.console.base import Changed, DutyScreen, KeyBar, translate_bindings
 from dutydesk.console.screens.forms import TextPrompt
 from dutydesk.playbooks.commands import AcknowledgeHandover, WriteLog
-from dutydesk.playbooks.events import DutyLogged
+from dutydesk.playbooks.events import HandoverAcknowledged
 
 
 class DutyLogScreen(DutyScreen):
@@ -23,7 +24,7 @@ class DutyLogScreen(DutyScreen):
         yield log
         yield Input(placeholder=t("log.placeholder"), id="entry")
         yield Static(id="handover")
-        yield Footer()
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         await self.refresh_view()
@@ -39,12 +40,14 @@ class DutyLogScreen(DutyScreen):
         for item in await app.queries.duty_log():
             event = item.event
             text = (
-                event.text
-                if isinstance(event, DutyLogged)
-                else app.t("log.handover", outgoing=getattr(event, "outgoing", ""), incoming=event.actor)
+                app.t("log.handover", outgoing=event.outgoing, incoming=event.actor)
+                if isinstance(event, HandoverAcknowledged)
+                else render.describe(event, None, app.t)
             )
             table.add_row(event.at.astimezone(app.zone).strftime("%m-%d %H:%M"), event.actor, text)
-        self.query_one("#handover", Static).update(app.queries.handover(app.clock.now(), app.t.lang))
+        self.query_one("#handover", Static).update(
+            app.queries.handover(app.clock.now(), app.t.lang, app.zone)
+        )
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -58,7 +61,7 @@ class DutyLogScreen(DutyScreen):
     def action_handover(self) -> None:
         """The incoming officer (this console's operator) takes over from the one named."""
         app = self.duty
-        summary = app.queries.handover(app.clock.now(), app.t.lang)
+        summary = app.queries.handover(app.clock.now(), app.t.lang, app.zone)
 
         async def send(outgoing: str | None) -> None:
             if outgoing:

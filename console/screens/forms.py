@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 import pendulum
 from textual.app import ComposeResult
@@ -12,8 +14,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from dutydesk.console import render
 from dutydesk.console.base import translate_bindings
 from dutydesk.console.i18n import Translator
+from dutydesk.console.views import far_back
 from dutydesk.playbooks.commands import OpenIncident
 from dutydesk.playbooks.vocab import Source
 
@@ -22,6 +26,16 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+FOUND_SHOWN = 20  # incidents a search lists
+
+
+def parse_time(text: str, zone: ZoneInfo) -> datetime | None:
+    """A time as an officer types it ("2026-11-23 14:05"), in the centre's zone; None if unreadable."""
+    try:
+        parsed = pendulum.parse(text, tz=zone)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        return None
+    return parsed if isinstance(parsed, pendulum.DateTime) else None
 
 
 class Form(ModalScreen[T | None], Generic[T]):
@@ -37,9 +51,24 @@ class Form(ModalScreen[T | None], Generic[T]):
 
     def on_mount(self) -> None:
         translate_bindings(self, self.t, [("escape", "cancel", "key.cancel")])
+        self._typed = self._values()  # what the form opened with
+        self._warned = False  # the officer was told that leaving loses what was typed
+
+    def _values(self) -> dict[str | None, str]:
+        return {field.id: field.value for field in self.query(Input)}
+
+    def leave(self) -> bool:
+        """Whether the form may go: at once if nothing was typed; else once the officer, warned,
+        asks again (Esc or Ctrl+Q a second time)."""
+        if self._warned or self._values() == self._typed:
+            return True
+        self._warned = True
+        self.refuse(self.t("form.leave"))
+        return False
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.leave():
+            self.dismiss(None)
 
     def buttons(self) -> ComposeResult:
         with Horizontal(classes="buttons"):
@@ -48,7 +77,7 @@ class Form(ModalScreen[T | None], Generic[T]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "cancel":
-            self.dismiss(None)
+            self.action_cancel()
         else:
             self.submit()
 
@@ -88,16 +117,17 @@ class UpdateForm(Form[tuple[str, str, str]]):
 
 
 class TextPrompt(Form[str]):
-    """One line of text: a note, a reason, the feedback given."""
+    """One line of text: a note, a reason, the feedback given, a value to correct."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, value: str = "") -> None:
         super().__init__()
         self.title_text = title
+        self.value = value  # what holds now, to be edited
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
             yield Label(self.title_text, classes="title")
-            yield Input(id="text")
+            yield Input(self.value, id="text")
             yield Static(id="error", classes="error")
             yield from self.buttons()
 
@@ -112,15 +142,21 @@ class TextPrompt(Form[str]):
 class ChoicePrompt(Form[str]):
     """Pick one of a few: a severity level, an obligation to tick off."""
 
-    def __init__(self, title: str, choices: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, title: str, choices: Sequence[tuple[str, str]], current: str | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
+        self.current = current  # highlighted when the prompt opens: what holds now
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
             yield Label(self.title_text, classes="title")
             yield OptionList(*(Option(label, id=value) for value, label in self.choices), id="choices")
+
+    def on_mount(self) -> None:  # Form's on_mount runs too (Textual calls each class's handler)
+        values = [value for value, _ in self.choices]
+        if self.current in values:
+            self.query_one("#choices", OptionList).highlighted = values.index(self.current)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
@@ -133,6 +169,10 @@ class ChoicePrompt(Form[str]):
 
 class NewIncidentForm(Form[str]):
     """A report by phone, from the OA system or on site: source, place, plan, urgency, what."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._confirmed: str | None = None  # a far-back received time the officer confirmed
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -160,8 +200,7 @@ class NewIncidentForm(Form[str]):
             yield Static(id="error", classes="error")
             yield from self.buttons()
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # Form's on_mount runs too (Textual calls each class's handler)
         self.show_plans("")
         self.query_one("#title", Input).focus()
 
@@ -182,6 +221,8 @@ class NewIncidentForm(Form[str]):
             self.show_plans(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        # Textual calls Form's handler too unless told not to: that would submit twice
+        event.prevent_default()
         if event.input.id != "search":
             self.submit()
 
@@ -201,14 +242,16 @@ class NewIncidentForm(Form[str]):
         received = self.query_one("#received", Input).value.strip()
         at = None
         if received:
-            try:
-                parsed = pendulum.parse(received, tz=app.zone)
-            except (ValueError, pendulum.parsing.exceptions.ParserError):
-                parsed = None
-            if not isinstance(parsed, pendulum.DateTime):
+            at = parse_time(received, app.zone)
+            if at is None:
                 self.refuse(t("form.bad_time", text=received))
                 return
-            at = parsed
+            now = app.clock.now()
+            if far_back(at, now, app.zone) and self._confirmed != received:
+                self._confirmed = received
+                ago = render.span(now - at, t.lang)
+                self.refuse(t("form.confirm_time", at=f"{at:%Y-%m-%d %H:%M}", ago=ago))
+                return
         source = self.query_one("#source", Select).value
         command = OpenIncident(
             actor=app.operator,
@@ -228,3 +271,39 @@ class NewIncidentForm(Form[str]):
             self.dismiss(outcome.recorded[-1].event.incident)
         elif outcome.rejected is not None:
             self.refuse(self.duty.refusal(outcome))
+
+
+class FindIncident(Form[str]):
+    """Find an incident by its id or by words of its title, place, plan or description."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form wide"):
+            yield Label(self.t("form.find"), classes="title")
+            yield Input(id="words")
+            yield OptionList(id="found")
+            yield Static(id="error", classes="error")
+
+    def on_mount(self) -> None:  # Form's on_mount runs too
+        self.show("")
+
+    def show(self, text: str) -> None:
+        found = self.query_one("#found", OptionList)
+        found.clear_options()
+        for incident in self.duty.queries.find(text)[:FOUND_SHOWN]:
+            closed = f" [{self.t('incident.closed')}]" if incident.closed else ""
+            found.add_option(Option(f"{incident.id}  {incident.title}{closed}", id=incident.id))
+        if found.option_count:
+            found.highlighted = 0
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.show(event.value)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def submit(self) -> None:
+        found = self.query_one("#found", OptionList)
+        if found.highlighted is None:
+            self.refuse(self.t("form.none_found"))
+            return
+        self.dismiss(found.get_option_at_index(found.highlighted).id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Markdown
+from textual.widgets import Markdown
 
-from dutydesk.console.base import DutyScreen, translate_bindings
+from dutydesk.console.base import DutyScreen, KeyBar, translate_bindings
 
 
 class HelpScreen(DutyScreen):
@@ -14,7 +14,7 @@ class HelpScreen(DutyScreen):
         translate_bindings(self, self.duty.t, [("escape", "back", "key.back")])
         with VerticalScroll():
             yield Markdown(self.duty.t("help.text"))
-        yield Footer()
+        yield KeyBar()
 
     def action_back(self) -> None:
         self.app.pop_screen()

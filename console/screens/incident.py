@@ -7,20 +7,24 @@ from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from dutydesk.console import render
-from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
-from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt, UpdateForm
-from dutydesk.console.views import countdown, urgency
+from dutydesk.console.base import Changed, DutyScreen, KeyBar, Tick, translate_bindings
+from dutydesk.console.screens.forms import ChoicePrompt, TextPrompt, UpdateForm, parse_time
+from dutydesk.console.views import OUTSTANDING, countdown, urgency
+from dutydesk.console.words import actor_word
 from dutydesk.playbooks.commands import (
     AddNote,
     Command,
     CompleteObligation,
+    CorrectIncident,
     MarkUrgent,
     PostUpdate,
     ReachMilestone,
+    RetractMilestone,
     SetSeverity,
+    UnmarkUrgent,
 )
 from dutydesk.playbooks.obligations import State, Status
 from dutydesk.playbooks.plans import MET_BY_MANUAL
@@ -47,6 +51,8 @@ ACTIONS = [
     ("x", "milestone('rectified')", "act.rectified"),
     ("f", "feedback", "act.feedback"),
     ("n", "note", "act.note"),
+    ("e", "correct", "act.correct"),
+    ("z", "retract", "act.retract"),
     ("c", "close", "act.close"),
     ("escape", "back", "key.back"),
 ]
@@ -63,14 +69,15 @@ class IncidentScreen(DutyScreen):
         translate_bindings(self, t, ACTIONS)
         yield Static(id="incident-head")
         table: DataTable[Text | str] = DataTable(id="obligations", cursor_type="row")
-        for key in ("h.state", "h.countdown", "h.obligation", "h.due", "h.role"):
+        # the role before the due text: short, it stays in view; a long "after ..." may be cut
+        for key in ("h.state", "h.countdown", "h.obligation", "h.role", "h.due"):
             table.add_column(t(key), key=key)
         yield table
         timeline: DataTable[str] = DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
         for key in ("h.since", "h.actor", "h.detail"):
             timeline.add_column(t(key), key=key)
         yield timeline
-        yield Footer()
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         self.refresh_view()
@@ -95,14 +102,17 @@ class IncidentScreen(DutyScreen):
         if incident.drill:
             flags.append(t("drill"))
         state = t("incident.closed") if incident.closed else t("incident.open")
-        head = [
-            f"[b]{incident.id}  {incident.title}[/b]  [{state}{''.join(', ' + f for f in flags)}]",
+        head = Text.assemble(
+            (f"{incident.id}  {incident.title}", "bold"),
+            f"  [{state}{''.join(', ' + f for f in flags)}]\n",
             f"{t('h.plan')}: {incident.plan.title.get(t.lang)}  {t('h.severity')}: "
-            f"{t.label(incident.severity.label)}  {t('h.phase')}: {t.label(incident.phase.label)}",
+            f"{t.label(incident.severity.grade)}  {t('h.phase')}: {t.label(incident.phase.label)}\n",
             f"{t('h.received')}: {incident.received_at.astimezone(app.zone):%Y-%m-%d %H:%M}  "
             f"{t('h.location')}: {incident.location or '-'}",
-        ]
-        self.query_one("#incident-head", Static).update("\n".join(head))
+        )
+        if incident.description:
+            head.append(f"\n{t('form.description')}: {incident.description}")
+        self.query_one("#incident-head", Static).update(head)
         table = self.query_one("#obligations", DataTable)
         table.clear()
         for status in self.statuses():
@@ -111,8 +121,9 @@ class IncidentScreen(DutyScreen):
             if status.due_at is None:
                 due, clock = render.due_text(status, incident.plan, now, app.zone, t), ""
             else:
-                due = status.due_at.astimezone(app.zone).strftime("%m-%d %H:%M")
-                clock = countdown(status, now) if status.met_at is None else ""
+                due = render.stamp(status.due_at, now, app.zone)
+                # only what is still owed counts down: not what was met, nor what was waived
+                clock = countdown(status, now) if status.state in OUTSTANDING else ""
             if status.met_at is not None:
                 clock = status.met_at.astimezone(app.zone).strftime("✓ %H:%M")
             style = STATE_STYLE[status.state]
@@ -120,8 +131,8 @@ class IncidentScreen(DutyScreen):
                 Text(t(f"state.{status.state.value}"), style=style),
                 Text(clock, style=style if urgency(status, now) > 1 else ""),
                 title,
-                due + (" *" if status.provisional else ""),
                 render.role_label(ob.role, t),
+                due + (" *" if status.provisional else ""),
             )
 
     async def load_timeline(self) -> None:
@@ -129,10 +140,11 @@ class IncidentScreen(DutyScreen):
         events = await app.queries.timeline(self.incident_id, self._timeline_seq)
         table = self.query_one("#timeline", DataTable)
         plan = app.queries.incident(self.incident_id).plan
+        now = app.clock.now()
         for item in events:
             table.add_row(
-                item.event.at.astimezone(app.zone).strftime("%m-%d %H:%M:%S"),
-                item.event.actor,
+                render.stamp(item.event.at, now, app.zone, seconds=True),
+                actor_word(item.event.actor, app.t),
                 render.describe(item.event, plan, app.t),
             )
             self._timeline_seq = item.seq
@@ -167,11 +179,84 @@ class IncidentScreen(DutyScreen):
         self.app.push_screen(UpdateForm(), send)
 
     async def action_urgent(self) -> None:
-        await self._send(MarkUrgent(actor=self.duty.operator, incident=self.incident_id), "act.urgent")
+        """Urgent, or (when it is) urgent taken back, which needs a reason."""
+        operator, incident = self.duty.operator, self.incident_id
+        if not self.duty.queries.incident(incident).urgent:
+            await self._send(MarkUrgent(actor=operator, incident=incident), "act.urgent")
+            return
+        self._ask(
+            "ask.unurgent_reason",
+            lambda reason: UnmarkUrgent(actor=operator, incident=incident, reason=reason),
+            label="act.unurgent",
+        )
+
+    def action_correct(self) -> None:
+        """Correct the received time, the place or the title: which, the right value, why."""
+        app, t = self.duty, self.duty.t
+        incident = app.queries.incident(self.incident_id)
+        current = {
+            "received_at": f"{incident.received_at.astimezone(app.zone):%Y-%m-%d %H:%M}",
+            "location": incident.location or "",
+            "title": incident.title,
+        }
+
+        def with_value(field: str | None) -> None:
+            if field is None:
+                return
+
+            def with_reason(value: str | None) -> None:
+                if not value:
+                    return
+                if field == "received_at":
+                    at = parse_time(value, app.zone)
+                    if at is None:
+                        app.notify(t("form.bad_time", text=value), severity="error")
+                        return
+                    value = at.isoformat()
+                self._ask(
+                    "ask.correct_reason",
+                    lambda reason: CorrectIncident(
+                        actor=app.operator, incident=self.incident_id, field=field, value=value, reason=reason
+                    ),
+                    label="act.correct",
+                )
+
+            self.app.push_screen(TextPrompt(t(f"field.{field}"), value=current[field]), with_reason)
+
+        choices = [(field, f"{t(f'field.{field}')}: {value or '-'}") for field, value in current.items()]
+        self.app.push_screen(ChoicePrompt(t("act.correct"), choices), with_value)
+
+    def action_retract(self) -> None:
+        """Take back a milestone recorded by mistake (the engine says how long after it may be)."""
+        app, t = self.duty, self.duty.t
+        reached = app.queries.incident(self.incident_id).milestones
+        choices = [
+            (step.value, t.label(step.label))
+            for step in Milestone
+            if step in reached and step not in (Milestone.RECEIVED, Milestone.CLOSED)
+        ]
+        if not choices:
+            app.notify(t("nothing_to_retract"))
+            return
+
+        def with_reason(milestone: str | None) -> None:
+            if milestone is not None:
+                self._ask(
+                    "ask.retract_reason",
+                    lambda reason: RetractMilestone(
+                        actor=app.operator,
+                        incident=self.incident_id,
+                        milestone=Milestone(milestone),
+                        reason=reason,
+                    ),
+                    label="act.retract",
+                )
+
+        self.app.push_screen(ChoicePrompt(t("act.retract"), choices), with_reason)
 
     def action_severity(self) -> None:
         t = self.duty.t
-        choices = [(level.id, t.label(level.label)) for level in Severity]
+        choices = [(level.id, t.label(level.grade)) for level in sorted(Severity)]  # Ⅰ first
 
         async def send(level: str | None) -> None:
             if level is not None:
@@ -180,7 +265,8 @@ class IncidentScreen(DutyScreen):
                 )
                 await self._send(command, "act.severity")
 
-        self.app.push_screen(ChoicePrompt(t("act.severity"), choices), send)
+        current = self.duty.queries.incident(self.incident_id).severity.id
+        self.app.push_screen(ChoicePrompt(t("act.severity"), choices, current=current), send)
 
     def action_done(self) -> None:
         t = self.duty.t

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from dutydesk.console import render
-from dutydesk.console.base import Changed, DutyScreen, translate_bindings
+from dutydesk.console.base import Changed, DutyScreen, KeyBar, translate_bindings
 from dutydesk.console.screens.forms import TextPrompt
 from dutydesk.playbooks.commands import Command, CompleteRectification, GiveRectificationFeedback
 from dutydesk.playbooks.rectification import ItemState
@@ -34,7 +34,7 @@ class RegisterScreen(DutyScreen):
         for key in ("h.state", "h.due", "h.item", "h.owner", "h.content"):
             table.add_column(t(key), key=key)
         yield table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.refresh_view()
