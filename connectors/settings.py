@@ -85,6 +85,14 @@ class AuditSection(_Section):
     it on another disk. When set, the running engine anchors at every handover and daily."""
 
 
+class WatchdogSection(_Section):
+    """`dutydesk watchdog`, run by a timer outside the engine (`dutydesk install-systemd`)."""
+
+    notify_after: int = Field(default=120, ge=0)
+    """Seconds without a running engine before the fallback destinations are told (once per
+    outage)."""
+
+
 class PlansSection(_Section):
     """The centre's own contingency plans, beside the bundled library."""
 
@@ -261,6 +269,7 @@ class SettingsFile(_Section):
     duty: DutySection = DutySection()
     database: DatabaseSection = DatabaseSection()
     audit: AuditSection = AuditSection()
+    watchdog: WatchdogSection = WatchdogSection()
     plans: PlansSection = PlansSection()
     calendar: CalendarSection = CalendarSection()
     mqtt: MqttSection = MqttSection()

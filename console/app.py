@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from textual.app import App, SystemCommand
@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from dutydesk.connectors.application.factories import apprise_path
 from dutydesk.connectors.application.journal import Journal, Outcome
+from dutydesk.connectors.application.liveness import Liveness
 from dutydesk.connectors.settings import Settings, SettingsError
 from dutydesk.connectors.store import Recorded
 from dutydesk.console import render
@@ -41,6 +42,7 @@ from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged
 STYLES = Path(__file__).parent / "styles"
 FOLLOW_INTERVAL = 0.1  # seconds between looks for what other processes wrote
 TICK_INTERVAL = 1.0  # seconds between countdown refreshes
+ENGINE_WATCH = 1.0  # seconds between looks at whether an engine runs (the banner within 5 s)
 FEED_LENGTH = 200  # alarm events kept for the live feed
 CATCH_UP_BITE = 200  # events folded in between two looks at the keyboard
 ON_DUTY_ROLES = ("leader_on_duty", "duty_officer")  # the roles the desk itself may hand over
@@ -76,6 +78,7 @@ class DutyApp(App[None]):
         operator: str,
         queries: DeskQueries | None = None,
         follow_interval: float = FOLLOW_INTERVAL,
+        liveness: Callable[[], Awaitable[Liveness]] | None = None,
     ) -> None:
         super().__init__()
         self.journal = journal
@@ -87,6 +90,7 @@ class DutyApp(App[None]):
         self.feed: deque[Recorded] = deque(maxlen=FEED_LENGTH)
         self.calls: list[tuple[Call, Event]] = []  # what called for attention, not yet acknowledged
         self.conditions: list[Call] = _conditions(settings)  # what calls for as long as it holds
+        self.liveness = liveness  # whether an engine runs; None: this app runs beside its own
         self._follow_interval = follow_interval
         translate_bindings(
             self,
@@ -140,6 +144,8 @@ class DutyApp(App[None]):
         await self.push_screen(BoardScreen())
         self.run_worker(self._follow(), exclusive=False, group="follow")
         self.set_interval(TICK_INTERVAL, self.tick)
+        if self.liveness is not None:
+            self.run_worker(self._watch_engine(self.liveness), exclusive=False, group="engine")
 
     async def _follow(self) -> None:
         """Fold in what others write (the engine process, another console, the command line)."""
@@ -151,6 +157,22 @@ class DutyApp(App[None]):
                 while len(await self.journal.catch_up(limit=CATCH_UP_BITE)) == CATCH_UP_BITE:  # noqa: ASYNC110
                     await asyncio.sleep(0)  # let the keyboard in between bites
             await asyncio.sleep(self._follow_interval)
+
+    async def _watch_engine(self, liveness: Callable[[], Awaitable[Liveness]]) -> None:
+        """Keep the banner's conditions true to whether an engine runs and how it is doing."""
+        while True:
+            state = await liveness()
+            conditions = _conditions(self.settings)
+            if not state.notifications and Call.NOTIFY_OFF not in conditions:
+                conditions.append(Call.NOTIFY_OFF)
+            if not state.running:
+                conditions.insert(0, Call.NO_ENGINE)
+            elif state.degraded:
+                conditions.insert(0, Call.ENGINE_DEGRADED)
+            if conditions != self.conditions:
+                self.conditions = conditions
+                self.post_message(Changed())
+            await asyncio.sleep(ENGINE_WATCH)
 
     def tick(self) -> None:
         """Move the clocks and countdowns (called every second; tests call it after moving the

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -40,6 +40,15 @@ from dutydesk.connectors.application.factories import (
 )
 from dutydesk.connectors.application.factories import apprise_path as apprise_file
 from dutydesk.connectors.application.journal import Journal, Outcome
+from dutydesk.connectors.application.liveness import (
+    WATCHDOG_TEXT,
+    engine_liveness,
+    read_told,
+    status_path,
+    watchdog_due,
+    watchdog_path,
+    write_told,
+)
 from dutydesk.connectors.application.reporting import read_kpi
 from dutydesk.connectors.application.service import DiskReserve, EngineRunning, Service, engine_holder
 from dutydesk.connectors.application.sources import sources_from_settings
@@ -641,7 +650,12 @@ async def serve(args: argparse.Namespace, ctx: Context) -> int:
         ctx.print(ctx.t("serving", db=ctx.settings.database))
         ctx.out.flush()
         service = Service(
-            journal, sources=sources, alert=notifier.tell_unrecorded, anchors=anchor_path(ctx.settings)
+            journal,
+            sources=sources,
+            alert=notifier.tell_unrecorded,
+            anchors=anchor_path(ctx.settings),
+            status=status_path(ctx.settings.database),
+            notifications=notifier.deliverer is not None,
         )
         await service.run(stop)
     ctx.print(ctx.t("stopped"))
@@ -731,7 +745,14 @@ async def console(args: argparse.Namespace, ctx: Context) -> int:
         if not args.attach and await engine_holder(journal) is None:
             engine = _start_engine(ctx, args.config)
         try:
-            app = DutyApp(journal=journal, settings=ctx.settings, t=ctx.t, operator=ctx.operator)
+            database, wall = ctx.settings.database, WallClock()  # leases are about real processes
+            app = DutyApp(
+                journal=journal,
+                settings=ctx.settings,
+                t=ctx.t,
+                operator=ctx.operator,
+                liveness=lambda: engine_liveness(journal.store, database, wall.now()),
+            )
             await app.run_async()
         finally:
             if engine is not None:
@@ -861,6 +882,48 @@ async def audit_verify(args: argparse.Namespace, ctx: Context) -> int:
         ctx.print(ctx.t("audit_ok", events=result.events))
     ctx.print(ctx.t("audit_head", seq=result.events, hash=result.head))
     return 0 if result.broken_at is None and not problems else 1
+
+
+async def watchdog(args: argparse.Namespace, ctx: Context) -> int:
+    """Tell the fallback destinations when no engine has run for a while (run by a timer)."""
+    settings, wall = ctx.settings, WallClock()  # about real processes, like the lease
+    after = timedelta(seconds=args.after if args.after is not None else settings.file.watchdog.notify_after)
+    async with await SqliteEventStore.open(
+        settings.database, busy_timeout=settings.file.database.busy_timeout
+    ) as store:
+        state = await engine_liveness(store, settings.database, wall.now())
+    if state.running:
+        ctx.print(ctx.t("watchdog_running", state=state.degraded or "ok"))
+        return 0
+    since = (
+        state.last_heard.astimezone(settings.zone).isoformat(timespec="seconds") if state.last_heard else "?"
+    )
+    ctx.print(ctx.t("watchdog_gone", since=since))
+    told = watchdog_path(settings.database)
+    if watchdog_due(state, wall.now(), after, read_told(told)):
+        lang = settings.file.notify.lang
+        title, body = WATCHDOG_TEXT[lang]
+        sent = await _tell_fallback(ctx, title, body.format(since=since, database=settings.database))
+        if sent:
+            write_told(told, wall.now())
+        ctx.print(ctx.t("watchdog_told", count=sent))
+    return 1
+
+
+async def _tell_fallback(ctx: Context, title: str, body: str) -> int:
+    """Send to every fallback destination; how many took it."""
+    path = apprise_file(ctx.settings)
+    if path is None:
+        raise CliError(
+            ctx.t("no_apprise", path=ctx.settings.resolve(ctx.settings.file.notify.apprise_config))
+        )
+    notify = ctx.settings.file.notify
+    deliverer = AppriseDeliverer(load_destinations(path, notify.drill_tag), timeout=notify.timeout)
+    try:
+        tried = await send_test(deliverer, title, body, [notify.fallback_tag])
+    finally:
+        deliverer.close()
+    return sum(1 for t in tried if t.sent.ok)
 
 
 async def audit_anchor(args: argparse.Namespace, ctx: Context) -> int:
@@ -1158,6 +1221,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("serve", help="run the engine headless until SIGINT/SIGTERM")
     p.set_defaults(handler=serve)
+    p = commands.add_parser("watchdog", help="tell the fallback destinations when no engine runs")
+    p.add_argument("--after", type=int, metavar="SECONDS", help="without an engine this long (default 120)")
+    p.set_defaults(handler=watchdog)
     p = commands.add_parser("backup", help="a consistent copy of the database, safe while running")
     p.add_argument("file")
     p.set_defaults(handler=backup)

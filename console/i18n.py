@@ -177,6 +177,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "事件日志完整：{events} 条事件，哈希链无误",
         "event log intact: {events} events, hash chain verified",
     ),
+    "watchdog_running": ("值守引擎在运行（{state}）", "the engine is running ({state})"),
+    "watchdog_gone": ("值守引擎未运行（最后一次报告：{since}）", "no engine running (last heard: {since})"),
+    "watchdog_told": ("已通知 {count} 个兜底联系方式", "told {count} fallback destination(s)"),
     "audit_problem": ("审计发现问题：{problem}", "audit problem: {problem}"),
     "audit_head": ("哈希链头：第 {seq} 条，{hash}", "chain head: event {seq}, {hash}"),
     "anchored": (
@@ -266,6 +269,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "call.notify_off": (
         "【通知未开启】没有 apprise 配置：超时和升级不会通知任何人",
         "NOTIFICATIONS OFF: no apprise configuration; breaches and escalations reach nobody",
+    ),
+    "call.no_engine": (
+        "【值守引擎未运行】期限不会触发，也不会通知任何人："
+        "请运行 dutydesk serve（或 systemctl start dutydesk）",
+        "NO ENGINE RUNNING: no deadline fires and nobody is notified; run dutydesk serve "
+        "(or systemctl start dutydesk)",
+    ),
+    "call.engine_degraded": (
+        "【值守引擎降级】事件日志暂不可写，正在重试；到期的预警和超时直接发给兜底联系人",
+        "ENGINE DEGRADED: the log cannot be written, retrying; warnings and breaches falling due "
+        "go straight to the fallback destinations",
     ),
     "call.more": ("另有 {count} 条", "and {count} more"),
     "call.ack": ("（按 k 已阅）", "(k: seen)"),

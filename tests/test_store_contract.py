@@ -245,7 +245,9 @@ async def test_leases_are_taken_renewed_and_taken_over(backend: Backend) -> None
     assert await store.lease("engine", "a:1", MONDAY, ttl, alive=alive) is None
     assert await store.lease("engine", "a:1", MONDAY + timedelta(seconds=10), ttl, alive=alive) is None
     # renewed at +10 s: still held at +20 s
+    assert await store.holder("engine", MONDAY + timedelta(seconds=20), alive=alive) == "a:1"  # read only
     assert await store.lease("engine", "b:2", MONDAY + timedelta(seconds=20), ttl, alive=alive) == "a:1"
+    assert await store.holder("engine", MONDAY + timedelta(seconds=26), alive=alive) is None  # expired
     assert await store.lease("other", "b:2", MONDAY, ttl, alive=alive) is None  # leases are by name
     # not renewed: expired at +25 s
     assert await store.lease("engine", "b:2", MONDAY + timedelta(seconds=26), ttl, alive=alive) is None
@@ -254,6 +256,7 @@ async def test_leases_are_taken_renewed_and_taken_over(backend: Backend) -> None
     await store.release("engine", "b:2")
     assert await store.lease("engine", "dead:1", MONDAY + timedelta(seconds=28), ttl, alive=alive) is None
     # a holder that is gone holds nothing, expired or not
+    assert await store.holder("engine", MONDAY + timedelta(seconds=28), alive=alive) is None
     assert await store.lease("engine", "a:1", MONDAY + timedelta(seconds=29), ttl, alive=alive) is None
 
 

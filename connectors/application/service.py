@@ -4,11 +4,10 @@ firing deadlines."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
-import os
 import shutil
-import socket
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,8 +15,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+from dutydesk.connectors import systemd
 from dutydesk.connectors.application.audit import AnchorError, anchor_head
 from dutydesk.connectors.application.journal import Incoming, Journal
+from dutydesk.connectors.application.liveness import (
+    ENGINE_LEASE,
+    LEASE_TTL,
+    STATUS_EVERY,
+    holder_alive,
+    status_of,
+    this_process,
+    write_status,
+)
 from dutydesk.connectors.application.storage import BACKOFF_FIRST, BACKOFF_MAX, Alert, persistently
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.store import Recorded, StorageUnavailable, StoreError
@@ -29,8 +38,6 @@ from dutydesk.playbooks.events import HandoverAcknowledged, ObligationBreached, 
 log = logging.getLogger("dutydesk.serve")
 
 FOLLOW_INTERVAL = 0.2  # seconds between looks for commands written by other processes
-ENGINE_LEASE = "engine"
-LEASE_TTL = timedelta(seconds=15)  # a holder that stops renewing loses the engine after this
 ANCHOR_EVERY = timedelta(days=1)
 DISK_CHECK = 5.0  # seconds between looks at the free space
 SYSTEM_FEED, DISK_LOW = "dutydesk", "system.disk_low"  # the engine's own alarms
@@ -38,24 +45,6 @@ SYSTEM_FEED, DISK_LOW = "dutydesk", "system.disk_low"  # the engine's own alarms
 
 class EngineRunning(Exception):  # noqa: N818 - reads as "an engine is running already"
     """Another process runs the engine on this database."""
-
-
-def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def holder_alive(holder: str) -> bool:
-    """A holder on this machine whose process is gone holds nothing (kill -9 leaves its lease)."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another machine's: trust its expiry
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 async def engine_holder(journal: Journal) -> str | None:
@@ -184,11 +173,15 @@ class Service:
         follow_interval: float = FOLLOW_INTERVAL,
         alert: Alert | None = None,
         anchors: Path | None = None,
+        status: Path | None = None,
+        notifications: bool = True,
     ) -> None:
         self.journal = journal
         self.alert = alert
         self.anchors = anchors  # where to anchor the chain's head at each handover and daily
         self._handover = asyncio.Event()
+        self.status = status  # the status file consoles and the watchdog read (`liveness.py`)
+        self.notifications = notifications  # whether anything can be delivered, for the status
         self._told: set[tuple[str, str | None, str, int]] = set()  # told unrecorded, by deadline
         self.sources = sources
         self.wall = WallClock()
@@ -215,6 +208,8 @@ class Service:
                 group.create_task(self._follow(stop))
                 group.create_task(self._deadlines(stop))
                 group.create_task(self._hold(me, stop))
+                if self.status is not None:
+                    group.create_task(self._beacon(me, self.status, stop))
                 if self.anchors is not None:
                     group.create_task(self._anchoring(self.anchors, stop))
                 for source in self.sources:
@@ -297,3 +292,28 @@ class Service:
             day = clock.sleep_until(clock.now() + ANCHOR_EVERY)
             await first_of(day, self._handover.wait(), stop.wait())
             why = "handover" if self._handover.is_set() else "daily"
+
+    async def _beacon(self, me: str, path: Path, stop: asyncio.Event) -> None:
+        """Say how the engine is doing, every second: the status file, and systemd's watchdog
+        keep-alive (a hung event loop stops both, and systemd restarts the engine)."""
+        clock, failed = self.wall, False
+        systemd.notify("READY=1")
+        while True:
+            stopping = stop.is_set()
+            status = status_of(
+                self.journal.health, at=clock.now(), holder=me, notifications=self.notifications
+            )
+            if stopping:
+                status = dataclasses.replace(status, state="stopped")
+            try:
+                write_status(path, status)
+                failed = False
+            except OSError as exc:
+                if not failed:
+                    log.warning("cannot write the status file %s: %s", path, exc)
+                failed = True
+            if stopping:
+                systemd.notify("STOPPING=1")
+                return
+            systemd.notify("WATCHDOG=1")
+            await first_of(asyncio.sleep(STATUS_EVERY), stop.wait())

@@ -185,6 +185,12 @@ class MemoryEventStore:
             log.leases[name] = (holder, micros(now + ttl))
         return None
 
+    async def holder(self, name: str, now: datetime, *, alive: Callable[[str], bool]) -> str | None:
+        current = self.log.leases.get(name)
+        if current and current[1] > micros(now) and alive(current[0]):
+            return current[0]
+        return None
+
     async def release(self, name: str, holder: str) -> None:
         async with self._writing() as log:
             if log.leases.get(name, ("",))[0] == holder:

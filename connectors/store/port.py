@@ -289,6 +289,14 @@ class EventStore(Protocol):
         """
         ...
 
+    async def holder(self, name: str, now: datetime, *, alive: Callable[[str], bool]) -> str | None:
+        """Who holds the lease `name` now, without writing (a read-only database answers too).
+
+        Returns:
+            The holder whose lease has not expired and who is `alive`, or None.
+        """
+        ...
+
     async def release(self, name: str, holder: str) -> None:
         """Give a lease back; does nothing if `holder` does not hold it.
 

@@ -333,6 +333,13 @@ class SqliteEventStore:
             )
         return None
 
+    async def holder(self, name: str, now: datetime, *, alive: Callable[[str], bool]) -> str | None:
+        sql = "SELECT holder, expires FROM leases WHERE name = ?"
+        rows = list(await self._db.execute_fetchall(sql, (name,)))
+        if rows and rows[0][1] > micros(now) and alive(rows[0][0]):
+            return str(rows[0][0])
+        return None
+
     async def release(self, name: str, holder: str) -> None:
         async with self._writing() as db:
             await db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))

@@ -1,0 +1,124 @@
+"""Somebody is told when the engine is not running: a real `dutydesk serve` killed with SIGKILL,
+the real console (`App.run_test`) showing the red banner within 5 s, and `dutydesk watchdog`
+telling a real loopback endpoint; sd_notify over a real datagram socket."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from dutydesk.connectors import systemd
+from dutydesk.connectors.application.factories import deadlines
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.application.liveness import (
+    EngineStatus,
+    Liveness,
+    assess,
+    engine_liveness,
+    watchdog_due,
+)
+from dutydesk.connectors.clock import WallClock
+from dutydesk.connectors.settings import load_settings
+from dutydesk.connectors.store import SqliteEventStore
+from dutydesk.console.app import DutyApp
+from dutydesk.console.i18n import Translator
+from dutydesk.playbooks.plans import Plan
+from tests.endpoints import endpoint
+from tests.test_board import board_text
+from tests.test_notify import apprise_yaml
+from tests.test_serve import PATIENCE, dutydesk, start_serve
+
+BANNER_WITHIN = 5.0  # seconds: the issue's promise
+NOW = WallClock().now()
+
+
+async def test_the_console_shows_no_engine_within_5s_of_a_kill_and_the_watchdog_tells(
+    tmp_path: Path, plans: dict[str, Plan]
+) -> None:
+    home = tmp_path
+    with endpoint() as fallback:
+        (home / "apprise.yml").write_text(apprise_yaml({fallback.url("fallback"): "fallback"}), "utf-8")
+        serve = start_serve(home)
+        settings = load_settings(None, {"DUTYDESK_HOME": str(home)})
+        store = await SqliteEventStore.open(settings.database)
+        wall = WallClock()
+        journal = await Journal.open(store, plans=plans, deadlines=deadlines(settings), clock=wall)
+        app = DutyApp(
+            journal=journal,
+            settings=settings,
+            t=Translator("en"),
+            operator="王值班",
+            liveness=lambda: engine_liveness(store, settings.database, wall.now()),
+        )
+        try:
+            async with app.run_test(size=(160, 40)):
+                await until(lambda: "NO ENGINE" not in board_text(app, "#attention"), "the engine seen")
+                assert not watchdog_run(home).stdout.count("told"), "the watchdog told of a running engine"
+                serve.kill()  # SIGKILL: no goodbye, its lease left in the database
+                serve.communicate(timeout=PATIENCE)
+                killed = time.monotonic()
+                await until(
+                    lambda: "NO ENGINE RUNNING" in board_text(app, "#attention"), "the banner", BANNER_WITHIN
+                )
+                to_banner = time.monotonic() - killed
+        finally:
+            if serve.poll() is None:
+                serve.kill()
+                serve.communicate(timeout=PATIENCE)
+            await store.close()
+        told = watchdog_run(home)
+        to_watchdog = time.monotonic() - killed
+        assert told.returncode == 1 and "told 1 fallback destination" in told.stdout, (
+            told.stdout + told.stderr
+        )
+        (message,) = fallback.bodies("fallback")
+        assert "NO ENGINE RUNNING" in message["title"] or "值守引擎未运行" in message["title"]
+        again = watchdog_run(home)  # the same outage is told once
+        assert "told" not in again.stdout and len(fallback.bodies("fallback")) == 1
+    print(f"time to banner {to_banner:.1f} s, to watchdog notification {to_watchdog:.1f} s")
+
+
+def watchdog_run(home: Path) -> subprocess.CompletedProcess[str]:
+    return dutydesk(home, "watchdog", "--after", "0")
+
+
+async def until(check: Callable[[], bool], what: str, patience: float = PATIENCE) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + patience
+    while not check():
+        if loop.time() > end:
+            raise AssertionError(f"not within {patience}s: {what}")
+        await asyncio.sleep(0.05)
+
+
+def test_a_status_speaks_only_for_the_live_holder_and_while_fresh() -> None:
+    status = EngineStatus("degraded", NOW, "h:1", "disk full", notifications=False)
+    assert assess(None, status, NOW) == Liveness(False, last_heard=NOW)
+    assert assess("h:1", status, NOW) == Liveness(True, "disk full", False, NOW)
+    assert assess("h:2", status, NOW).degraded  # another holder: this status is not its
+    assert assess("h:1", status, NOW + timedelta(seconds=11)).degraded  # silent: hung or refused
+
+
+def test_the_watchdog_tells_once_per_outage_after_the_wait() -> None:
+    gone = Liveness(False, last_heard=NOW)
+    wait = timedelta(minutes=2)
+    assert not watchdog_due(Liveness(True), NOW, wait, None)
+    assert not watchdog_due(gone, NOW + timedelta(minutes=1), wait, None)
+    assert watchdog_due(gone, NOW + timedelta(minutes=3), wait, None)
+    assert not watchdog_due(gone, NOW + timedelta(minutes=4), wait, NOW + timedelta(minutes=3))
+    back_and_gone = Liveness(False, last_heard=NOW + timedelta(minutes=10))
+    assert watchdog_due(back_and_gone, NOW + timedelta(minutes=13), wait, NOW + timedelta(minutes=3))
+
+
+def test_sd_notify_reaches_the_socket_systemd_gives(tmp_path: Path) -> None:
+    path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(path))
+        assert systemd.notify("WATCHDOG=1", {"NOTIFY_SOCKET": str(path)})
+        assert server.recv(100) == b"WATCHDOG=1"
+    assert not systemd.notify("READY=1", {})
