@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from typing import Any, TextIO
 import aiomqtt
 import pendulum
 
+from dutydesk.connectors import systemd
 from dutydesk.connectors.application.audit import (
     AnchorError,
     anchor_of,
@@ -910,6 +912,42 @@ async def watchdog(args: argparse.Namespace, ctx: Context) -> int:
     return 1
 
 
+async def install_systemd(args: argparse.Namespace, ctx: Context) -> int:
+    """Write the engine's unit and the watchdog's timer, then enable and start them."""
+    system = args.system
+    folder = (
+        Path(args.dir)
+        if args.dir
+        else (Path("/etc/systemd/system") if system else Path.home() / ".config/systemd/user")
+    )
+    command = shlex.join([sys.executable, "-m", "dutydesk.console.cli"])
+    if args.config:
+        command += " --config " + shlex.quote(os.path.abspath(args.config))  # noqa: ASYNC240 - no I/O
+    home = None if args.config else str(ctx.settings.database.parent)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in systemd.units(command, home=home, system=system).items():
+            (folder / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"{folder}: {exc.strerror or exc}") from None
+    ctx.print(ctx.t("units_written", folder=folder))
+    systemctl = ["systemctl"] if system else ["systemctl", "--user"]
+    steps = [
+        [*systemctl, "daemon-reload"],
+        [*systemctl, "enable", "--now", systemd.UNITS[0], systemd.UNITS[2]],
+    ]
+    if args.no_enable:
+        for step in steps:
+            ctx.print("  " + shlex.join(step))
+        return 0
+    for step in steps:
+        done = await asyncio.to_thread(subprocess.run, step, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise CliError(f"{shlex.join(step)}: {(done.stderr or done.stdout).strip()}")
+    ctx.print(ctx.t("units_enabled"))
+    return 0
+
+
 async def _tell_fallback(ctx: Context, title: str, body: str) -> int:
     """Send to every fallback destination; how many took it."""
     path = apprise_file(ctx.settings)
@@ -1221,6 +1259,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("serve", help="run the engine headless until SIGINT/SIGTERM")
     p.set_defaults(handler=serve)
+    p = commands.add_parser("install-systemd", help="install and start the engine and watchdog units")
+    p.add_argument("--system", action="store_true", help="system units (root), not the user's")
+    p.add_argument("--dir", metavar="FOLDER", help="write the units here instead")
+    p.add_argument("--no-enable", action="store_true", help="write only; print the systemctl steps")
+    p.set_defaults(handler=install_systemd)
     p = commands.add_parser("watchdog", help="tell the fallback destinations when no engine runs")
     p.add_argument("--after", type=int, metavar="SECONDS", help="without an engine this long (default 120)")
     p.set_defaults(handler=watchdog)

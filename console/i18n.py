@@ -177,6 +177,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "事件日志完整：{events} 条事件，哈希链无误",
         "event log intact: {events} events, hash chain verified",
     ),
+    "units_written": ("已写入 systemd 单元：{folder}", "systemd units written to {folder}"),
+    "units_enabled": (
+        "值守引擎和看门狗定时器已启用并启动（用户单元需 loginctl enable-linger 才能在注销后继续运行）",
+        "the engine and the watchdog timer are enabled and started (user units need "
+        "`loginctl enable-linger` to run while nobody is logged in)",
+    ),
     "watchdog_running": ("值守引擎在运行（{state}）", "the engine is running ({state})"),
     "watchdog_gone": ("值守引擎未运行（最后一次报告：{since}）", "no engine running (last heard: {since})"),
     "watchdog_told": ("已通知 {count} 个兜底联系方式", "told {count} fallback destination(s)"),

@@ -122,3 +122,15 @@ def test_sd_notify_reaches_the_socket_systemd_gives(tmp_path: Path) -> None:
         assert systemd.notify("WATCHDOG=1", {"NOTIFY_SOCKET": str(path)})
         assert server.recv(100) == b"WATCHDOG=1"
     assert not systemd.notify("READY=1", {})
+
+
+def test_install_systemd_writes_the_engine_unit_and_the_watchdog_timer(tmp_path: Path) -> None:
+    folder = tmp_path / "units"
+    run = dutydesk(tmp_path, "install-systemd", "--dir", str(folder), "--no-enable")
+    assert run.returncode == 0, run.stderr
+    assert "systemctl --user enable --now dutydesk.service dutydesk-watchdog.timer" in run.stdout
+    service = (folder / "dutydesk.service").read_text()
+    assert "Type=notify" in service and "Restart=always" in service and "WatchdogSec=30" in service
+    assert f"Environment=DUTYDESK_HOME={tmp_path}" in service and " serve\n" in service
+    assert " watchdog\n" in (folder / "dutydesk-watchdog.service").read_text()
+    assert "OnUnitActiveSec=1min" in (folder / "dutydesk-watchdog.timer").read_text()
