@@ -79,6 +79,7 @@ class DutyApp(App[None]):
         queries: DeskQueries | None = None,
         follow_interval: float = FOLLOW_INTERVAL,
         liveness: Callable[[], Awaitable[Liveness]] | None = None,
+        stop_engine: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         super().__init__()
         self.journal = journal
@@ -91,6 +92,8 @@ class DutyApp(App[None]):
         self.calls: list[tuple[Call, Event]] = []  # what called for attention, not yet acknowledged
         self.conditions: list[Call] = _conditions(settings)  # what calls for as long as it holds
         self.liveness = liveness  # whether an engine runs; None: this app runs beside its own
+        # quitting leaves the engine running; this stops it, after asking (None: not offered)
+        self.stop_engine = stop_engine
         self._follow_interval = follow_interval
         translate_bindings(
             self,
@@ -280,9 +283,25 @@ class DutyApp(App[None]):
             self.pop_screen()
         await self.push_screen(BoardScreen())
 
+    def action_stop_engine(self) -> None:
+        """Stop the engine, after saying that deadlines and notifications stop with it."""
+        stop_engine, t = self.stop_engine, self.t
+        if stop_engine is None:
+            return
+
+        async def chosen(choice: str | None) -> None:
+            if choice == "stop":
+                stopped = await stop_engine()
+                self.notify(t("engine.stopped" if stopped else "engine.not_stopped"), timeout=10)
+
+        choices = [("keep", t("engine.keep")), ("stop", t("engine.stop"))]
+        self.push_screen(ChoicePrompt(t("engine.ask_stop"), choices, current="keep"), chosen)
+
     def get_system_commands(self, screen: Screen[object]) -> list[SystemCommand]:
         t = self.t
+        stopping = [SystemCommand(t("key.stop_engine"), t("cmd.stop_engine"), self.action_stop_engine)]
         return [
+            *(stopping if self.stop_engine is not None else []),
             SystemCommand(t("key.board"), t("cmd.board"), self.action_show_board),
             SystemCommand(t("key.alarms"), t("cmd.alarms"), self.action_show_alarms),
             SystemCommand(t("key.log"), t("cmd.log"), self.action_show_log),

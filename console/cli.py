@@ -43,16 +43,19 @@ from dutydesk.connectors.application.factories import (
 from dutydesk.connectors.application.factories import apprise_path as apprise_file
 from dutydesk.connectors.application.journal import Journal, Outcome
 from dutydesk.connectors.application.liveness import (
+    ENGINE_LEASE,
     WATCHDOG_TEXT,
     engine_liveness,
+    holder_alive,
     read_told,
     status_path,
+    stop_holder,
     watchdog_due,
     watchdog_path,
     write_told,
 )
 from dutydesk.connectors.application.reporting import read_kpi
-from dutydesk.connectors.application.service import DiskReserve, EngineRunning, Service, engine_holder
+from dutydesk.connectors.application.service import DiskReserve, EngineRunning, Service
 from dutydesk.connectors.application.sources import sources_from_settings
 from dutydesk.connectors.clock import WallClock
 from dutydesk.connectors.deliverers import AppriseDeliverer, load_destinations
@@ -743,23 +746,26 @@ async def console(args: argparse.Namespace, ctx: Context) -> int:
     from dutydesk.console.app import DutyApp  # noqa: PLC0415 - Textual loads for the console only
 
     async with _journal(ctx, need_plans=True) as journal:
-        engine = None
-        if not args.attach and await engine_holder(journal) is None:
-            engine = _start_engine(ctx, args.config)
-        try:
-            database, wall = ctx.settings.database, WallClock()  # leases are about real processes
-            app = DutyApp(
-                journal=journal,
-                settings=ctx.settings,
-                t=ctx.t,
-                operator=ctx.operator,
-                liveness=lambda: engine_liveness(journal.store, database, wall.now()),
-            )
-            await app.run_async()
-        finally:
-            if engine is not None:
-                engine.terminate()
-                await asyncio.to_thread(engine.wait, 30)
+        store, database, wall = journal.store, ctx.settings.database, WallClock()  # real processes
+        if not args.attach and await store.holder(ENGINE_LEASE, wall.now(), alive=holder_alive) is None:
+            _start_engine(ctx, args.config)
+
+        async def stop_engine() -> bool:
+            return await stop_holder(store, wall.now())
+
+        app = DutyApp(
+            journal=journal,
+            settings=ctx.settings,
+            t=ctx.t,
+            operator=ctx.operator,
+            liveness=lambda: engine_liveness(store, database, wall.now()),
+            stop_engine=stop_engine,
+        )
+        await app.run_async()
+        # closing the console never stops deadline handling: the engine is left running
+        holder = await store.holder(ENGINE_LEASE, wall.now(), alive=holder_alive)
+        if holder is not None:
+            ctx.print(ctx.t("engine.left_running", holder=holder))
     return 0
 
 
@@ -769,7 +775,8 @@ def _start_engine(ctx: Context, config: Path | None) -> subprocess.Popen[bytes]:
     if config is not None:
         command += ["--config", str(config)]
     with log.open("ab") as output:  # the child keeps its own handle
-        return subprocess.Popen([*command, "serve"], stdout=output, stderr=output)
+        # a session of its own: the engine outlives the console and the terminal it ran in
+        return subprocess.Popen([*command, "serve"], stdout=output, stderr=output, start_new_session=True)
 
 
 def _scenario(ctx: Context, name: str) -> tuple[Scenario, dict[str, Plan]]:

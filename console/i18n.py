@@ -269,7 +269,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.quit": ("退出", "Quit"),
     "key.seen": ("已阅", "Seen"),
     "key.palette": ("命令", "Commands"),
-    "cmd.quit": ("退出值班台", "Quit the console"),
+    "cmd.quit": ("退出值班台（值守引擎继续运行）", "Quit the console (the engine keeps running)"),
+    "key.stop_engine": ("停止值守引擎", "Stop the engine"),
+    "cmd.stop_engine": (
+        "停止后台值守引擎：期限处理和通知随之停止",
+        "Stop the engine behind the console: deadlines and notifications stop with it",
+    ),
+    "engine.ask_stop": (
+        "停止值守引擎？停止后期限不再触发，预警、超时和升级不会通知任何人。",
+        "Stop the engine? No deadline fires after that, and nobody is told of warnings, breaches "
+        "or escalations.",
+    ),
+    "engine.keep": ("不停止，保持运行", "Keep it running"),
+    "engine.stop": ("停止引擎（通知随之停止）", "Stop it (notifications stop too)"),
+    "engine.stopped": ("值守引擎已停止：通知已停止", "the engine has stopped: notifications are off"),
+    "engine.not_stopped": (
+        "没有可停止的值守引擎（未在本机运行）",
+        "no engine to stop (none runs on this machine)",
+    ),
+    "engine.left_running": (
+        "值守引擎继续在后台运行（{holder}）；"
+        "停止它：在值班台命令中选“停止值守引擎”，或 systemctl stop dutydesk",
+        "the engine keeps running ({holder}); to stop it, use “Stop the engine” in the console's "
+        "commands, or systemctl stop dutydesk",
+    ),
     "call.new_incident": ("【新事件】", "NEW INCIDENT"),
     "call.breach": ("【超时】", "DEADLINE MISSED"),
     "call.notify_off": (

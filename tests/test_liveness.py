@@ -20,6 +20,7 @@ from dutydesk.connectors.application.liveness import (
     Liveness,
     assess,
     engine_liveness,
+    stop_holder,
     watchdog_due,
 )
 from dutydesk.connectors.clock import WallClock
@@ -29,7 +30,7 @@ from dutydesk.console.app import DutyApp
 from dutydesk.console.i18n import Translator
 from dutydesk.playbooks.plans import Plan
 from tests.endpoints import endpoint
-from tests.test_board import board_text
+from tests.test_board import board_text, screen_text
 from tests.test_notify import apprise_yaml
 from tests.test_serve import PATIENCE, dutydesk, start_serve
 
@@ -134,3 +135,48 @@ def test_install_systemd_writes_the_engine_unit_and_the_watchdog_timer(tmp_path:
     assert f"Environment=DUTYDESK_HOME={tmp_path}" in service and " serve\n" in service
     assert " watchdog\n" in (folder / "dutydesk-watchdog.service").read_text()
     assert "OnUnitActiveSec=1min" in (folder / "dutydesk-watchdog.timer").read_text()
+
+
+async def test_quitting_leaves_the_engine_and_stopping_it_asks_first(
+    tmp_path: Path, plans: dict[str, Plan]
+) -> None:
+    serve = start_serve(tmp_path)
+    settings = load_settings(None, {"DUTYDESK_HOME": str(tmp_path)})
+    store = await SqliteEventStore.open(settings.database)
+    wall = WallClock()
+    journal = await Journal.open(store, plans=plans, deadlines=deadlines(settings), clock=wall)
+
+    def app() -> DutyApp:
+        return DutyApp(
+            journal=journal,
+            settings=settings,
+            t=Translator("en"),
+            operator="王值班",
+            liveness=lambda: engine_liveness(store, settings.database, wall.now()),
+            stop_engine=lambda: stop_holder(store, wall.now()),
+        )
+
+    try:
+        first = app()
+        async with first.run_test(size=(160, 40)) as pilot:
+            await pilot.press("ctrl+q")
+        assert serve.poll() is None, "quitting the console stopped the engine"
+        second = app()
+        async with second.run_test(size=(160, 40)) as pilot:
+            second.action_stop_engine()
+            await pilot.pause()
+            assert "notifications stop" in screen_text(second), screen_text(second)  # what it costs
+            await pilot.press("enter")  # the default: keep it running
+            await pilot.pause()
+            assert serve.poll() is None
+            second.action_stop_engine()
+            await pilot.pause()
+            await pilot.press("down", "enter")
+            await asyncio.to_thread(serve.wait, PATIENCE)  # SIGTERM: a clean stop
+            await until(lambda: "NO ENGINE RUNNING" in board_text(second, "#attention"), "the banner")
+        assert serve.returncode == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+        serve.communicate(timeout=PATIENCE)
+        await store.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -173,3 +174,19 @@ def read_told(path: Path) -> datetime | None:
 
 def write_told(path: Path, at: datetime) -> None:
     path.write_text(json.dumps({"told_at": at.isoformat()}), encoding="utf-8")
+
+
+async def stop_holder(store: EventStore, now: datetime) -> bool:
+    """Ask the engine holding the lease to stop (SIGTERM: it finishes cleanly), if it runs on
+    this machine. True when it was asked."""
+    holder = await store.holder(ENGINE_LEASE, now, alive=holder_alive)
+    if holder is None:
+        return False
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True

@@ -47,17 +47,6 @@ class EngineRunning(Exception):  # noqa: N818 - reads as "an engine is running a
     """Another process runs the engine on this database."""
 
 
-async def engine_holder(journal: Journal) -> str | None:
-    """Who runs the engine on this database now, if anyone (checked by taking and giving back)."""
-    probe = f"probe-{this_process()}"
-    holder = await journal.store.lease(
-        ENGINE_LEASE, probe, WallClock().now(), timedelta(0), alive=holder_alive
-    )
-    if holder is None:
-        await journal.store.release(ENGINE_LEASE, probe)
-    return holder
-
-
 class Source(Protocol):
     """Something that feeds the journal alarms until told to stop: MQTT ingest
     (`connectors/mqtt.py`), a camera's alert stream (`connectors/alertstream.py`), the notifier
