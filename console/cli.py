@@ -112,6 +112,7 @@ from dutydesk.playbooks.obligations import State, evaluate
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import ItemState, assess, register_rows
 from dutydesk.playbooks.roster import RosterError, parse_roster_csv, role_id
+from dutydesk.playbooks.text import visible
 from dutydesk.playbooks.vocab import Cause, Milestone, Severity, Source
 from dutydesk.playbooks.yamlfile import SourceErrors
 from dutydesk.sim.runs import DrillRun, publish_scenario
@@ -132,15 +133,17 @@ class Context:
     out: TextIO
     err: TextIO
 
+    # everything printed goes through `visible`: no control character from the log or a device
+    # reaches the terminal (JSON keeps its own escapes; `visible`'s are valid JSON too)
     def print(self, *lines: str) -> None:
         for line in lines:
-            print(line, file=self.out)
+            print(visible(line, multiline=True), file=self.out)
 
     def json(self, data: object) -> None:
-        print(json.dumps(data, ensure_ascii=False, indent=2), file=self.out)
+        print(visible(json.dumps(data, ensure_ascii=False, indent=2), multiline=True), file=self.out)
 
     def warn(self, line: str) -> None:
-        print(line, file=self.err)
+        print(visible(line, multiline=True), file=self.err)
 
 
 Handler = Callable[[argparse.Namespace, Context], Coroutine[Any, Any, int]]
@@ -497,7 +500,7 @@ def _emit(document: Document, fmt: str, target: Path | None, ctx: Context, progr
     finally:
         progress.done()
     if target is None:
-        ctx.out.write(data.decode())
+        ctx.out.write(visible(data.decode(), multiline=True))
     else:
         ctx.print(ctx.t("report_written", path=target))
 

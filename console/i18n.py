@@ -18,6 +18,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "closed": ("事件 {incident} 已关闭", "incident {incident} is closed"),
     "future": ("时间 {at} 在未来", "{at} is in the future"),
+    "too_long": (
+        "{field} 太长：{length} 个字符，最多 {limit} 个",
+        "{field} is too long: {length} characters, at most {limit}",
+    ),
     "before_received": (
         "时间 {at} 早于接报时间 {received}",
         "{at} is before the incident was received ({received})",
