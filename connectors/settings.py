@@ -131,6 +131,9 @@ class MqttSection(_Section):
     """The client certificate's key."""
     keepalive: int = Field(default=30, ge=5)
     """Seconds between keep-alive pings to the broker."""
+    status_topic: str = "dutydesk/engine/status"
+    """Where the engine publishes its state (retained JSON: running, degraded, stopped; "gone" by
+    its last will when it dies), for monitoring beyond this machine."""
 
 
 class PlaceSection(_Section):

@@ -5,12 +5,15 @@ telling a real loopback endpoint; sd_notify over a real datagram socket."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from dutydesk.connectors import systemd
 from dutydesk.connectors.application.factories import deadlines
@@ -29,8 +32,11 @@ from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.app import DutyApp
 from dutydesk.console.i18n import Translator
 from dutydesk.playbooks.plans import Plan
+from tests.broker import Mosquitto
 from tests.endpoints import endpoint
 from tests.test_board import board_text, screen_text
+from tests.test_ingest import config
+from tests.test_ingest_kill import connected, serve
 from tests.test_notify import apprise_yaml
 from tests.test_serve import PATIENCE, dutydesk, start_serve
 
@@ -180,3 +186,38 @@ async def test_quitting_leaves_the_engine_and_stopping_it_asks_first(
             serve.kill()
         serve.communicate(timeout=PATIENCE)
         await store.close()
+
+
+def retained(broker: Mosquitto, topic: str) -> dict[str, object]:
+    """The retained message on `topic` now."""
+    command = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", topic, "-C", "1", "-W", "10"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    assert run.returncode == 0, run.stderr
+    return dict(json.loads(run.stdout))
+
+
+@pytest.mark.broker
+def test_the_engine_publishes_its_state_retained_and_its_last_will_says_gone(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    path = config(tmp_path, mosquitto)
+    text = path.read_text(encoding="utf-8").replace(
+        'client_id = "dutydesk-test"\n', 'client_id = "dutydesk-test"\nkeepalive = 5\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    engine = serve(path)
+    try:
+        connected(engine)
+        topic = "dutydesk/engine/status"
+        end = time.monotonic() + PATIENCE
+        while retained(mosquitto, topic)["state"] != "running":
+            assert time.monotonic() < end, "no running state published"
+        engine.kill()  # no goodbye: the broker speaks for it after 1.5 keep-alives
+        engine.communicate(timeout=PATIENCE)
+        while retained(mosquitto, topic)["state"] != "gone":
+            assert time.monotonic() < end + PATIENCE, "the last will never came"
+            time.sleep(0.5)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+            engine.communicate(timeout=PATIENCE)

@@ -87,9 +87,9 @@ class EngineStatus:
         )
 
 
-def status_of(health: Health, *, at: datetime, holder: str, notifications: bool) -> EngineStatus:
+def status_of(health: Health, *, at: datetime, holder: str) -> EngineStatus:
     state: Literal["running", "degraded"] = "degraded" if health.degraded else "running"
-    return EngineStatus(state, at, holder, health.storage, notifications)
+    return EngineStatus(state, at, holder, health.storage, health.notifications)
 
 
 def write_status(path: Path, status: EngineStatus) -> None:

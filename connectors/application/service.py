@@ -170,7 +170,7 @@ class Service:
         self.anchors = anchors  # where to anchor the chain's head at each handover and daily
         self._handover = asyncio.Event()
         self.status = status  # the status file consoles and the watchdog read (`liveness.py`)
-        self.notifications = notifications  # whether anything can be delivered, for the status
+        journal.health.notifications = notifications  # whether anything can be delivered
         self._told: set[tuple[str, str | None, str, int]] = set()  # told unrecorded, by deadline
         self.sources = sources
         self.wall = WallClock()
@@ -289,9 +289,7 @@ class Service:
         systemd.notify("READY=1")
         while True:
             stopping = stop.is_set()
-            status = status_of(
-                self.journal.health, at=clock.now(), holder=me, notifications=self.notifications
-            )
+            status = status_of(self.journal.health, at=clock.now(), holder=me)
             if stopping:
                 status = dataclasses.replace(status, state="stopped")
             try:

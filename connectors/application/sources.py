@@ -35,6 +35,7 @@ def broker(settings: Settings) -> Broker:
         tls_cert=settings.resolve(mqtt.tls_cert) if mqtt.tls_cert else None,
         tls_key=settings.resolve(mqtt.tls_key) if mqtt.tls_key else None,
         keepalive=mqtt.keepalive,
+        status_topic=mqtt.status_topic,
     )
 
 

@@ -36,6 +36,7 @@ class Health:
 
     storage: str | None = None
     troubles: int = 0
+    notifications: bool = True  # False: nothing can be delivered (no apprise configuration)
     listeners: list[Callable[[Health], None]] = field(default_factory=list)
 
     @property
