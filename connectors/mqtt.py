@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import itertools
 import json
 import logging
+import os
 import ssl
 import uuid
 from collections.abc import Sequence
@@ -66,10 +68,29 @@ class Subscription:
     codec: Codec
 
 
+class _Arrivals:
+    """Arrival ids: unique per message received, across restarts too (the events a message causes
+    are keyed by it). One random prefix per process and a count are as unique as a uuid4 per
+    message, at a fraction of its cost; a forked child draws a prefix of its own."""
+
+    def __init__(self) -> None:
+        self.renew()
+        os.register_at_fork(after_in_child=self.renew)
+
+    def renew(self) -> None:
+        self._prefix, self._count = uuid.uuid4().hex, itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}-{next(self._count)}"
+
+
+_ARRIVALS = _Arrivals()
+
+
 def decode(subscription: Subscription, message: Message) -> Incoming:
     """Read a message; whatever goes wrong becomes a dead letter, never an exception."""
     raw = message.payload[:RAW_LIMIT].decode("utf-8", errors="replace")
-    arrival = Arrival(uuid.uuid4().hex, message.topic, raw, message.retained, message.received_at)
+    arrival = Arrival(_ARRIVALS.next(), message.topic, raw, message.retained, message.received_at)
     try:
         decoded: Decoded = subscription.codec.decode(message)
     except DecodeError as exc:

@@ -186,13 +186,31 @@ class FeedSection(_Section):
         return self
 
 
+class InhibitSection(_Section):
+    """An open incident of a `source` plan absorbs `target` alarm kinds at the same place."""
+
+    source: tuple[str, ...] = Field(min_length=1)
+    """Plan ids (patterns allowed) whose open incident absorbs."""
+    target: tuple[str, ...] = Field(min_length=1)
+    """Alarm kinds (patterns allowed) that it absorbs."""
+    equal: tuple[Literal["site", "building", "floor", "device"], ...] = ("site", "building")
+    """The parts of the place the incident and the alarm must share."""
+
+
 class AlarmsSection(_Section):
-    """Per-kind flapping control, in seconds; keys may be patterns such as "cctv.*"."""
+    """Per-kind flapping control, in seconds; keys may be patterns such as "cctv.*". And how
+    alarms group into incidents (see `playbooks/correlation.py`)."""
 
     raise_delay: dict[str, timedelta] = {}
     """How long a raised alarm must stay raised before it counts, by alarm kind."""
     clear_hysteresis: dict[str, timedelta] = {}
     """How long a cleared alarm must stay clear before it counts, by alarm kind."""
+    group_window: timedelta = timedelta(minutes=10)
+    """Seconds after an incident's latest alarm during which a related alarm joins it."""
+    group_by: dict[str, Literal["site", "building", "zone", "device"]] = {}
+    """Per plan id, the place alarms must share to group: building by default."""
+    inhibit: tuple[InhibitSection, ...] | None = None
+    """Inhibition rules; left out, the defaults (`DEFAULT_INHIBIT`); an empty list, none at all."""
 
 
 Tag = Annotated[str, Field(pattern=r"^[^\s,;:|]+$")]  # apprise reads ':' in a tag as a priority

@@ -24,7 +24,7 @@ from dutydesk.connectors.application.liveness import Liveness
 from dutydesk.connectors.settings import Settings, SettingsError
 from dutydesk.connectors.store import Recorded
 from dutydesk.console import render
-from dutydesk.console.base import Changed, Tick, translate_bindings
+from dutydesk.console.base import Changed, DutyScreen, Tick, translate_bindings
 from dutydesk.console.i18n import Translator
 from dutydesk.console.queries import DeskQueries
 from dutydesk.console.screens.alarms import AlarmsScreen
@@ -179,13 +179,19 @@ class DutyApp(App[None]):
 
     def tick(self) -> None:
         """Move the clocks and countdowns (called every second; tests call it after moving the
-        clock). Every screen of the stack: the board stays visible behind a form."""
-        for screen in self.screen_stack:
+        clock). Every duty screen of the stack: the board stays visible behind a form."""
+        for screen in self._duty_screens():
             screen.post_message(Tick())
 
     def on_changed(self, message: Changed) -> None:
-        for screen in self.screen_stack:
+        for screen in self._duty_screens():
             screen.post_message(Changed())
+
+    def _duty_screens(self) -> list[DutyScreen]:
+        """The console's own screens. Not Textual's blank screen at the bottom: a message to it
+        has it repaint in full, and the screen on top with it (under a stream of alarms, several
+        full repaints a second held the event loop up)."""
+        return [screen for screen in self.screen_stack if isinstance(screen, DutyScreen)]
 
     async def submit(self, command: Command, done: str) -> Outcome:
         """Send a command; confirm what it did, or say why it was refused."""

@@ -59,6 +59,19 @@ class DeskQueries:
         """Open incidents in the board's order (`console/views.py` decides it)."""
         return incident_rows(self.journal.engine, now, cache=cache)
 
+    def held(self, incident: str) -> tuple[int, int]:
+        """How many alarms and devices correlation gathered into the incident."""
+        return self.journal.engine.correlator.held(incident)
+
+    def merge_candidates(self, incident: str) -> list[Incident]:
+        """The open incidents this one may be merged into: the others of its kind (drill or not)."""
+        this = self.journal.engine.incident(incident)
+        return [
+            i
+            for i in self.journal.engine.projection.incidents.open()
+            if i.id != this.id and i.drill == this.drill
+        ]
+
     def due_soon(self, now: datetime, cache: StatusCache) -> list[DueRow]:
         return due_within(self.journal.engine, now, cache=cache)
 

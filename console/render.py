@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pendulum
-
 from dutydesk.connectors.store import Recorded
+from dutydesk.console.columns import table
 from dutydesk.console.i18n import Translator
 from dutydesk.console.words import alarm_kind_word, event_word
 from dutydesk.playbooks.alarmbook import Alarm, Device
@@ -24,6 +22,7 @@ from dutydesk.playbooks.events import (
     DutyLogged,
     Event,
     IncidentCorrected,
+    IncidentMerged,
     IncidentOpened,
     MilestoneReached,
     MilestoneRetracted,
@@ -38,18 +37,36 @@ from dutydesk.playbooks.events import (
     payload,
 )
 from dutydesk.playbooks.incidents import Incident
-from dutydesk.playbooks.obligations import State, Status
+from dutydesk.playbooks.obligations import State, Status, Tally, tally
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import RegisterRow
 from dutydesk.playbooks.vocab import ROLES, Milestone, Severity, Source
 
+# Units of a duration in words, largest first: (seconds, Chinese, English one, English other), as
+# pendulum's `Duration.in_words` writes them; spelt out here so that listing incidents does not
+# load pendulum (a test holds the two to the same words).
+_UNITS = (
+    (7 * 86400, "{0}周", "{0} week", "{0} weeks"),
+    (86400, "{0}天", "{0} day", "{0} days"),
+    (3600, "{0}小时", "{0} hour", "{0} hours"),
+    (60, "{0}分钟", "{0} minute", "{0} minutes"),
+    (1, "{0}秒钟", "{0} second", "{0} seconds"),
+)
+
 
 def span(delta: timedelta, lang: str) -> str:
-    """A duration in words, to the minute once it is a minute or more."""
+    """A duration in words, to the minute once it is a minute or more: "1 hour 5 minutes",
+    "1小时 5分钟"."""
     seconds = abs(delta.total_seconds())
     if seconds >= 60:
         seconds = round(seconds / 60) * 60
-    return pendulum.duration(seconds=round(seconds)).in_words(locale=lang) or "0"
+    left, parts = round(seconds), []
+    zh = lang.startswith("zh")
+    for size, chinese, one, other in _UNITS:
+        count, left = divmod(left, size)
+        if count:
+            parts.append((chinese if zh else one if count == 1 else other).format(count))
+    return " ".join(parts) or ("0微秒" if zh else "0 microseconds")
 
 
 def refusal(rejected: Rejected, t: Translator, zone: ZoneInfo) -> str:
@@ -103,9 +120,32 @@ def obligation_json(status: Status, zone: ZoneInfo, now: datetime) -> dict[str, 
     }
 
 
+RECENT = 3  # occurrences of a recurring obligation listed unless all are asked for
+
+
+def occurrences(statuses: list[Status], *, everything: bool) -> tuple[list[Status], dict[str, Tally]]:
+    """The statuses to list, and a tally of each recurring obligation with more occurrences than
+    RECENT: then only its latest RECENT are listed, unless `everything`."""
+    runs: dict[str, list[Status]] = {}
+    for status in statuses:
+        if status.obligation.recurring:
+            runs.setdefault(status.obligation.id, []).append(status)
+    long = {ob: run for ob, run in runs.items() if len(run) > RECENT}
+    if everything or not long:
+        return statuses, {ob: tally(run) for ob, run in long.items()}
+    hidden = {s.key for run in long.values() for s in run[:-RECENT]}
+    return [s for s in statuses if s.key not in hidden], {ob: tally(run) for ob, run in long.items()}
+
+
 def incident_json(
-    incident: Incident, statuses: list[Status], zone: ZoneInfo, now: datetime
+    incident: Incident,
+    statuses: list[Status],
+    zone: ZoneInfo,
+    now: datetime,
+    *,
+    all_occurrences: bool = False,
 ) -> dict[str, Any]:
+    listed, tallies = occurrences(statuses, everything=all_occurrences)
     return {
         "id": incident.id,
         "plan": incident.plan.id,
@@ -123,7 +163,18 @@ def incident_json(
         "closed_at": iso(incident.milestones.get(Milestone.CLOSED), zone),
         "close_reason": incident.close_reason,
         "milestones": {k: iso(v, zone) for k, v in incident.milestones.items()},
-        "obligations": [obligation_json(s, zone, now) for s in statuses],
+        "obligations": [obligation_json(s, zone, now) for s in listed],
+        "occurrences": {
+            ob: {
+                "total": n.total,
+                "on_time": n.on_time,
+                "late": n.late,
+                "missed": n.missed,
+                "waived": n.waived,
+                "listed": sum(s.obligation.id == ob for s in listed),
+            }
+            for ob, n in tallies.items()
+        },
     }
 
 
@@ -146,7 +197,19 @@ def event_json(item: Recorded, zone: ZoneInfo) -> dict[str, Any]:
 MILESTONES = frozenset(m.value for m in Milestone)
 
 
-def describe(event: Event, plan: Plan | None, t: Translator) -> str:
+def recorded_late(event: ObligationBreached, zone: ZoneInfo | None, t: Translator) -> str:
+    """ "(recorded late, the engine was not running from … to …)", or "" for a breach recorded on
+    time."""
+    if event.idle_from is None or event.recorded_at is None:
+        return ""
+
+    def when(moment: datetime) -> str:
+        return (moment.astimezone(zone) if zone else moment).strftime("%m-%d %H:%M")
+
+    return t("recorded_late", start=when(event.idle_from), end=when(event.recorded_at))
+
+
+def describe(event: Event, plan: Plan | None, t: Translator, zone: ZoneInfo | None = None) -> str:
     """One line saying what an event was, in the console's language (timelines, feeds)."""
 
     def title(obligation: str) -> str:
@@ -177,9 +240,10 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
         case ObligationWarned():
             return f"{t('ev.warned')}: {title(event.obligation)}"
         case ObligationBreached():
-            return f"{t('ev.breached')}: {title(event.obligation)}"
+            late = recorded_late(event, zone, t)
+            return f"{t('ev.breached')}: {title(event.obligation)}" + (f" {late}" if late else "")
         case UrgencyChanged(urgent=True):
-            return t("urgent")
+            return t("urgent") + (t("ev.because", reason=event.reason) if event.reason else "")
         case UrgencyChanged(reason=reason):
             return f"{t('ev.urgent_off')} ({t('ev.reason')}: {reason})"
         case MilestoneRetracted(milestone=milestone, reason=reason):
@@ -192,8 +256,16 @@ def describe(event: Event, plan: Plan | None, t: Translator) -> str:
             what = f"{t('ev.corrected')} {t(f'field.{field}')}"
             return f"{what}: {was or '-'} → {now} ({t('ev.reason')}: {reason})"
         case SeverityChanged():
+            because = t("ev.because", reason=event.reason) if event.reason else ""
             levels = (t.label(Severity[level.upper()].grade) for level in (event.previous, event.severity))
-            return f"{t('h.severity')}: {' → '.join(levels)}"
+            return f"{t('h.severity')}: {' → '.join(levels)}{because}"
+        case IncidentMerged(merged=merged, into=into):
+            line = (
+                t("ev.merged_into", into=into)
+                if event.incident == merged
+                else t("ev.merged_from", merged=merged)
+            )
+            return line + (f": {event.reason}" if event.reason else "")
         case NoteAdded() | DutyLogged():
             return event.text
         case RosterOverridden(shift=shift):
@@ -238,6 +310,8 @@ def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Trans
         note = t("early" if margin >= timedelta(0) else "late", span=span(margin, t.lang))
     elif status.state is State.WAIVED:
         note = t("state.waived")
+    elif status.state is State.BREACHED and status.obligation.recurring:
+        note = t("missed")  # the next period has started: this one stays missed, however long ago
     elif margin < timedelta(0):
         note = t("overdue", span=span(margin, t.lang))
     else:
@@ -246,24 +320,14 @@ def due_text(status: Status, plan: Plan, now: datetime, zone: ZoneInfo, t: Trans
     return text + t("provisional") if status.provisional else text
 
 
-def table(rows: list[list[str]]) -> str:
-    """Columns padded to the widest cell, counting CJK characters as two columns."""
-    if not rows:
-        return ""
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
 def incident_lines(
-    incident: Incident, statuses: list[Status], now: datetime, zone: ZoneInfo, t: Translator
+    incident: Incident,
+    statuses: list[Status],
+    now: datetime,
+    zone: ZoneInfo,
+    t: Translator,
+    *,
+    all_occurrences: bool = False,
 ) -> list[str]:
     flags = [t("urgent")] if incident.urgent else []
     if incident.drill:
@@ -279,14 +343,40 @@ def incident_lines(
     ]
     if incident.location:
         lines.append(f"{t('h.location')}: {incident.location}")
-    lines += ["", f"{t('h.obligations')}:", obligation_table(statuses, incident.plan, now, zone, t)]
+    listed, tallies = occurrences(statuses, everything=all_occurrences)
+    lines += ["", f"{t('h.obligations')}:", obligation_table(listed, incident.plan, now, zone, t, tallies)]
+    hidden = sum(n.total for n in tallies.values()) - sum(s.obligation.id in tallies for s in listed)
+    if hidden:
+        lines.append(t("occurrences.hint", hidden=hidden))
     return lines
 
 
-def obligation_table(statuses: list[Status], plan: Plan, now: datetime, zone: ZoneInfo, t: Translator) -> str:
+def obligation_table(  # noqa: PLR0917 - the table's data, then how to say it
+    statuses: list[Status],
+    plan: Plan,
+    now: datetime,
+    zone: ZoneInfo,
+    t: Translator,
+    tallies: dict[str, Tally] | None = None,
+) -> str:
+    """One row per occurrence listed; a recurring obligation with a tally gets a summary row first."""
     rows = [[t("h.obligation"), t("h.role"), t("h.due"), t("h.state")]]
+    summarised: set[str] = set()
     for status in statuses:
-        title = status.obligation.title.get(t.lang)
+        ob = status.obligation
+        title = ob.title.get(t.lang)
+        counts = (tallies or {}).get(ob.id)
+        if counts is not None and ob.id not in summarised:
+            summarised.add(ob.id)
+            summary = t(
+                "occurrences.summary",
+                total=counts.total,
+                on_time=counts.on_time,
+                late=counts.late,
+                missed=counts.missed,
+                waived=counts.waived,
+            )
+            rows.append([title, role_label(ob.role, t), summary, ""])
         if status.obligation.recurring:
             title += f" #{status.occurrence}"
         rows.append(

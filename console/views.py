@@ -47,11 +47,31 @@ class IncidentRow:
     incident: Incident
     next: Status | None  # the most pressing outstanding obligation
     urgency: Urgency
+    statuses: tuple[Status, ...] = ()  # all of the incident's obligations at that moment
 
     @property
     def sort_key(self) -> tuple[int, float, str]:
         due = self.next.due_at.timestamp() if self.next and self.next.due_at else float("inf")
         return (-int(self.urgency == Urgency.BREACHED), due, self.incident.id)
+
+
+def incident_row(incident: Incident, statuses: Iterable[Status], now: datetime) -> IncidentRow:
+    """An incident with its most pressing outstanding obligation: an overdue one, else the one
+    falling due first."""
+    statuses = tuple(statuses)
+    outstanding = [s for s in statuses if s.due_at and s.met_at is None and s.state in OUTSTANDING]
+    first = (
+        min(outstanding, key=lambda s: (-(urgency(s, now) == Urgency.BREACHED), s.due_at))
+        if outstanding
+        else None
+    )
+    return IncidentRow(incident, first, urgency(first, now) if first else Urgency.NONE, statuses)
+
+
+def by_next_deadline(rows: Iterable[IncidentRow]) -> list[IncidentRow]:
+    """The one order of incidents, on the board and in `dutydesk incidents list`: overdue ones
+    first, then by the next deadline, then by id; those with nothing outstanding last."""
+    return sorted(rows, key=lambda r: r.sort_key)
 
 
 class StatusCache:
@@ -65,28 +85,26 @@ class StatusCache:
     def statuses(self, engine: Engine, incident: Incident, now: datetime) -> list[Status]:
         cached = self._cache.get(incident.id)
         if cached is None or cached[0] != incident.last_seq:
-            cached = self._cache[incident.id] = (incident.last_seq, engine.status(incident, now))
+            cached = self._cache[incident.id] = (incident.last_seq, engine.current(incident, now))
         return [s.at(now) for s in cached[1]]
 
 
 def incident_rows(
-    engine: Engine, now: datetime, *, drills: bool = True, cache: StatusCache | None = None
+    engine: Engine,
+    now: datetime,
+    *,
+    drills: bool = True,
+    closed: bool = False,
+    cache: StatusCache | None = None,
 ) -> list[IncidentRow]:
-    """Open incidents, overdue ones first, then by the next deadline."""
-    rows = []
+    """Open incidents (`closed`: all of them), in the order of `by_next_deadline`."""
     cache = cache or StatusCache()
-    for incident in engine.projection.incidents.open():
-        if incident.drill and not drills:
-            continue
-        statuses = [s for s in cache.statuses(engine, incident, now) if s.due_at and s.met_at is None]
-        statuses = [s for s in statuses if s.state in OUTSTANDING]
-        first = (
-            min(statuses, key=lambda s: (-(urgency(s, now) == Urgency.BREACHED), s.due_at))
-            if statuses
-            else None
-        )
-        rows.append(IncidentRow(incident, first, urgency(first, now) if first else Urgency.NONE))
-    return sorted(rows, key=lambda r: r.sort_key)
+    table = engine.projection.incidents
+    return by_next_deadline(
+        incident_row(incident, cache.statuses(engine, incident, now), now)
+        for incident in (table.values() if closed else table.open())
+        if drills or not incident.drill
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ EVENTS: dict[str, Label] = {
     "incident.update": Label("进展报告", "progress update"),
     "incident.urgency": Label("紧急程度", "urgency"),
     "incident.corrected": Label("更正", "corrected"),
+    "incident.merged": Label("合并事件", "incidents merged"),
     "incident.severity": Label("事件级别", "severity"),
     "incident.note": Label("备注", "note"),
     "obligation.met": Label("完成", "met"),

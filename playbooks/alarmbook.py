@@ -61,6 +61,8 @@ class Alarm:
     drill: bool = False
     acknowledged_by: str | None = None  # who has seen it, since it last became active
     shelved_until: datetime | None = None
+    zones: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
 
     def shelved(self, now: datetime) -> bool:
         return self.shelved_until is not None and now < self.shelved_until
@@ -81,6 +83,8 @@ class Alarm:
         for name in ("since", "device_time", "raised_at", "cleared_at", "shelved_until"):
             values[name] = datetime.fromisoformat(values[name]) if values.get(name) else None
         values["status"] = Status(values["status"])
+        values["zones"] = tuple(values.get("zones", ()))
+        values["related"] = tuple(values.get("related", ()))
         return cls(**values)
 
 
@@ -165,11 +169,17 @@ class AlarmBook:
             self.by_device.setdefault(alarm.device_key, []).append(alarm.key)
         alarm.observations += 1
         alarm.drill = event.drill
-        for name in ("severity", "vendor_code", "text", "site", "building", "floor", "clock"):
-            value = getattr(event, name)
-            if value is not None:
-                setattr(alarm, name, value)
+        # details a message leaves out stay as last heard (written out: this runs per message)
+        alarm.severity = event.severity or alarm.severity
+        alarm.vendor_code = event.vendor_code or alarm.vendor_code
+        alarm.text = event.text or alarm.text
+        alarm.site = event.site or alarm.site
+        alarm.building = event.building or alarm.building
+        alarm.floor = event.floor or alarm.floor
+        alarm.clock = event.clock or alarm.clock
         alarm.urgent = alarm.urgent or event.urgent
+        alarm.zones = event.zones or alarm.zones
+        alarm.related = event.related or alarm.related
         alarm.device_time = event.device_time or alarm.device_time
         alarm.replay = event.replay
         if event.signal == Signal.CLEAR:
@@ -199,7 +209,8 @@ class AlarmBook:
         Confirmed raises come back as AlarmChanged(active) without an incident: the engine
         attaches or opens one."""
         at = arrival.received_at
-        scratch = _Scratch(self)
+        # a lone reading's effects are read by nothing later in the message: no copies for it
+        scratch = _Scratch(self, needed=len(decoded.readings) > 1 or bool(decoded.complete))
         events: list[Event] = []
         announced = {r.device for r in decoded.readings if r.kind == OFFLINE_KIND}
         for device in decoded.devices():
@@ -212,7 +223,7 @@ class AlarmBook:
             if quiet and device not in announced:
                 events.append(self._device_event(feed, device_key, Availability.ONLINE, at, drill))
         for reading in decoded.readings:
-            events += self._availability(feed, reading, scratch, at, drill)
+            events += self._availability(feed, reading, scratch, at, drill, relay=decoded.relay)
             if reading.signal is not Signal.HEARTBEAT:
                 events += self._reading(
                     feed, reading, arrival, debounce=debounce, scratch=scratch, drill=drill
@@ -234,9 +245,10 @@ class AlarmBook:
         return events
 
     def _availability(
-        self, feed: Feed, reading: Reading, scratch: _Scratch, at: datetime, drill: bool
+        self, feed: Feed, reading: Reading, scratch: _Scratch, at: datetime, drill: bool, *, relay: bool
     ) -> list[Event]:
-        """LWT-style readings: offline makes the device's live alarms unknown, not cleared."""
+        """LWT-style readings: offline makes the device's live alarms unknown, not cleared; and
+        those of every device of the feed when the device relays them (a Frigate server)."""
         if reading.kind != OFFLINE_KIND or reading.signal not in (Signal.RAISE, Signal.CLEAR):
             return []
         device_key = f"{feed.name}/{reading.device}"
@@ -246,7 +258,10 @@ class AlarmBook:
             return []
         events: list[Event] = [self._device_event(feed, device_key, wanted, at, drill)]
         if wanted is Availability.OFFLINE:
-            for alarm in scratch.live(device_key):
+            devices = [device_key]
+            if relay:
+                devices += [d for d in self.by_device if d.startswith(f"{feed.name}/") and d != device_key]
+            for alarm in (alarm for d in devices for alarm in scratch.live(d)):
                 if alarm.kind == OFFLINE_KIND:
                     continue
                 event = AlarmChanged(
@@ -340,8 +355,11 @@ class AlarmBook:
             floor=place.floor,
             topic=arrival.topic,
             raw=arrival.raw,
+            zones=reading.zones,
+            related=reading.related,
         )
-        scratch.apply(observed)
+        if scratch.needed:
+            scratch.apply(observed)
         return [observed]
 
     # -- time ------------------------------------------------------------------------------------
@@ -418,9 +436,11 @@ class _Scratch:
     """Copies of the alarms one message touches, so its readings see each other's effects before
     anything is stored."""
 
-    def __init__(self, book: AlarmBook) -> None:
+    def __init__(self, book: AlarmBook, *, needed: bool) -> None:
         self._book = book
+        self.needed = needed  # whether later readings of the message look at the copies
         self._alarms: dict[str, Alarm] = {}
+        self._shadow: AlarmBook | None = None  # a book over the copies, made when first needed
 
     def get(self, key: str) -> Alarm | None:
         if key not in self._alarms:
@@ -438,6 +458,7 @@ class _Scratch:
     def apply(self, event: AlarmObserved | AlarmChanged) -> Alarm | None:
         """Apply to the copies only (the real book changes once the events are stored)."""
         self.get(event.key)
-        shadow = AlarmBook()
-        shadow.alarms = self._alarms
-        return shadow.apply(event)
+        if self._shadow is None:
+            self._shadow = AlarmBook()
+            self._shadow.alarms = self._alarms
+        return self._shadow.apply(event)

@@ -48,6 +48,8 @@ class Reading:
     device_time: datetime | None = None  # timezone-aware; see `clock`
     clock: ClockNote | None = None
     text: str | None = None  # a human description from the payload or the code book
+    zones: tuple[str, ...] = ()  # named zones within the device's view (Frigate), for grouping
+    related: tuple[str, ...] = ()  # ids of the device's other points this one belongs with
 
     def key(self, source: str) -> str:
         """Stable identity of the alarm: source + device + point + kind."""
@@ -64,6 +66,9 @@ class Decoded:
 
     readings: tuple[Reading, ...] = ()
     complete: tuple[tuple[str, str], ...] = ()
+    # the message's device relays every other device of the feed (a Frigate server): when it goes
+    # offline, their live alarms become unknown as well
+    relay: bool = False
 
     def devices(self) -> list[str]:
         """Every device the message was heard from, once each."""

@@ -87,7 +87,7 @@ class Dispatcher:
         items = self.book.pending.get(bucket)
         if self.policy is None or not items:
             return None
-        first = datetime.fromisoformat(items[0]["at"])
+        first = datetime.fromisoformat(next(iter(items.values()))["at"])
         last = self.book.last_sent.get(bucket)
         return max(first, last + self.policy.digest_interval) if last else first
 
@@ -158,7 +158,7 @@ class Dispatcher:
     def _message(self, notification: str, bucket: BucketKey, now: datetime) -> NotificationQueued:
         assert self.policy is not None
         role, drill = bucket
-        items = [self._describe(item) for item in self.book.pending[bucket]]
+        items = [self._describe(item) for item in self.book.pending[bucket].values()]
         holders = self.book.roster.holders(role, now)
         tags = tuple(dict.fromkeys(tag for shift in holders for tag in shift.tags))
         incidents = {item["incident"] for item in items}

@@ -77,7 +77,8 @@ class MilestoneRetracted(Event):
 class UrgencyChanged(Event):
     kind: ClassVar[str] = "incident.urgency"
     urgent: bool
-    reason: str | None = None  # why urgent was taken back
+    # why: an alarm that joined the incident raised it, or (urgent taken back) the officer's reason
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +97,21 @@ class SeverityChanged(Event):
     kind: ClassVar[str] = "incident.severity"
     severity: str
     previous: str
+    reason: str | None = None  # set when an alarm that joined the incident raised it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentMerged(Event):
+    """`merged` was merged into `into` by hand; stored on both incidents, so both timelines show
+    it. The merged one is closed by it, its obligations waived."""
+
+    kind: ClassVar[str] = "incident.merged"
+    merged: str
+    into: str
+    reason: str | None = None
+
+
+MERGED_INTO = "merged into"  # how a merged incident's close reason begins: "merged into <id>"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,7 +141,9 @@ class ObligationWarned(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObligationBreached(Event):
-    """A deadline passed unmet; `late_seconds` shows any gap while nothing was running."""
+    """A deadline passed unmet. Dated at the due time (`at`); `recorded_at` is when the engine
+    recorded it, and `late_seconds` the gap between. When the deadline passed while the engine
+    was not running, `idle_from` is the last activity the log showed before it started again."""
 
     kind: ClassVar[str] = "obligation.breached"
     obligation: str
@@ -133,6 +151,13 @@ class ObligationBreached(Event):
     due_at: datetime
     late_seconds: float
     notify: tuple[str, ...]
+    recorded_at: datetime | None = None  # None in logs written before breaches were back-dated
+    idle_from: datetime | None = None
+
+    @property
+    def noticed_at(self) -> datetime:
+        """When the engine noticed: what escalation delays count from."""
+        return self.recorded_at or self.at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,6 +188,8 @@ class AlarmObserved(Event):
     floor: str | None = None
     topic: str = ""
     raw: str = ""  # the payload as received (cut at RAW_LIMIT)
+    zones: tuple[str, ...] = ()  # named zones in the device's view where it happened
+    related: tuple[str, ...] = ()  # the device's other points this one belongs with
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -400,6 +427,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         UrgencyChanged,
         IncidentCorrected,
         SeverityChanged,
+        IncidentMerged,
         NoteAdded,
         ObligationMet,
         ObligationWarned,

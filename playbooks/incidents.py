@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import ChainMap
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 from dutydesk.playbooks.alarmbook import Alarm, AlarmBook
 from dutydesk.playbooks.events import (
+    MERGED_INTO,
     AlarmAcknowledged,
     AlarmChanged,
     AlarmObserved,
@@ -18,6 +20,7 @@ from dutydesk.playbooks.events import (
     DeviceChanged,
     Event,
     IncidentCorrected,
+    IncidentMerged,
     IncidentOpened,
     MilestoneReached,
     MilestoneRetracted,
@@ -52,7 +55,12 @@ class Incident:
     description: str | None
     trigger: str | None
     milestones: dict[str, datetime]
-    met: dict[OccurrenceKey, datetime] = field(default_factory=dict)
+    met: MutableMapping[OccurrenceKey, datetime] = field(default_factory=dict)
+    # the due time each occurrence had when it was met: later changes (urgent) do not rewrite it
+    met_due: MutableMapping[OccurrenceKey, datetime | None] = field(default_factory=dict)
+    # per obligation, its latest occurrence met and when: where a recurring one carries on from,
+    # so evaluating it costs the same on day 90 as on day 1
+    latest: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     warned: set[OccurrenceKey] = field(default_factory=set)
     breached: set[OccurrenceKey] = field(default_factory=set)
     updates: int = 0
@@ -81,7 +89,10 @@ class Incident:
         return dataclasses.replace(
             self,
             milestones=dict(self.milestones),
-            met=dict(self.met),
+            # layered, not copied: a decision on an incident met thousands of times stays cheap
+            met=ChainMap({}, self.met),
+            met_due=ChainMap({}, self.met_due),
+            latest=dict(self.latest),
             warned=set(self.warned),
             breached=set(self.breached),
         )
@@ -104,6 +115,7 @@ class Incident:
                 [o for o, _ in self.met],
                 [n for _, n in self.met],
                 [t.isoformat() for t in self.met.values()],
+                [t.isoformat() if t else None for t in (self.met_due.get(k) for k in self.met)],
             ],
             "warned": sorted(self.warned),
             "breached": sorted(self.breached),
@@ -115,7 +127,8 @@ class Incident:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], plans: dict[str, Plan]) -> Incident:
-        return cls(
+        keys = list(zip(data["met"][0], data["met"][1], strict=True))
+        incident = cls(
             id=data["id"],
             plan=plans[data["plan"]],
             plan_fingerprint=data["plan"],
@@ -128,9 +141,8 @@ class Incident:
             description=data["description"],
             trigger=data["trigger"],
             milestones=dict(zip(data["milestones"][0], map(_time, data["milestones"][1]), strict=True)),
-            met=dict(
-                zip(zip(data["met"][0], data["met"][1], strict=True), map(_time, data["met"][2]), strict=True)
-            ),
+            met=dict(zip(keys, map(_time, data["met"][2]), strict=True)),
+            met_due=dict(zip(keys, (_time(t) if t else None for t in data["met"][3]), strict=True)),
             warned=set(map(tuple, data["warned"])),
             breached=set(map(tuple, data["breached"])),
             updates=data["updates"],
@@ -138,9 +150,20 @@ class Incident:
             close_reason=data["close_reason"],
             last_seq=data["last_seq"],
         )
+        for key, at in incident.met.items():
+            incident.advance(key, at)
+        return incident
+
+    def advance(self, key: OccurrenceKey, at: datetime) -> None:
+        """Note an occurrence met, moving the obligation's latest forward."""
+        latest = self.latest.get(key[0])
+        if latest is None or key[1] >= latest[0]:
+            self.latest[key[0]] = (key[1], at)
 
 
-SNAPSHOT_VERSION = 6
+SNAPSHOT_VERSION = 7
+# a tuple built once: `isinstance` with `A | B` builds the union at every event of a replay
+ALARM_EVENTS = (AlarmObserved, AlarmChanged, DeviceChanged, AlarmAcknowledged, AlarmShelved)
 _time = datetime.fromisoformat
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -212,12 +235,16 @@ class Projection:
         self.by_trigger: dict[str, str] = {}  # open incidents by the device and alarm kind that started them
         self.notices = NoticeBook()  # roster, unacknowledged breaches, messages and deliveries under way
         self.seq = 0
+        self.last_at: datetime | None = None  # the latest moment the log shows anything happening
 
     def apply(self, event: Event, seq: int) -> Incident | Alarm | Item | None:
         """Fold one event in; returns the incident, alarm or rectification item it touched, if any."""
         self.seq = max(self.seq, seq)
+        seen = event.noticed_at if isinstance(event, ObligationBreached) else event.at
+        if self.last_at is None or seen > self.last_at:
+            self.last_at = seen
         self.notices.apply(event, seq)
-        if isinstance(event, AlarmObserved | AlarmChanged | DeviceChanged | AlarmAcknowledged | AlarmShelved):
+        if isinstance(event, ALARM_EVENTS):
             return self.alarms.apply(event)
         if isinstance(event, REGISTER_EVENTS):
             return self.register.apply(event)
@@ -261,6 +288,7 @@ class Projection:
         return {
             "version": SNAPSHOT_VERSION,
             "seq": self.seq,
+            "last_at": self.last_at.isoformat() if self.last_at else None,
             "plans": {fp: p.model_dump(mode="json") for fp, p in self.plans.items()},
             "daily": self.daily,
             "open": live,
@@ -276,6 +304,7 @@ class Projection:
             raise ValueError(f"snapshot version {data.get('version')} is not {SNAPSHOT_VERSION}")
         projection = cls()
         projection.seq = data["seq"]
+        projection.last_at = _time(data["last_at"]) if data["last_at"] else None
         projection.plans.update({fp: Plan.model_validate(p) for fp, p in data["plans"].items()})
         projection.daily = dict(data["daily"])
         projection.incidents.restore(data["open"], data["closed"])
@@ -299,11 +328,10 @@ def apply_to(incident: Incident, event: Event) -> None:
             incident.notes += 1
         case MilestoneRetracted(milestone=milestone):
             incident.milestones.pop(milestone, None)
-            # what the milestone met is owed again
-            for ob in incident.plan.obligations:
-                if ob.met_by == milestone:
-                    for key in [k for k in incident.met if k[0] == ob.id]:
-                        del incident.met[key]
+            # what the milestone met is owed again (new mappings: a decision's copy layers them)
+            owed = {ob.id for ob in incident.plan.obligations if ob.met_by == milestone}
+            incident.met = {k: v for k, v in incident.met.items() if k[0] not in owed}
+            incident.met_due = {k: v for k, v in incident.met_due.items() if k[0] not in owed}
         case UrgencyChanged(urgent=urgent):
             incident.urgent = urgent
         case IncidentCorrected(field="received_at", value=value):
@@ -312,10 +340,15 @@ def apply_to(incident: Incident, event: Event) -> None:
             incident.location = value or None
         case IncidentCorrected(field="title", value=value):
             incident.title = value
+        case IncidentMerged(merged=merged, into=into) if merged == incident.id:
+            incident.milestones[Milestone.CLOSED] = event.at
+            incident.close_reason = f"{MERGED_INTO} {into}"
         case SeverityChanged(severity=severity):
             incident.severity = Severity[severity.upper()]
         case ObligationMet(obligation=obligation, occurrence=occurrence):
             incident.met[(obligation, occurrence)] = event.at
+            incident.met_due[(obligation, occurrence)] = event.due_at
+            incident.advance((obligation, occurrence), event.at)
         case ObligationWarned(obligation=obligation, occurrence=occurrence):
             incident.warned.add((obligation, occurrence))
         case ObligationBreached(obligation=obligation, occurrence=occurrence):

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from dutydesk.playbooks.events import (
     AlarmChanged,
     AlarmObserved,
+    IncidentMerged,
     IncidentOpened,
     MilestoneReached,
     ObligationBreached,
@@ -39,6 +40,7 @@ from dutydesk.playbooks.events import (
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan, Text
 from dutydesk.playbooks.rectification import ItemState, deadline, state_of
+from dutydesk.playbooks.rules import waived
 from dutydesk.playbooks.vocab import Milestone, Severity
 
 INTERVAL = timedelta(minutes=10)  # ISA-18.2 counts alarms per operator per 10 minutes
@@ -57,6 +59,9 @@ INCIDENT_FACTS: dict[str, tuple[str, ...]] = {
     RectificationAdded.kind: ("item", "anchor_at", "workdays", "content", "owner"),
     RectificationCompleted.kind: ("item",),
 }
+# Incidents merged into another (`IncidentMerged` on the merged one): each counts once, in the
+# incident it joined. Read by time: the facts beside the log predate merging.
+MERGED_FACTS: dict[str, tuple[str, ...]] = {IncidentMerged.kind: ("merged",)}
 ALARM_FACTS: dict[str, tuple[str, ...]] = {
     AlarmObserved.kind: ("key", "signal", "replay", "confirmed"),
     AlarmChanged.kind: ("key", "status", "replay"),
@@ -229,6 +234,7 @@ class _Case:
     reported: datetime | None = None
     stabilised: datetime | None = None
     closed: datetime | None = None
+    reached: dict[str, datetime] = field(default_factory=dict)  # every milestone, for waivers
 
 
 @dataclass(slots=True)
@@ -266,7 +272,8 @@ class KpiBuilder:
         self._sides = (_Side(), _Side())  # indexed by the drill flag
         self._titles: dict[tuple[str, str], tuple[str, str]] = {}  # (plan, obligation) -> group
         self._texts: dict[tuple[str, str], tuple[int, Text]] = {}  # group -> (order, title)
-        self._breached: dict[tuple[str, str, int], tuple[str, str]] = {}  # unmet yet: key -> group
+        # unmet yet: key -> (group, when breached: the due time since breaches are dated at it)
+        self._breached: dict[tuple[str, str, int], tuple[tuple[str, str], int]] = {}
         self._dues: dict[tuple[date, int], datetime] = {}  # limits depend on the day, not the hour
 
     # -- facts -------------------------------------------------------------------------------------
@@ -296,6 +303,7 @@ class KpiBuilder:
             elif kind == milestone:
                 if case is None:
                     continue
+                case.reached[a] = _time(at)
                 if a == reported:
                     case.reported = _time(at)
                 elif a == stabilised:
@@ -309,13 +317,25 @@ class KpiBuilder:
             elif case is None:
                 continue
             elif kind == ObligationBreached.kind:
-                breached[(incident, a, b)] = self._group(case, a)
+                breached[(incident, a, b)] = (self._group(case, a), at)
             elif kind == SeverityChanged.kind:
                 case.severity = a
             elif kind == RectificationAdded.kind:
                 self._item_added(incident, a, datetime.fromisoformat(b), c, d, e)
             elif kind == RectificationCompleted.kind and a in self._items:
                 self._items[a].done = _time(at)
+
+    def merged(self, rows: Iterable[Fact]) -> None:
+        """Facts of merges (`MERGED_FACTS`), after every incident's: the merged incident counts
+        once, in the one it joined; what was met or breached on it before stays counted."""
+        for _, _, incident, _, merged in rows:
+            case = self._cases.pop(incident, None) if incident == merged else None
+            if case is None:
+                continue
+            for key in [key for key in self._breached if key[0] == incident]:
+                group, due = self._breached.pop(key)
+                if not self._waived(case, key[1], _time(due)):
+                    self._sides[case.drill].late[group] += 1
 
     def _item_added(  # noqa: PLR0917 - the fields of one fact row, in order
         self, incident: str, item: str, anchor_at: datetime, workdays: int, content: str, owner: str
@@ -360,11 +380,20 @@ class KpiBuilder:
             self._texts.setdefault(known, (index, text))
         return known
 
+    def _waived(self, case: _Case, obligation: str, due: datetime) -> bool:
+        """A breach no longer owed once a milestone was back-dated before its due time: the same
+        rule as `incidents show` (`rules.waived`)."""
+        plan = self._plans.get(case.plan)
+        rule = next((ob for ob in plan.obligations if ob.id == obligation), None) if plan else None
+        return rule is not None and waived(due, rule.timing.stop(case.reached))
+
     # -- figures -----------------------------------------------------------------------------------
 
     def result(self) -> Kpi:
-        for (incident, _, _), group in self._breached.items():
-            self._sides[self._cases[incident].drill].late[group] += 1
+        for (incident, obligation, _), (group, due) in self._breached.items():
+            case = self._cases[incident]
+            if not self._waived(case, obligation, _time(due)):
+                self._sides[case.drill].late[group] += 1
         self._breached.clear()
         return Kpi(self.period, self.now, self._figures(drill=False), self._figures(drill=True))
 

@@ -96,10 +96,24 @@ class Delivery:
 class NoticeBook:
     roster: Roster = field(default_factory=Roster)
     breaches: dict[BreachKey, OpenBreach] = field(default_factory=dict)
-    pending: dict[BucketKey, list[dict[str, Any]]] = field(default_factory=dict)  # oldest first
+    # items waiting per bucket by their ref, oldest first
+    pending: dict[BucketKey, dict[str, dict[str, Any]]] = field(default_factory=dict)
     last_sent: dict[BucketKey, datetime] = field(default_factory=dict)
     deliveries: dict[DeliveryKey, Delivery] = field(default_factory=dict)
     count: int = 0  # notifications queued so far; numbers the next one
+    # where each incident's items wait, so that dropping them costs what the incident has pending,
+    # not what everyone has (a replay without a notifier piles up every warning); may hold refs
+    # already sent, which dropping skips
+    _holding: dict[str, set[tuple[BucketKey, str]]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for bucket, items in self.pending.items():
+            for ref, item in items.items():
+                self._hold(bucket, ref, item)
+
+    def _hold(self, bucket: BucketKey, ref: str, item: dict[str, Any]) -> None:
+        self.pending.setdefault(bucket, {})[ref] = item
+        self._holding.setdefault(item["incident"] or "", set()).add((bucket, ref))
 
     def apply(self, event: Event, seq: int) -> None:
         if type(event) not in _FOLDED:
@@ -109,7 +123,7 @@ class NoticeBook:
                 self._add(event, "warning")
             case ObligationBreached():
                 key = (event.incident or "", event.obligation, event.occurrence)
-                self.breaches[key] = OpenBreach(event.due_at, 0, event.at, event.drill)
+                self.breaches[key] = OpenBreach(event.due_at, 0, event.noticed_at, event.drill)
                 self._add(event, "breach")
             case BreachEscalated():
                 breach = self.breaches.get((event.incident or "", event.obligation, event.occurrence))
@@ -119,15 +133,15 @@ class NoticeBook:
             case BreachAcknowledged():
                 key = (event.incident or "", event.obligation, event.occurrence)
                 self.breaches.pop(key, None)
-                self._drop(lambda item: _breach_of(item) == key and item["stage"] != "warning")
+                self._drop(key[0], lambda item: _breach_of(item) == key and item["stage"] != "warning")
             case ObligationMet():
                 key = (event.incident or "", event.obligation, event.occurrence)
                 self.breaches.pop(key, None)
-                self._drop(lambda item: _breach_of(item) == key)
+                self._drop(key[0], lambda item: _breach_of(item) == key)
             case MilestoneReached(milestone=Milestone.CLOSED):
                 for key in [k for k in self.breaches if k[0] == event.incident]:
                     del self.breaches[key]
-                self._drop(lambda item: item["incident"] == event.incident)
+                self._drop(event.incident or "", lambda item: True)
             case NotificationQueued():
                 self._queued(event, seq)
             case NotificationAttempted():
@@ -159,8 +173,9 @@ class NoticeBook:
         self, event: ObligationWarned | ObligationBreached | BreachEscalated, stage: str, level: int = 0
     ) -> None:
         obligation, occurrence = event.obligation, event.occurrence
+        ref = f"{event.incident}/{obligation}#{occurrence}/{stage}{level or ''}"
         item = {
-            "ref": f"{event.incident}/{obligation}#{occurrence}/{stage}{level or ''}",
+            "ref": ref,
             "stage": stage,
             "incident": event.incident,
             "obligation": obligation,
@@ -170,7 +185,7 @@ class NoticeBook:
             "due_at": event.due_at.isoformat(),
         }
         for role in event.notify:
-            self.pending.setdefault((role, event.drill), []).append(item)
+            self._hold((role, event.drill), ref, item)
 
     def _add_item(self, event: RectificationReminder | RectificationOverdue) -> None:
         """A register item's reminder or overdue notice, told like an obligation's."""
@@ -193,25 +208,35 @@ class NoticeBook:
             "due_at": event.due_at.isoformat(),
         }
         for role in event.notify:
-            self.pending.setdefault((role, event.drill), []).append(item)
+            self._hold((role, event.drill), ref, item)
 
-    def _drop(self, unwanted: Callable[[dict[str, Any]], bool]) -> None:
-        for bucket, items in list(self.pending.items()):
-            kept = [item for item in items if not unwanted(item)]
-            if len(kept) != len(items):
-                if kept:
-                    self.pending[bucket] = kept
-                else:
+    def _drop(self, incident: str, unwanted: Callable[[dict[str, Any]], bool]) -> None:
+        """Drop the incident's waiting items that `unwanted` picks."""
+        held = self._holding.get(incident)
+        if not held:
+            return
+        for bucket, ref in list(held):
+            items = self.pending.get(bucket)
+            item = items.get(ref) if items is not None else None
+            if item is None:
+                held.discard((bucket, ref))  # sent meanwhile
+            elif unwanted(item):
+                held.discard((bucket, ref))
+                assert items is not None
+                del items[ref]
+                if not items:
                     del self.pending[bucket]
+        if not held:
+            del self._holding[incident]
 
     def _queued(self, event: NotificationQueued, seq: int) -> None:
         bucket = (event.role, event.drill)
-        sent = {item["ref"] for item in event.items}
-        left = [item for item in self.pending.get(bucket, ()) if item["ref"] not in sent]
-        if left:
-            self.pending[bucket] = left
-        else:
-            self.pending.pop(bucket, None)
+        left = self.pending.get(bucket)
+        if left is not None:
+            for item in event.items:
+                left.pop(item["ref"], None)
+            if not left:
+                del self.pending[bucket]
         if event.items:
             self.last_sent[bucket] = event.at
         self.count += 1
@@ -232,7 +257,7 @@ class NoticeBook:
                 [*key, b.due_at.isoformat(), b.level, b.since.isoformat(), b.drill]
                 for key, b in self.breaches.items()
             ],
-            "pending": [[role, drill, items] for (role, drill), items in self.pending.items()],
+            "pending": [[role, drill, list(items.values())] for (role, drill), items in self.pending.items()],
             "last_sent": [[role, drill, at.isoformat()] for (role, drill), at in self.last_sent.items()],
             "deliveries": [
                 [*key, d.seq, d.role, d.incident, d.drill, d.attempts] for key, d in self.deliveries.items()
@@ -249,7 +274,9 @@ class NoticeBook:
                 (i, o, n): OpenBreach(_time(due), level, _time(since), drill)
                 for i, o, n, due, level, since, drill in data["breaches"]
             },
-            pending={(role, drill): items for role, drill, items in data["pending"]},
+            pending={
+                (role, drill): {item["ref"]: item for item in items} for role, drill, items in data["pending"]
+            },
             last_sent={(role, drill): _time(at) for role, drill, at in data["last_sent"]},
             deliveries={
                 (n, target, fallback): Delivery(seq, role, incident, drill, attempts)

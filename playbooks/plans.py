@@ -3,6 +3,7 @@ as `PATH:LINE: message`."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -18,7 +19,17 @@ from pydantic import (
     model_validator,
 )
 
-from dutydesk.playbooks.durations import Duration, Unit
+from dutydesk.playbooks.durations import Duration
+from dutydesk.playbooks.rules import (
+    MET_BY_MANUAL,
+    MET_BY_UPDATE,
+    MetBy,
+    Once,
+    Recurring,
+    Timing,
+    met_by,
+    shorter,
+)
 from dutydesk.playbooks.vocab import ROLES, Label, Milestone, Severity
 from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_of, read_model
 
@@ -108,9 +119,21 @@ class Obligation(_Model):
     when: Condition | None = None
     guidance: Text | None = None
 
+    @functools.cached_property
+    def timing(self) -> Timing:
+        """How it falls due; the loader guarantees exactly one of `due` and `every`."""
+        if self.every is not None:
+            return Recurring(self.every, self.until or Milestone.STABILISED)
+        assert self.due is not None
+        return Once(self.due, self.urgent_due)
+
+    @functools.cached_property
+    def meets(self) -> MetBy:
+        return met_by(self.met_by)
+
     @property
     def recurring(self) -> bool:
-        return self.every is not None
+        return isinstance(self.timing, Recurring)
 
     def applies(self, severity: Severity, urgent: bool) -> bool:
         cond = self.when
@@ -122,11 +145,7 @@ class Obligation(_Model):
 
     def limit(self, urgent: bool) -> Duration:
         """The time allowed: the urgent variant when urgent, the interval for recurring ones."""
-        if urgent and self.urgent_due is not None:
-            return self.urgent_due
-        limit = self.every if self.every is not None else self.due
-        assert limit is not None  # the loader guarantees one of them
-        return limit
+        return self.timing.limit(urgent)
 
 
 class EscalationRule(_Model):
@@ -184,8 +203,7 @@ class Plan(_Model):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
 
-MET_BY_UPDATE = "update"
-MET_BY_MANUAL = "manual"
+__all__ = ["MET_BY_MANUAL", "MET_BY_UPDATE", "Obligation", "Plan", "PlanSource", "load_plans", "parse_plan"]
 
 
 # a plan file's problems: each `PATH:LINE: message`
@@ -232,24 +250,16 @@ def _semantic_problems(plan: Plan, roles: Collection[str]) -> Iterable[tuple[lis
             yield [*here, "met_by"], "an obligation cannot be met by the milestone that starts it"
         if (ob.due is None) == (ob.every is None):
             yield here, "give either 'due' (once) or 'every' (recurring)"
-        if ob.every is not None:
-            if ob.every.is_workdays or ob.every.amount == 0:
-                yield (
-                    [*here, "every"],
-                    "a recurring interval is a positive number of minutes or hours",
-                )
-            if ob.urgent_due is not None:
+        else:
+            if ob.every is not None and ob.urgent_due is not None:
                 yield [*here, "urgent_due"], "a recurring obligation has no urgent variant"
-        elif ob.until is not None:
-            yield [*here, "until"], "'until' belongs to a recurring obligation ('every')"
-        if ob.urgent_due is not None and ob.due is not None and not _no_longer(ob.urgent_due, ob.due):
-            yield (
-                [*here, "urgent_due"],
-                (f"the urgent limit {ob.urgent_due} must be in the same unit as and no longer than {ob.due}"),
-            )
+            elif ob.every is None and ob.until is not None:
+                yield [*here, "until"], "'until' belongs to a recurring obligation ('every')"
+            for within, message in ob.timing.problems():
+                yield [*here, *within], message
         rule = ob.warning or plan.warning
         for limit in (ob.every, ob.due, ob.urgent_due):
-            if rule.before is not None and limit is not None and not _shorter(rule.before, limit):
+            if rule.before is not None and limit is not None and not shorter(rule.before, limit):
                 where: list[int | str] = [*here, "warning", "before"] if ob.warning else ["warning", "before"]
                 yield (
                     where,
@@ -278,21 +288,6 @@ def _roles_of(ob: Obligation) -> Iterable[tuple[list[str], tuple[str, ...]]]:
     if ob.notify is not None:
         yield ["notify", "warning"], ob.notify.warning or ()
         yield ["notify", "breach"], ob.notify.breach or ()
-
-
-def _wall_or_days(duration: Duration) -> tuple[bool, int]:
-    minutes = duration.amount if duration.unit is Unit.MINUTES else duration.amount * 60
-    return duration.is_workdays, duration.amount if duration.is_workdays else minutes
-
-
-def _no_longer(a: Duration, b: Duration) -> bool:
-    (a_days, a_len), (b_days, b_len) = _wall_or_days(a), _wall_or_days(b)
-    return a_days == b_days and a_len <= b_len
-
-
-def _shorter(a: Duration, b: Duration) -> bool:
-    (a_days, a_len), (b_days, b_len) = _wall_or_days(a), _wall_or_days(b)
-    return a_days == b_days and a_len < b_len
 
 
 def _cycles(plan: Plan, ids: dict[str, int]) -> Iterable[tuple[list[int | str], str]]:

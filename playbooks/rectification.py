@@ -39,6 +39,7 @@ from dutydesk.playbooks.events import (
     RectificationOverdue,
     RectificationReminder,
 )
+from dutydesk.playbooks.rules import ByMilestone
 from dutydesk.playbooks.vocab import Milestone
 
 if TYPE_CHECKING:  # both import this module: the projection folds the register, evaluation reads it
@@ -276,7 +277,8 @@ def targets(incident: Incident, stage: Literal["warning", "breach"]) -> tuple[st
     """Who is told: the role the plan makes responsible for rectification, then the plan's chain
     for that stage (with its escalation by severity on a breach)."""
     plan = incident.plan
-    owner = next((ob for ob in plan.obligations if ob.met_by == Milestone.RECTIFIED), None)
+    rectified = ByMilestone(Milestone.RECTIFIED)
+    owner = next((ob for ob in plan.obligations if ob.meets == rectified), None)
     roles = plan.targets(owner, stage, incident.severity)
     return tuple(dict.fromkeys((owner.role, *roles) if owner else roles))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiomqtt
 
-from dutydesk.connectors.application.factories import deadlines, debounce, notice_policy
+from dutydesk.connectors.application.factories import correlation, deadlines, debounce, notice_policy
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.broker import start_broker
 from dutydesk.connectors.clock import WallClock
@@ -85,6 +85,7 @@ async def run_drill(
             clock=clock,
             feeds=scenario_feeds(scenario),
             debounce=debounce(settings),
+            correlation=correlation(settings),
             notices=notice_policy(settings),
         )
         drill = Drill(

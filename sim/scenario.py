@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -120,11 +120,19 @@ class Response(_Model):
 
 
 class Expectation(_Model):
-    """What the drill should show: this plan's obligation met (or breached)."""
+    """What the drill should show: this plan's obligation met (or breached), or this many
+    incidents of the plan on the board (an alarm flood must not splinter it)."""
 
     plan: str
-    obligation: str
+    obligation: str | None = None
     state: Literal["met", "breached"] = "met"
+    incidents: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_thing(self) -> Self:
+        if (self.obligation is None) == (self.incidents is None):
+            raise ValueError("an expectation names either an 'obligation' or a number of 'incidents'")
+        return self
 
 
 class ScenarioFeed(_Model):

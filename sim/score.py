@@ -11,6 +11,7 @@ from dutydesk.connectors.application.journal import Journal
 from dutydesk.playbooks.clock import iso
 from dutydesk.playbooks.commands import AddRectification, ReachMilestone
 from dutydesk.playbooks.engine import Engine
+from dutydesk.playbooks.events import MERGED_INTO
 from dutydesk.playbooks.obligations import State
 from dutydesk.playbooks.plans import Text
 from dutydesk.playbooks.vocab import ROLES, Milestone
@@ -109,6 +110,9 @@ def score(
                 )
             )
     for expectation in scenario.expect:
+        if expectation.incidents is not None:
+            result.checked.append(_count(engine, expectation.plan, expectation.incidents))
+            continue
         found = [
             s for s in result.scored if s.plan == expectation.plan and s.obligation == expectation.obligation
         ]
@@ -116,11 +120,26 @@ def score(
         if found:
             # "met" only if every occurrence in every incident of that plan was met in time
             actual = "met" if all(s.on_time for s in found) else "breached"
-        result.checked.append(Checked(expectation.plan, expectation.obligation, expectation.state, actual))
+        result.checked.append(
+            Checked(expectation.plan, expectation.obligation or "", expectation.state, actual)
+        )
     return result
 
 
+def _count(engine: Engine, plan: str, expected: int) -> Checked:
+    """The drill's incidents of `plan`, a merged one counting once (in the one it joined)."""
+    actual = sum(
+        1
+        for incident in engine.projection.incidents.values()
+        if incident.drill
+        and incident.plan.id == plan
+        and not (incident.close_reason or "").startswith(MERGED_INTO)
+    )
+    return Checked(plan, INCIDENTS, str(expected), str(actual))
+
+
 REVIEW = "drill-review"
+INCIDENTS = "incidents"  # what a count expectation checks, in place of an obligation
 
 
 def result_json(result: DrillResult, zone: ZoneInfo) -> dict[str, Any]:

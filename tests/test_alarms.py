@@ -74,10 +74,14 @@ class Rig:
         return events
 
     def send(
-        self, *readings: Reading, complete: tuple[tuple[str, str], ...] = (), retained: bool = False
+        self,
+        *readings: Reading,
+        complete: tuple[tuple[str, str], ...] = (),
+        retained: bool = False,
+        relay: bool = False,
     ) -> list[Event]:
         arrival = Arrival(f"m{next(self.ids)}", "elevator/x/status", "{}", retained, self.clock.now())
-        keyed = self.engine.ingest(FEED.name, Decoded(readings, complete), arrival)
+        keyed = self.engine.ingest(FEED.name, Decoded(readings, complete, relay), arrival)
         return self._store([k.event for k in keyed])
 
     def advance(self, **delta: float) -> list[Event]:
@@ -167,6 +171,27 @@ def test_offline_makes_alarms_unknown_not_cleared(rig: Rig) -> None:
     assert rig.alarm() is Status.UNKNOWN  # still unknown until the device says otherwise
 
 
+def test_a_relay_going_offline_makes_every_device_behind_it_unknown(rig: Rig) -> None:
+    # a Frigate server (`frigate/available`) relays its cameras: offline, nobody knows what they see
+    rig.send(trapped())
+    other = Reading(device="EGW-1/L3", kind="elevator.entrapment_at_level", signal=Signal.RAISE)
+    rig.send(other)
+    gone = rig.send(Reading(device="frigate", kind=OFFLINE_KIND, signal=Signal.RAISE), relay=True)
+    unknown = sorted(e.key for e in gone if isinstance(e, AlarmChanged) and e.status == "unknown")
+    assert unknown == [
+        "lifts/EGW-1/L2/8/elevator.entrapment_between_floors",
+        "lifts/EGW-1/L3//elevator.entrapment_at_level",
+    ]
+    assert rig.alarm() is Status.UNKNOWN
+    # a device that is no relay takes only its own alarms with it
+    rig.send(trapped(Signal.CLEAR))
+    rig.send(trapped())
+    alone = rig.send(Reading(device=LIFT, kind=OFFLINE_KIND, signal=Signal.RAISE))
+    assert [e.key for e in alone if isinstance(e, AlarmChanged)] == [
+        "lifts/EGW-1/L2/8/elevator.entrapment_between_floors"
+    ]
+
+
 def test_heartbeats_refresh_liveness_only_and_silence_makes_stale(rig: Rig) -> None:
     beat = Reading(device=LIFT, kind="elevator.status", signal=Signal.HEARTBEAT)
     assert rig.send(beat) == []  # heard from: online by its liveness, nothing to log
@@ -235,7 +260,9 @@ def test_an_alarm_no_plan_triggers_is_kept_without_an_incident(rig: Rig) -> None
 
 
 def test_two_new_incidents_in_one_message_get_distinct_ids(rig: Rig) -> None:
-    other = Reading(device="EGW-1/L3", kind="elevator.entrapment_at_level", signal=Signal.RAISE)
+    # (two lifts trapped in one building are one incident now: see test_correlation; two plans
+    # started by one message are two)
+    other = Reading(device="EGW-1/L3", kind="power.outage", signal=Signal.RAISE)
     events = rig.send(trapped(), other)
     opened = [e.incident for e in events if isinstance(e, IncidentOpened)]
     assert len(opened) == 2 and len(set(opened)) == 2

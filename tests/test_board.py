@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from dutydesk.playbooks.commands import OpenIncident, ReachMilestone, SetSeverit
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.vocab import Milestone, Severity
+from tests.conftest import SHANGHAI
 from tests.test_console import SCREENS, console, journal, open_incident, snapshot_scene, until
 
 __all__ = ["journal"]  # the fixture, shared with the console's other tests
@@ -196,24 +197,25 @@ async def test_the_severity_picker_opens_on_the_current_level(journal: Journal, 
         assert options.get_option_at_index(options.highlighted).id == "large"
 
 
-async def test_a_received_time_long_ago_asks_first_and_shows_its_year(
-    journal: Journal, tmp_path: Path
+async def test_a_received_time_on_another_day_asks_first_and_shows_its_year(
+    journal: Journal, tmp_path: Path, clock: ManualClock
 ) -> None:
+    clock.set(datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI))  # just after midnight on new year's day
     app = console(journal, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+n")
         await pilot.pause()
         form = app.screen
         form.query_one("#title", Input).value = "3号楼停电"
-        form.query_one("#received", Input).value = "2025-11-23 08:00"
+        form.query_one("#received", Input).value = "2026-12-31 23:50"
         await pilot.press("enter")
         await pilot.pause()
         assert not journal.engine.projection.incidents.open()
-        assert "2025-11-23 08:00" in shown(form.query_one("#error", Widget))
+        assert "2026-12-31 23:50" in shown(form.query_one("#error", Widget))
         await pilot.press("enter")  # confirmed
         await until(journal.engine.projection.incidents.open, "the incident")
         await pilot.pause()
-        assert "2025-11-23" in shown(app.screen.query_one("#timeline", Widget))
+        assert "2026-12-31" in shown(app.screen.query_one("#timeline", Widget))
 
 
 async def test_a_new_incident_and_a_breach_ring_and_show_until_seen(

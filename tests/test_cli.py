@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.store import SqliteEventStore
+from dutydesk.console.cli import main
+from dutydesk.console.cli.parser import parse
+from dutydesk.console.views import incident_rows
 from dutydesk.playbooks.clock import ManualClock
+from dutydesk.playbooks.obligations import Deadlines
+from dutydesk.playbooks.plans import Plan
 from tests.conftest import CliRunner
 
 
@@ -260,3 +274,145 @@ def test_backup_and_audit(cli: CliRunner, home: Path, tmp_path: Path) -> None:
     db.commit()
     run = cli("audit", "verify")
     assert run.code == 1 and "tampered" in run.out
+
+
+def test_merge_closes_one_incident_into_another(cli: CliRunner) -> None:
+    kept = open_incident(cli)
+    merged = open_incident(cli)
+    run = cli("incident", merged, "merge", kept, "--reason", "同一部电梯，重复接报")
+    assert run.code == 0, run.err
+    data = cli("incidents", "show", merged, "--json").json()
+    assert data["state"] == "closed"
+    assert {o["state"] for o in data["obligations"]} <= {"waived", "met"}
+    # both timelines show it
+    for incident in (merged, kept):
+        timeline = cli("incidents", "show", incident, "--json").json()["timeline"]
+        (line,) = [line for line in timeline if line["kind"] == "incident.merged"]
+        assert (line["merged"], line["into"], line["reason"]) == (merged, kept, "同一部电梯，重复接报")
+    assert f"merged into {kept}" in cli("incidents", "show", merged).out
+    refused = cli("incident", kept, "merge", kept)
+    assert (refused.code, "cannot be merged into itself" in refused.err) == (1, True)
+
+
+def test_the_list_and_the_board_share_one_order_overdue_first(
+    cli: CliRunner, home: Path, clock: ManualClock, plans: dict[str, Plan], deadlines: Deadlines
+) -> None:
+    overdue = open_incident(cli, "--at", "2026-11-23T08:00")  # every timed obligation breached
+    soon = cli("incident", "open", "--plan", "fire-conflict", "--title", "食堂冒烟").out.strip()  # due 09:01
+    listed = [i["id"] for i in cli("incidents", "list", "--json").json()]
+    text = cli("incidents", "list").out
+    assert listed == [overdue, soon]
+    assert text.index(overdue) < text.index(soon)
+    assert "overdue by 50 minutes" in text.splitlines()[1]  # the most pressing: contractor, due 08:10
+
+    async def board() -> list[str]:
+        async with await SqliteEventStore.open(home / "dutydesk.db") as store:
+            journal = await Journal.open(store, plans=plans, deadlines=deadlines, clock=clock)
+            return [row.incident.id for row in incident_rows(journal.engine, clock.now())]
+
+    assert asyncio.run(board()) == listed
+
+
+def test_global_options_may_follow_the_command(cli: CliRunner, tmp_path: Path) -> None:
+    incident = open_incident(cli)
+    english = cli("report", "incident", incident, "--lang", "en")
+    assert english.code == 0, english.err
+    assert english.out.startswith("# Investigation report")  # not the Chinese 事件调查报告
+    assert cli("incidents", "show", incident, "--operator", "x").code == 0
+    noted = cli("incident", incident, "note", "电梯已恢复", "--operator", "王值班")
+    assert noted.code == 0, noted.err
+    timeline = cli("incidents", "show", incident, "--json").json()["timeline"]
+    assert timeline[-1]["actor"] == "王值班"  # the later --operator wins over the one before
+    assert "已记录" in cli("incident", incident, "note", "x", "--lang", "zh").out
+    assert "已记录" in cli("incident", "--lang", "zh", incident, "note", "y").out
+    assert cli("rectify", "list", "--lang", "zh").out.strip() == "没有整改事项"
+    missing = cli("incidents", "list", "--config", str(tmp_path / "nope.toml"))
+    assert missing.code == 1 and "no such configuration file" in missing.err
+    args = parse(["console", "--lang", "en", "--attach"])
+    assert (args.lang, args.attach, args.handler) == ("en", True, "running:console")
+    assert parse(["--lang", "zh", "plans", "list", "--lang", "en"]).lang == "en"
+    assert parse(["--lang", "zh", "plans", "list"]).lang == "zh"
+
+
+@pytest.mark.parametrize("argv", [("plans", "list"), ("incidents", "show", "ID")])
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    env = {**os.environ, "DUTYDESK_HOME": str(tmp_path), "LANG": "en_US.UTF-8"}
+    command = [sys.executable, "-m", "dutydesk.console.cli", "--operator", "tester"]
+    if "ID" in argv:
+        opened = subprocess.run(
+            [*command, "incident", "open", "--plan", "cctv-alarm", "--title", "周界越界"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        argv = tuple(opened.stdout.strip() if a == "ID" else a for a in argv)
+    # the reader is gone before the first line is written, as with `| head -0`
+    process = subprocess.Popen([*command, *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert (process.returncode, err.decode()) == (141, "")
+
+
+def test_a_closed_pipe_in_process_is_quiet_too() -> None:
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError
+
+    err = io.StringIO()
+    assert main(["calendar", "is-workday", "2026-10-01"], out=Closed(), err=err) == 141
+    assert err.getvalue() == ""
+
+
+def test_no_traceback_reaches_the_user(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, home: Path, tmp_path: Path
+) -> None:
+    from dutydesk.console.cli import calendar
+
+    def broken(args: object, ctx: object) -> None:
+        raise RuntimeError("the calendar fell over")
+
+    monkeypatch.setattr(calendar, "is_workday", broken)
+    run = cli("calendar", "is-workday", "2026-10-01")
+    assert run.code == 1
+    assert run.err.splitlines() == [
+        "dutydesk: error: unexpected RuntimeError: the calendar fell over (DUTYDESK_DEBUG=1 shows where)"
+    ]
+    monkeypatch.setenv("DUTYDESK_DEBUG", "1")
+    debug = io.StringIO()
+    assert main(["calendar", "is-workday", "2026-10-01"], env=os.environ, out=io.StringIO(), err=debug) == 1
+    assert "Traceback" in debug.getvalue()
+    # an ordinary failure (here: a file that cannot be written) is one line too
+    (tmp_path / "folder").mkdir()
+    open_incident(cli)
+    refused = cli("backup", str(tmp_path / "folder"))
+    assert refused.code == 1 and len(refused.err.splitlines()) == 1 and "Traceback" not in refused.err
+
+
+def help_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    with pytest.raises(SystemExit) as done:
+        main(list(argv))
+    assert done.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_help_texts_say_what_the_commands_do(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "mosquitto if installed, else an embedded broker" in help_of(capsys, "--help")
+    assert "mosquitto if installed, else an embedded broker" in help_of(capsys, "demo", "--help")
+    kpi = help_of(capsys, "report", "kpi", "--help")
+    assert "kpi-PERIOD.pdf" in kpi and "report-ID" not in kpi
+    assert "report-ID.pdf" in help_of(capsys, "report", "incident", "--help")
+    actions = help_of(capsys, "incident", "--help")
+    for action in ("report", "arrive", "update", "urgent", "severity", "stabilise", "investigated"):
+        assert f" {action} " in actions, action
+    for action in ("rectified", "feedback", "done", "cause", "note", "close", "ack"):
+        assert f" {action} " in actions, action
+    assert "add a note to the timeline" in help_of(capsys, "incident", "ID", "--help")
+
+
+def test_the_readme_shows_every_incident_action() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for action in ("report", "arrive", "update", "urgent", "severity", "stabilise", "note", "ack", "close"):
+        assert f"dutydesk incident $id {action}" in readme, action
+    assert "Every command takes `--config FILE`" in readme and "before or after the command" in readme

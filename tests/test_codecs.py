@@ -81,32 +81,67 @@ EVENT = "person/1736948823.512346-k2x9qa"
 REVIEW = "1736948824.312291-fqk5ka"
 
 
-def frigate(kind: str, signal: Signal, point: str, at: float) -> Reading:
-    return Reading(device="lobby_1f", kind=kind, signal=signal, point=point, device_time=epoch(at))
+DETECTION = "1736948823.512346-k2x9qa"
+
+
+def frigate(
+    kind: str,
+    signal: Signal,
+    point: str,
+    at: float,
+    zones: tuple[str, ...] = (),
+    related: tuple[str, ...] = (),
+) -> Reading:
+    return Reading(
+        device="lobby_1f",
+        kind=kind,
+        signal=signal,
+        point=point,
+        device_time=epoch(at),
+        zones=zones,
+        related=related,
+    )
+
+
+HALL = ("entrance", "lobby")
 
 
 @pytest.mark.parametrize(
     ("topic", "name", "readings"),
     [
-        ("frigate/events", "events_new.json", [frigate("cctv.person", RAISE, EVENT, 1736948823.512346)]),
-        ("frigate/events", "events_update.json", [frigate("cctv.person", UPDATE, EVENT, 1736948823.512346)]),
-        # the end is dated by its end time
-        ("frigate/events", "events_end.json", [frigate("cctv.person", CLEAR, EVENT, 1736948871.90441)]),
+        # the zones the object is in or has entered are where it happened
         (
+            "frigate/events",
+            "events_new.json",
+            [frigate("cctv.person", RAISE, EVENT, 1736948823.512346, ("entrance",))],
+        ),
+        (
+            "frigate/events",
+            "events_update.json",
+            [frigate("cctv.person", UPDATE, EVENT, 1736948823.512346, HALL)],
+        ),
+        # the end is dated by its end time
+        ("frigate/events", "events_end.json", [frigate("cctv.person", CLEAR, EVENT, 1736948871.90441, HALL)]),
+        (
+            # a review names the tracked objects it is about, so that it can join their incident
             "frigate/reviews",
             "reviews_new_detection.json",
-            [frigate("cctv.detection", RAISE, REVIEW, 1736948824.312291)],
+            [frigate("cctv.detection", RAISE, REVIEW, 1736948824.312291, related=(DETECTION,))],
         ),
         (
             # an upgrade keeps the review id; the detection it was is cleared, never left behind
             "frigate/reviews",
             "reviews_update_alert.json",
             [
-                frigate("cctv.alert", UPDATE, REVIEW, 1736948824.312291),
+                frigate("cctv.alert", UPDATE, REVIEW, 1736948824.312291, ("entrance",), (DETECTION,)),
                 frigate("cctv.detection", CLEAR, REVIEW, 1736948824.312291),
             ],
         ),
-        ("frigate/reviews", "reviews_end.json", [frigate("cctv.alert", CLEAR, REVIEW, 1736948871.90441)]),
+        (
+            "frigate/reviews",
+            "reviews_end.json",
+            [frigate("cctv.alert", CLEAR, REVIEW, 1736948871.90441, HALL, (DETECTION,))],
+        ),
     ],
 )
 def test_frigate_events_and_reviews(topic: str, name: str, readings: list[Reading]) -> None:
@@ -122,7 +157,8 @@ def test_frigate_events_and_reviews(topic: str, name: str, readings: list[Readin
 )
 def test_frigate_availability_is_the_nvrs_offline_alarm(name: str, signal: Signal) -> None:
     body = payload(f"frigate/{name}")
-    expected = Decoded((Reading(device="frigate", kind=OFFLINE_KIND, signal=signal),))
+    # the server relays its cameras: what they saw becomes unknown with it
+    expected = Decoded((Reading(device="frigate", kind=OFFLINE_KIND, signal=signal),), relay=True)
     assert decode("frigate", "frigate/available", body, local(21, 50), retained=True) == expected
     other = decode("frigate", "site-b/nvr/available", body, local(21, 50))
     assert other.readings[0].device == "site-b/nvr"  # the device is the topic prefix
@@ -537,12 +573,15 @@ def test_shelly_deltas_are_laid_over_the_last_full_status() -> None:
         return shelly.decode(Message(f"{SHELLY}/{topic}", payload(f"shelly/{name}"), local(21, 58)))
 
     clear_all = [(kind, CLEAR) for kind in ("overpower", "overtemp", "overvoltage", "undervoltage")]
+    # a measured voltage also tells that the supply has not failed
+    clear_measured = [("outage", CLEAR), *clear_all]
     # before any full status, a delta without errors tells nothing about them
     assert send("events_rpc_notifystatus_output_off.json") == Decoded((beat(SHELLY, epoch(1736949012.47)),))
-    assert send("events_rpc_notifyfullstatus.json") == switch(*clear_all, at=epoch(1736948701.93))
-    assert send("events_rpc_notifystatus_output_off.json") == switch(*clear_all, at=epoch(1736949012.47))
+    assert send("events_rpc_notifyfullstatus.json") == switch(*clear_measured, at=epoch(1736948701.93))
+    assert send("events_rpc_notifystatus_output_off.json") == switch(*clear_measured, at=epoch(1736949012.47))
     assert send("events_rpc_notifystatus_voltage_delta.json") == switch(
         ("undervoltage", RAISE),
+        ("outage", CLEAR),
         ("overpower", CLEAR),
         ("overtemp", CLEAR),
         ("overvoltage", CLEAR),
@@ -552,25 +591,31 @@ def test_shelly_deltas_are_laid_over_the_last_full_status() -> None:
     assert send("events_rpc_notifystatus_errors_overtemp.json") == switch(
         ("overtemp", RAISE),
         ("undervoltage", RAISE),
+        ("outage", CLEAR),
         ("overpower", CLEAR),
         ("overvoltage", CLEAR),
         at=epoch(1736949133.66),
     )
     # a full status without `errors` clears them all
-    assert send("status_switch0_normal.json", "status/switch:0") == switch(*clear_all, at=None)
+    assert send("status_switch0_normal.json", "status/switch:0") == switch(*clear_measured, at=None)
     assert send("status_switch0_undervoltage.json", "status/switch:0") == switch(
-        ("undervoltage", RAISE), ("overpower", CLEAR), ("overtemp", CLEAR), ("overvoltage", CLEAR), at=None
+        ("undervoltage", RAISE),
+        ("outage", CLEAR),
+        ("overpower", CLEAR),
+        ("overtemp", CLEAR),
+        ("overvoltage", CLEAR),
+        at=None,
     )
 
 
-def test_shelly_delta_alone_raises_but_never_clears() -> None:
+def test_shelly_delta_alone_raises_but_never_clears_errors() -> None:
     at = epoch(1736949071.02)
     body = payload("shelly/events_rpc_notifystatus_voltage_delta.json")
     assert decode("shelly", f"{SHELLY}/events/rpc", body, local(21, 51)) == switch(
-        ("undervoltage", RAISE), at=at
+        ("undervoltage", RAISE), ("outage", CLEAR), at=at
     )
-    assert decode("shelly", f"{SHELLY}/events/rpc", body, local(21, 51), low_voltage=180) == Decoded(
-        (beat(SHELLY, at),)
+    assert decode("shelly", f"{SHELLY}/events/rpc", body, local(21, 51), low_voltage=180) == switch(
+        ("outage", CLEAR), at=at
     )
     other = b'{"method":"NotifyStatus","params":{"ts":1736949071.02,"switch:0":{"errors":["overcurrent"]}}}'
     assert decode("shelly", f"{SHELLY}/events/rpc", other, local(21, 51)).readings[0] == Reading(
@@ -608,10 +653,17 @@ def test_shelly_unsynced_clock() -> None:
 
 def ups(device: str, status: str, *kinds: str) -> Decoded:
     tokens = {"power.on_battery": "OB", "power.low_battery": "LB"}
+    # low battery is more severe than on battery (whose level the plan gives)
+    severities = {"power.low_battery": Severity.MAJOR}
     return Decoded(
         tuple(
             Reading(
-                device=device, kind=kind, signal=RAISE, vendor_code=tokens[kind], text=f"ups.status {status}"
+                device=device,
+                kind=kind,
+                signal=RAISE,
+                severity=severities.get(kind),
+                vendor_code=tokens[kind],
+                text=f"ups.status {status}",
             )
             for kind in kinds
         ),
@@ -780,9 +832,11 @@ def test_elevator_codebook_default_is_the_fixtures_and_can_be_replaced(tmp_path:
 
 def test_elevator_refusals() -> None:
     base = b'{"gatewayId":"G","elevatorId":"E","time":"2025-01-15 21:58:12",'
-    assert "expected a faults list or a faultMask" in refusal("elevator", base[:-1] + b"}")
+    assert "expected a faults list at $.faults or a mask at $.faultMask" in refusal(
+        "elevator", base[:-1] + b"}"
+    )
     assert "$.faults[0].code: expected a fault code" in refusal(
-        "elevator", base + b'"faults":[{"code":"6"}]}'
+        "elevator", base + b'"faults":[{"code":"six"}]}'
     )
     assert "$.faultMask: expected an integer of at most 64 bits" in refusal(
         "elevator", base + b'"faultMask":-1}'

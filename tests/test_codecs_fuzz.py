@@ -15,6 +15,7 @@ from dutydesk.connectors.codecs.hikvision import AlertStreamSplitter
 from dutydesk.connectors.codecs.registry import CODECS
 from dutydesk.playbooks.alarms import Decoded
 from tests.test_codecs import FIXTURES, TOPICS, codec
+from tests.test_codecs_options import VENDOR_FIELDS
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -29,7 +30,7 @@ REAL_TOPICS = {
     ],
     "shelly": [f"shellyplus1pm-a8032ab1c2d4/{t}" for t in ("online", "events/rpc", "status/switch:0")],
     "nut": ["nut/ups-b1", "home/ups/ups/status"],
-    "elevator": ["elevator/EGW-0B17/B1-L2/status"],
+    "elevator": ["elevator/EGW-0B17/B1-L2/status", "lift/EGW-77/L3/fault"],
     "generic": ["netmon/core-sw-01/alarm"],
 }
 # Where each codec's fixtures live; the hostile ones go to everyone.
@@ -41,7 +42,16 @@ KEYS = sorted(
     | {"method", "params", "ts", "switch:0", "errors", "voltage", "output"}
     | {"ups.status", "gatewayId", "elevatorId", "time", "faults", "faultMask", "code", "name"}
     | {"device", "alarm", "state", "detail", "port"}
+    | {"current_zones", "entered_zones", "data", "detections", "zones"}
+    | {"alarmList", "alarmCode", "alarmName", "reportTime"}
 )
+# Each codec with its default options, and with the options of the formats integrators send.
+CONFIGS = [(name, {}) for name in CODECS] + [
+    ("elevator", {"fields": VENDOR_FIELDS, "severities": {"elevator.*": "III"}}),
+    ("hikvision", {"device_segment": 1, "severities": {"cctv.intrusion": "II"}}),
+    ("shelly", {"outage_voltage": 120, "severities": {"power.outage": "II"}}),
+    ("nut", {"severities": {"power.*": "I"}}),
+]
 
 
 def _fixtures(name: str) -> list[bytes]:
@@ -144,6 +154,8 @@ ALERT_WORDS = [
     "1",
     "",
     "2025-01-15T21:47:05+08:00",
+    "duration",
+    "fielddetection",
 ]
 
 
@@ -161,6 +173,9 @@ def alerts(draw: st.DrawFn) -> bytes:
     ]
     fields += draw(st.lists(st.tuples(st.sampled_from(ALERT_FIELDS), values)))
     body = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in fields)
+    if draw(st.booleans()):  # an NVR's wrapper, naming the real event further down
+        related = escape(draw(values))
+        body += f"<DurationList><Duration><relationEvent>{related}</relationEvent></Duration></DurationList>"
     return f"<EventNotificationAlert{namespace}>{body}</EventNotificationAlert>".encode()
 
 
@@ -190,12 +205,12 @@ def survives(codec: Codec, message: Message) -> None:
         assert reading.device_time is None or reading.device_time.tzinfo is not None
 
 
-@pytest.mark.parametrize("name", list(CODECS))
+@pytest.mark.parametrize(("name", "options"), CONFIGS)
 @FUZZ
 @given(data=st.data())
-def test_every_codec_survives_anything(name: str, data: st.DataObject) -> None:
+def test_every_codec_survives_anything(name: str, options: dict[str, object], data: st.DataObject) -> None:
     # several messages to one codec: Shelly keeps state between them
-    instance = codec(name)
+    instance = codec(name, **options)
     for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
         topic = data.draw(st.sampled_from([TOPICS[name], *REAL_TOPICS[name]]) | topics)
         body = data.draw(payloads(name))

@@ -12,7 +12,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input, Static
 
-from dutydesk.connectors.application.journal import Journal
+from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.settings import load_settings
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.app import DutyApp
@@ -20,6 +20,7 @@ from dutydesk.console.i18n import Translator
 from dutydesk.console.queries import DeskQueries
 from dutydesk.console.screens.board import BoardScreen
 from dutydesk.console.screens.incident import IncidentScreen
+from dutydesk.playbooks.alarms import Arrival, Decoded, Feed, Place, Reading, Signal
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import OpenIncident
 from dutydesk.playbooks.obligations import Deadlines
@@ -363,3 +364,59 @@ async def test_the_console_shows_what_its_injected_queries_answer(journal: Journ
         await pilot.pause()
         topbar = str(app.screen.query_one("#topbar", Static).render())
         assert "李带班" in topbar and "王值班" in topbar
+
+
+async def test_merging_from_the_incident_screen(journal: Journal, tmp_path: Path) -> None:
+    kept = await open_incident(journal, title="3号楼2号梯困人（电话）")
+    merged = await open_incident(journal, title="3号楼2号梯困人（OA）")
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(IncidentScreen(merged))
+        await pilot.pause()
+        await pilot.press("m")  # a small form: the open incidents it may be merged into
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await until(lambda: journal.engine.incident(merged).closed, "merged")
+        assert journal.engine.incident(merged).close_reason == f"merged into {kept}"
+        assert not journal.engine.incident(kept).closed
+        screen = app.screen
+        assert isinstance(screen, IncidentScreen)
+        await until(lambda: screen.query_one("#timeline", DataTable).row_count >= 2, "timeline")
+        timeline = screen.query_one("#timeline", DataTable)
+        lines = [str(timeline.get_row_at(i)[2]) for i in range(timeline.row_count)]
+        assert f"merged into {kept}" in lines
+        # the other incident's timeline shows it too
+        events = await journal.store.read(0, incident=kept)
+        assert [e.event.kind for e in events][-1] == "incident.merged"
+
+
+async def test_a_flood_is_one_row_on_the_board_with_what_it_holds(
+    tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    store = await SqliteEventStore.open(tmp_path / "flood.db")
+    meters = Feed(name="meters", place=Place(building="2号楼"))
+    journal = await Journal.open(
+        store, plans=plans, deadlines=deadlines, clock=clock, feeds={"meters": meters}
+    )
+    try:
+        flood = [
+            Incoming(
+                "meters",
+                Arrival(f"m{n}", f"tele/pm-{n}/SENSOR", "{}", False, clock.now()),
+                b"{}",
+                Decoded(
+                    (Reading(device=f"pm-{n}", kind="power.outage", signal=Signal.RAISE, point="ENERGY"),)
+                ),
+            )
+            for n in range(50)
+        ]
+        await journal.ingest(flood)
+        app = console(journal, tmp_path)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.pause()
+            table = app.screen.query_one("#incidents", DataTable)
+            assert table.row_count == 1
+            (incident,) = [i.id for i in journal.engine.projection.incidents.open()]
+            assert str(cell(table, incident, "title")).endswith("(50 alarms / 50 devices)")
+    finally:
+        await store.close()

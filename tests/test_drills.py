@@ -244,3 +244,31 @@ def test_sim_never_imports_the_console() -> None:
         if "dutydesk.console" in line
     ]
     assert importing == []
+
+
+async def test_a_power_cut_through_mosquitto_is_one_incident_holding_every_alarm(
+    tmp_path: Path, plans: dict[str, Plan]
+) -> None:
+    scenario = load_scenario(str(SCENARIOS / "flood-follow-on.yaml"), plans=plans)
+    run = await drill(tmp_path, plans, scenario, speed=None)
+    assert run.broker == "mosquitto"
+    assert run.result.passed, run.result.checked
+    db = sqlite3.connect(run.folder / "drill.db")
+    (incident,) = [row[0] for row in db.execute("SELECT incident FROM events WHERE kind = 'incident.opened'")]
+    # the incident each alarm took effect on: at once, or after its kind's raise delay
+    raised = db.execute(
+        "SELECT json_extract(o.data, '$.alarm_kind'), coalesce(o.incident, c.incident) FROM events o"
+        " LEFT JOIN events c ON c.kind = 'alarm.changed' AND json_extract(c.data, '$.status') = 'active'"
+        " AND json_extract(c.data, '$.key') = json_extract(o.data, '$.key')"
+        " WHERE o.kind = 'alarm.observed' AND json_extract(o.data, '$.signal') = 'raise'"
+    ).fetchall()
+    # fifty outages, five devices offline (absorbed), on battery, low battery: all on the one incident
+    kinds = [kind for kind, _ in raised]
+    assert (kinds.count("power.outage"), kinds.count("device.offline")) == (50, 5)
+    assert {"power.on_battery", "power.low_battery"} <= set(kinds)
+    assert {owner for _, owner in raised} == {incident}
+    (rise,) = db.execute(
+        "SELECT json_extract(data, '$.previous'), json_extract(data, '$.severity'), json_extract(data, '$.reason')"
+        " FROM events WHERE kind = 'incident.severity'"
+    ).fetchall()
+    assert rise == ("large", "major", "power.low_battery · ups-b2 · ups.status OB DISCHRG LB")

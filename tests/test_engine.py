@@ -128,10 +128,15 @@ def test_hourly_updates_rearm_from_the_last_update(h: Harness) -> None:
     assert second.due_at == MONDAY + timedelta(minutes=100)
     fired = h.advance(minutes=61)
     assert ("ObligationBreached", "progress-update") in kinds(fired)
-    # stabilising ends the hourly duty: no further occurrence is owed
+    # the missed #2 started #3 at its due time; stabilising ends the hourly duty and waives #3
     h.reach(incident, Milestone.STABILISED)
     statuses = h.engine.status(h.engine.incident(incident), h.clock.now())
-    assert [s.occurrence for s in statuses if s.obligation.id == "progress-update"] == [1, 2]
+    assert [(s.occurrence, s.state) for s in statuses if s.obligation.id == "progress-update"] == [
+        (1, State.MET),
+        (2, State.BREACHED),
+        (3, State.WAIVED),
+    ]
+    assert h.advance(hours=3) == []
 
 
 def test_an_update_needs_all_three_parts(h: Harness) -> None:

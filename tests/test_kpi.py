@@ -20,6 +20,7 @@ from dutydesk.playbooks.commands import (
     Command,
     CompleteObligation,
     CompleteRectification,
+    MergeIncident,
     OpenIncident,
     PostUpdate,
     ReachMilestone,
@@ -166,7 +167,9 @@ async def test_timeliness_per_obligation_matches_the_events(
         "team-on-site": (1, 1),  # A in 12 min; B never (breached)
         "contractor-called": (1, 0),
         "standby-power": (0, 1),
-        "progress-update": (1, 1),  # A's first report in time, its second waived by stabilising; B none
+        # A's first report in time, its second waived by stabilising; B none, from Tuesday 10:00
+        # to the 30th at 18:00: every hour a further missed report (27 days and 8 hours)
+        "progress-update": (1, 27 * 24 + 8),
         "report-party-government": (0, 1),  # B, once raised to major
         "dispatch": (1, 0),
         "investigation": (1, 0),
@@ -299,3 +302,27 @@ async def test_an_older_log_gets_its_facts_on_migration(
     async with await SqliteEventStore.open(path) as store:
         rows = [row async for batch in store.facts("20261123", "20261124") for row in batch]
     assert [(row[0], row[2], row[5]) for row in rows] == [("incident.opened", "20261123-001", "large")]
+
+
+async def test_a_merged_incident_counts_once(
+    tmp_path: Path, plans: dict[str, Plan], deadlines: Deadlines
+) -> None:
+    clock = ManualClock(START)
+    store = await SqliteEventStore.open(tmp_path / "merged.db")
+    journal = await Journal.open(store, plans=plans, deadlines=deadlines, clock=clock)
+    s = Story(journal, clock)
+    call = OpenIncident(
+        actor="王值班", plan_id="elevator-entrapment", title="2号梯困人（电话）", location="3号楼"
+    )
+    oa = OpenIncident(
+        actor="王值班", plan_id="elevator-entrapment", title="2号梯困人（OA）", location="3号楼"
+    )
+    kept, merged = await s.at(START, call, oa)
+    await s.at(START + timedelta(minutes=40), MergeIncident(actor="王值班", incident=merged, into=kept))
+    kpi = await read_kpi(store, Period.month(2026, 11, SHANGHAI), deadlines, START + timedelta(days=1))
+    await store.close()
+    assert kpi.real.incidents == 1
+    assert kpi.real.by_plan[0][2] == 1
+    # the merged one's report to the leader had already breached: that stays on the record
+    late = {t.obligation: t.late for t in kpi.real.timeliness}
+    assert late["report-leader"] == 2

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from dutydesk.playbooks.durations import Duration
 from dutydesk.playbooks.plans import PlanLoadError, PlanSource, load_plans, parse_plan
-from dutydesk.playbooks.vocab import Severity
+from dutydesk.playbooks.rules import ByHand, ByMilestone, ByUpdate, Once, Recurring, waived
+from dutydesk.playbooks.vocab import Milestone, Severity
 
 GOOD = """\
 id: test-plan
@@ -145,3 +149,38 @@ def test_a_warning_lead_longer_than_the_limit() -> None:
 
 def test_not_a_mapping() -> None:
     assert errors_of("- just\n- a list\n") == ["plan.yaml:1: a plan file holds one mapping (id, title, ...)"]
+
+
+def test_each_obligation_reads_into_one_rule_of_each_union() -> None:
+    plan = parse_plan(
+        GOOD
+        + """\
+  - id: hourly
+    title: Hourly
+    role: duty_officer
+    every: 60m
+    until: on_site
+    met_by: update
+  - id: ticked
+    title: Ticked
+    role: duty_officer
+    due: 1h
+""",
+        "plan.yaml",
+    )
+    rules = {ob.id: (ob.timing, ob.meets) for ob in plan.obligations}
+    assert rules["onsite"] == (Once(Duration.parse("15m"), Duration.parse("5m")), ByMilestone("on_site"))
+    assert rules["hourly"] == (Recurring(Duration.parse("60m"), Milestone.ON_SITE), ByUpdate())
+    assert rules["ticked"][1] == ByHand()
+    assert plan.obligation("onsite").limit(urgent=True) == Duration.parse("5m")
+    assert plan.obligation("hourly").limit(urgent=True) == Duration.parse("60m")
+
+
+def test_a_recurring_duty_stops_at_its_milestone_or_the_close() -> None:
+    hourly = Recurring(Duration.parse("60m"))
+    t = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+    assert hourly.stop({}) is None
+    assert hourly.stop({"stabilised": t, "closed": t + timedelta(hours=1)}) == t
+    assert hourly.stop({"closed": t}) == t
+    assert Once(Duration.parse("15m")).stop({"stabilised": t}) is None
+    assert waived(t + timedelta(minutes=1), t) and not waived(t, t) and not waived(t, None)

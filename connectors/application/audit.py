@@ -130,6 +130,7 @@ async def snapshot_problem(store: EventStore, blank: Engine) -> str | None:
         feeds=blank.feeds,
         debounce=blank.debounce,
         notices=blank.dispatcher.policy,
+        correlation=blank.correlator.rules,
     )
     async for batch in store.iterate(0):
         engine.load((r.seq, r.event) for r in batch if r.seq <= seq)

@@ -9,14 +9,19 @@ here, naming the key; one left at its default may be absent.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dutydesk.connectors.settings import CalendarOverrides, Settings, SettingsError, load_toml
-from dutydesk.playbooks.alarms import Debounce, Feed, Place
-from dutydesk.playbooks.library import bundled_sources
-from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
-from dutydesk.playbooks.obligations import Deadlines
-from dutydesk.playbooks.plans import Plan, PlanError, PlanSource, load_plans
 from dutydesk.playbooks.workdays import DayOverride, WorkCalendar
+
+# The engine's models load only when a command builds them: `calendar is-workday` and `--help`
+# must start without the plan models, the event types and YAML (tests/test_startup.py).
+if TYPE_CHECKING:
+    from dutydesk.playbooks.alarms import Debounce, Feed
+    from dutydesk.playbooks.correlation import Correlation
+    from dutydesk.playbooks.notices import NoticePolicy, RetryPolicy
+    from dutydesk.playbooks.obligations import Deadlines
+    from dutydesk.playbooks.plans import Plan, PlanError, PlanSource
 
 
 def load_calendar(settings: Settings) -> WorkCalendar:
@@ -35,6 +40,8 @@ def load_calendar(settings: Settings) -> WorkCalendar:
 
 def feeds(settings: Settings) -> dict[str, Feed]:
     """The configured feeds as the engine sees them."""
+    from dutydesk.playbooks.alarms import Feed, Place  # noqa: PLC0415
+
     return {
         f.name: Feed(
             name=f.name,
@@ -53,6 +60,8 @@ def feeds(settings: Settings) -> dict[str, Feed]:
 
 def debounce(settings: Settings) -> Debounce:
     """Flapping control per alarm kind."""
+    from dutydesk.playbooks.alarms import Debounce  # noqa: PLC0415
+
     alarms = settings.file.alarms
     return Debounce(
         raise_delay=tuple(alarms.raise_delay.items()),
@@ -60,13 +69,28 @@ def debounce(settings: Settings) -> Debounce:
     )
 
 
+def correlation(settings: Settings) -> Correlation:
+    """How alarms group into incidents: the window, the place per plan, the inhibition rules."""
+    from dutydesk.playbooks.correlation import DEFAULT_INHIBIT, Correlation, InhibitRule  # noqa: PLC0415
+
+    alarms = settings.file.alarms
+    inhibit = DEFAULT_INHIBIT
+    if alarms.inhibit is not None:
+        inhibit = tuple(InhibitRule(source=r.source, target=r.target, equal=r.equal) for r in alarms.inhibit)
+    return Correlation(window=alarms.group_window, group_by=dict(alarms.group_by), inhibit=inhibit)
+
+
 def deadlines(settings: Settings) -> Deadlines:
     """How due times are computed: the calendar, the centre's zone and its close of business."""
+    from dutydesk.playbooks.obligations import Deadlines  # noqa: PLC0415
+
     return Deadlines(load_calendar(settings), settings.zone, settings.file.duty.close_of_business)
 
 
 def notice_policy(settings: Settings) -> NoticePolicy:
     """Who is told of what, when: digests, the escalation chain, the fallback and drill tags."""
+    from dutydesk.playbooks.notices import NoticePolicy  # noqa: PLC0415
+
     notify, escalation = settings.file.notify, settings.file.escalation
     return NoticePolicy(
         digest_interval=notify.digest_interval,
@@ -79,6 +103,8 @@ def notice_policy(settings: Settings) -> NoticePolicy:
 
 def retry_policy(settings: Settings) -> RetryPolicy:
     """How often and how patiently a delivery is retried."""
+    from dutydesk.playbooks.notices import RetryPolicy  # noqa: PLC0415
+
     notify = settings.file.notify
     return RetryPolicy(
         attempts=notify.attempts,
@@ -101,6 +127,9 @@ def apprise_path(settings: Settings) -> Path | None:
 
 def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[PlanSource]:
     """The bundled library and the centre's folder; or just the files and folders named."""
+    from dutydesk.playbooks.library import bundled_sources  # noqa: PLC0415
+    from dutydesk.playbooks.plans import PlanSource  # noqa: PLC0415
+
     if paths is None:
         sources = bundled_sources()
         paths = [settings.plan_folder] if settings.plan_folder.is_dir() else []
@@ -121,6 +150,8 @@ def load_library(
     settings: Settings, paths: list[Path] | None = None
 ) -> tuple[dict[str, Plan], list[PlanError]]:
     """The plans of `plan_sources`, with the problems that kept any of them out."""
+    from dutydesk.playbooks.plans import load_plans  # noqa: PLC0415
+
     return load_plans(plan_sources(settings, paths), roles=settings.roles)
 
 

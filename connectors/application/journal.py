@@ -22,6 +22,7 @@ from dutydesk.connectors.store import EventStore, Recorded, Transaction
 from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command, Rejected
+from dutydesk.playbooks.correlation import Correlation
 from dutydesk.playbooks.engine import Engine, Keyed
 from dutydesk.playbooks.events import DeadLetter, Event
 from dutydesk.playbooks.incidents import Projection
@@ -99,10 +100,18 @@ class Journal:
         feeds: Mapping[str, Feed] | None = None,
         debounce: Debounce | None = None,
         notices: NoticePolicy | None = None,
+        correlation: Correlation | None = None,
     ) -> Journal:
         """Rebuild the engine from the log and be ready to write to it. `notices`: decide
         notifications and escalations (the running service does; the command line does not)."""
-        engine = Engine(plans=plans, deadlines=deadlines, feeds=feeds, debounce=debounce, notices=notices)
+        engine = Engine(
+            plans=plans,
+            deadlines=deadlines,
+            feeds=feeds,
+            debounce=debounce,
+            notices=notices,
+            correlation=correlation,
+        )
         journal = cls(store, engine, clock)
         await journal._load(engine)
         await journal.checkpoint_if_due()
@@ -125,6 +134,7 @@ class Journal:
             feeds=blank.feeds,
             debounce=blank.debounce,
             notices=blank.dispatcher.policy,
+            correlation=blank.correlator.rules,
         )
         async for batch in self.store.iterate(engine.seq):
             engine.load((r.seq, r.event) for r in batch)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from dutydesk.connectors.store import EventStore
 from dutydesk.playbooks.events import PlanRegistered
-from dutydesk.playbooks.kpi import ALARM_FACTS, Kpi, KpiBuilder, Period
+from dutydesk.playbooks.kpi import ALARM_FACTS, MERGED_FACTS, Kpi, KpiBuilder, Period
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
 
@@ -45,6 +45,8 @@ async def read_kpi(
             progress(stage, (date(int(day[:4]), int(day[4:6]), int(day[6:8])) - first).days / days)
         progress(stage, 1.0)
     until = min(now, period.end)
+    async for rows in store.fields(MERGED_FACTS, between=(period.start, now)):
+        builder.merged(rows)
     span = (until - period.start).total_seconds() or 1.0
     async for rows in store.fields(ALARM_FACTS, between=(period.start, until)):
         builder.alarms(rows)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import json
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,14 +46,27 @@ def payload_text(payload: bytes) -> str:
 
 
 class TextCodec(ABC):
-    """The steps every codec takes before reading its format."""
+    """The steps every codec takes before reading its format, and the feed's severities after."""
+
+    # (kind pattern, severity) from the feed's `severities` option; the first match wins
+    severities: tuple[tuple[str, Severity], ...] = ()
 
     def decode(self, message: Message) -> Decoded:
         """The readings in `message`; raises DecodeError, and nothing else, for bad input."""
         text = payload_text(message.payload)
         if not message.payload:
             return Decoded()  # how a retained message is deleted: a state reset, not an alarm
-        return self.read(message, text)
+        decoded = self.read(message, text)
+        if not self.severities:
+            return decoded
+        return dataclasses.replace(decoded, readings=tuple(map(self._graded, decoded.readings)))
+
+    def _graded(self, reading: Reading) -> Reading:
+        """The feed's severity for the reading's kind overrides the codec's own (or none)."""
+        for pattern, severity in self.severities:
+            if fnmatch.fnmatchcase(reading.kind, pattern):
+                return dataclasses.replace(reading, severity=severity)
+        return reading
 
     @abstractmethod
     def read(self, message: Message, text: str) -> Decoded:
@@ -68,10 +84,14 @@ def _finite(text: str) -> float:
     return number
 
 
+# one decoder for every message: json.loads with hooks would build a new one each time
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite)
+
+
 def parse_json(text: str) -> object:
     """Strict JSON: NaN and Infinity (which Python's own json.dumps writes) are refused."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+        return _DECODER.decode(text)
     except RecursionError:
         raise DecodeError("malformed JSON: nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, our refusals, integers over Python's digit limit
@@ -157,6 +177,45 @@ class JsonObject:
 def json_object(text: str) -> JsonObject:
     """A payload that must be one JSON object."""
     return JsonObject.of(parse_json(text))
+
+
+# -- paths into a payload -----------------------------------------------------------------------
+
+_PATH = re.compile(r"\$(\.[^.\[\]\s]+)+")
+
+
+def _path(value: object) -> object:
+    """`$.a.b` as the keys ("a", "b"); only member access, no indexes or filters."""
+    if not isinstance(value, str) or not _PATH.fullmatch(value):
+        raise ValueError(f"expected a JSON path like $.device or $.detail.port, got {value!r}")
+    return tuple(value.split(".")[1:])
+
+
+JsonPath = Annotated[tuple[str, ...], BeforeValidator(_path)]
+
+
+def path_name(path: tuple[str, ...] | None) -> str:
+    return "$." + ".".join(path or ())
+
+
+def find(payload: JsonObject, path: tuple[str, ...] | None) -> object:
+    """The value at `path`; None where it is missing, and for no path at all."""
+    if path is None:
+        return None
+    value: object = payload.data
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def scalar_text(payload: JsonObject, path: tuple[str, ...] | None) -> str:
+    """A scalar at `path` as text: states and ids are often numbers or booleans."""
+    value = find(payload, path)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int) or (isinstance(value, str) and value):
+        return str(value)
+    raise DecodeError(f"{path_name(path)}: expected a string, a whole number or a boolean")
 
 
 # -- device times --------------------------------------------------------------------------------
@@ -255,6 +314,12 @@ class StrictModel(BaseModel):
 
 class CodecOptions(StrictModel):
     """A codec's options, validated when the codec is built."""
+
+    # kind pattern -> severity, e.g. {"power.low_battery": "II", "cctv.*": "IV"}; first match wins
+    severities: dict[str, SeverityName] = Field(default_factory=dict)
+
+    def graded(self) -> tuple[tuple[str, Severity], ...]:
+        return tuple(self.severities.items())
 
     @classmethod
     def read(cls, context: CodecContext, codec: str) -> Self:

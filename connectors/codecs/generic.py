@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from dutydesk.connectors.codecs.base import CodecContext, DecodeError, Message
 from dutydesk.connectors.codecs.common import (
     JsonObject,
+    JsonPath,
     SeverityName,
     StrictModel,
     TextCodec,
     TimedOptions,
+    find,
     json_object,
+    path_name,
     preview,
+    scalar_text,
 )
 from dutydesk.playbooks.alarms import Decoded, Reading, Signal
 from dutydesk.playbooks.vocab import Severity
-
-_PATH = re.compile(r"\$(\.[^.\[\]\s]+)+")
-
-
-def _path(value: object) -> object:
-    """`$.a.b` as the keys ("a", "b"); only member access, no indexes or filters."""
-    if not isinstance(value, str) or not _PATH.fullmatch(value):
-        raise ValueError(f"expected a JSON path like $.device or $.detail.port, got {value!r}")
-    return tuple(value.split(".")[1:])
-
-
-JsonPath = Annotated[tuple[str, ...], BeforeValidator(_path)]
 
 
 class Fields(StrictModel):
@@ -67,24 +58,25 @@ class GenericCodec(TextCodec):
     def __init__(self, context: CodecContext) -> None:
         self._options = GenericOptions.read(context, "generic")
         self._clock = self._options.clock(context)
+        self.severities = self._options.graded()
         states = self._options.states
         self._signals = {word.casefold(): Signal.RAISE for word in states.active}
         self._signals |= {word.casefold(): Signal.CLEAR for word in states.cleared}
-        self._severities = {word.casefold(): level for word, level in self._options.severity_map.items()}
+        self._words = {word.casefold(): level for word, level in self._options.severity_map.items()}
 
     def read(self, message: Message, text: str) -> Decoded:
         payload = json_object(text)
         fields = self._options.fields
-        state = _text(payload, fields.state)
+        state = scalar_text(payload, fields.state)
         signal = self._signals.get(state.casefold())
         if signal is None:
-            raise DecodeError(f"unknown state {preview(state)} at {_name(fields.state)}")
-        stamp = self._clock.read(_find(payload, fields.time), message.received_at)
+            raise DecodeError(f"unknown state {preview(state)} at {path_name(fields.state)}")
+        stamp = self._clock.read(find(payload, fields.time), message.received_at)
         return Decoded(
             (
                 Reading(
-                    device=_text(payload, fields.device),
-                    kind=self._options.kind_prefix + _text(payload, fields.kind),
+                    device=scalar_text(payload, fields.device),
+                    kind=self._options.kind_prefix + scalar_text(payload, fields.kind),
                     signal=signal,
                     point=_optional_text(payload, fields.point) or "",
                     severity=self._severity(payload, fields.severity),
@@ -100,34 +92,10 @@ class GenericCodec(TextCodec):
         if word is None:
             return None
         try:
-            return self._severities.get(word.casefold()) or Severity.parse(word)
+            return self._words.get(word.casefold()) or Severity.parse(word)
         except ValueError:
             return None
 
 
-def _name(path: tuple[str, ...] | None) -> str:
-    return "$." + ".".join(path or ())
-
-
-def _find(payload: JsonObject, path: tuple[str, ...] | None) -> object:
-    """The value at `path`; None where it is missing, and for no path at all."""
-    if path is None:
-        return None
-    value: object = payload.data
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
-
-
 def _optional_text(payload: JsonObject, path: tuple[str, ...] | None) -> str | None:
-    return None if _find(payload, path) is None else _text(payload, path)
-
-
-def _text(payload: JsonObject, path: tuple[str, ...] | None) -> str:
-    """A scalar at `path` as text: states are often `1`/`0` or true/false."""
-    value = _find(payload, path)
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int) or (isinstance(value, str) and value):
-        return str(value)
-    raise DecodeError(f"{_name(path)}: expected a string, a whole number or a boolean")
+    return None if find(payload, path) is None else scalar_text(payload, path)

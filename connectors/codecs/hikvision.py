@@ -27,11 +27,20 @@ _MAX_ELEMENTS = 5000
 
 
 class HikvisionOptions(TimedOptions):
-    device: str | None = None  # default: the topic's middle segment, else the camera's address
+    device: str | None = None  # one camera per feed: its name
+    # the topic segment naming the camera (0 first, -1 last); default: `<camera>` of the bridge's
+    # `…/<camera>/alert`, else the camera's MAC (its IP only on the HTTP alertStream)
+    device_segment: int | None = None
+
+
+# Elements below the root's children whose text the codec needs: an NVR's `duration` event names
+# the real one in DurationList/Duration/relationEvent.
+_NESTED = frozenset({"relationEvent"})
 
 
 class _AlertFields:
-    """Parser target keeping the text of the root's children by local name; builds no tree."""
+    """Parser target keeping the text of the root's children (and of `_NESTED` elements at any
+    depth) by local name; builds no tree."""
 
     def __init__(self) -> None:
         self.root = ""
@@ -39,6 +48,7 @@ class _AlertFields:
         self._depth = 0
         self._elements = 0
         self._child = ""
+        self._nested = ""
         self._text: list[str] = []
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
@@ -53,13 +63,18 @@ class _AlertFields:
             self.root = name
         elif self._depth == 2:
             self._child, self._text = name, []
+        elif name in _NESTED and name not in self.fields:
+            self._nested, self._text = name, []
 
     def data(self, text: str) -> None:
-        if self._depth == 2:
+        if self._depth == 2 or self._nested:
             self._text.append(text)
 
     def end(self, tag: str) -> None:
-        if self._depth == 2:
+        if self._nested and tag.rpartition("}")[2] == self._nested:
+            self.fields[self._nested] = "".join(self._text).strip()
+            self._nested = ""
+        elif self._depth == 2:
             self.fields.setdefault(self._child, "".join(self._text).strip())
         self._depth -= 1
 
@@ -89,7 +104,9 @@ class HikvisionCodec(TextCodec):
     def __init__(self, context: CodecContext) -> None:
         options = HikvisionOptions.read(context, "hikvision")
         self._device = options.device
+        self._segment = options.device_segment
         self._clock = options.clock(context)
+        self.severities = options.graded()
 
     def read(self, message: Message, text: str) -> Decoded:
         fields = parse_alert(text)
@@ -97,6 +114,8 @@ class HikvisionCodec(TextCodec):
         state = fields.get("eventState", "")
         if not event:
             raise DecodeError("eventType: missing")
+        if event.lower() == "duration":  # an NVR's wrapper: the real event is the related one
+            event = fields.get("relationEvent") or event
         if state not in _STATES:
             raise DecodeError(f"eventState: expected active or inactive, got {preview(state)}")
         keepalive = event.lower() == "videoloss" and state == "inactive"
@@ -109,7 +128,7 @@ class HikvisionCodec(TextCodec):
                     kind=_KINDS.get(event.lower(), f"cctv.{event.lower()}"),
                     signal=Signal.HEARTBEAT if keepalive else _STATES[state],
                     point=fields.get("channelID") or fields.get("dynChannelID") or "",
-                    vendor_code=event,
+                    vendor_code=fields["eventType"],  # "duration" when an NVR wrapped it
                     device_time=stamp.at,
                     clock=stamp.clock,
                     text=", ".join(part for part in description if part) or None,
@@ -118,9 +137,19 @@ class HikvisionCodec(TextCodec):
         )
 
     def _device_of(self, topic: str, fields: dict[str, str]) -> str:
-        segments = topic.split("/")  # the bridge's `hikvision/<camera>/alert`
-        bridged = segments[-2] if len(segments) >= 3 and segments[-1] == "alert" else ""
-        device = self._device or bridged or fields.get("ipAddress") or fields.get("macAddress")
+        segments = topic.split("/")
+        if self._segment is not None:
+            named = segments[self._segment] if -len(segments) <= self._segment < len(segments) else ""
+        else:  # the bridge's `hikvision/<camera>/alert`
+            named = segments[-2] if len(segments) >= 3 and segments[-1] == "alert" else ""
+        # An address changes with DHCP and an NVR's cameras share it; the MAC stays with the
+        # camera. On the HTTP alertStream the address is the one dialled, so it names it there.
+        addresses = (
+            ("ipAddress", "macAddress")
+            if topic.startswith(("http://", "https://"))
+            else ("macAddress", "ipAddress")
+        )
+        device = self._device or named or next((fields[a] for a in addresses if fields.get(a)), "")
         if not device:
             raise DecodeError("cannot tell the camera: no device option, topic segment or address")
         return device

@@ -7,6 +7,7 @@ import re
 from dutydesk.connectors.codecs.base import CodecContext, DecodeError, Message
 from dutydesk.connectors.codecs.common import CodecOptions, TextCodec, json_object, preview
 from dutydesk.playbooks.alarms import Decoded, Reading, Signal
+from dutydesk.playbooks.vocab import Severity
 
 # The status tokens that are alarms (NUT docs/new-drivers.txt); OL, CHRG, DISCHRG, TRIM, BOOST,
 # CAL … are not, and raise nothing.
@@ -20,6 +21,9 @@ _ALARMS = {
     "OFF": "power.ups_off",
     "ALARM": "power.ups_alarm",
 }
+# Low battery means minutes left before the load drops: more severe than on battery, whose level
+# the plan gives. A feed's `severities` option overrides these.
+_SEVERITIES = {"LB": Severity.MAJOR, "FSD": Severity.MAJOR}
 _TOKEN = re.compile(r"[A-Z]+")  # every status token is a capitalised word
 
 
@@ -33,7 +37,9 @@ class NutCodec(TextCodec):
     The status is the whole truth about the UPS's power alarms: a token that is gone has cleared."""
 
     def __init__(self, context: CodecContext) -> None:
-        self._device = NutOptions.read(context, "nut").device
+        options = NutOptions.read(context, "nut")
+        self._device = options.device
+        self.severities = options.graded()
 
     def read(self, message: Message, text: str) -> Decoded:
         segments = message.topic.split("/")
@@ -57,6 +63,7 @@ class NutCodec(TextCodec):
                 device=device,
                 kind=kind,
                 signal=Signal.RAISE,
+                severity=_SEVERITIES.get(token),
                 vendor_code=token,
                 text=f"ups.status {' '.join(status.split())}",
             )

@@ -24,7 +24,8 @@ _SWITCH_ERRORS = ("overpower", "overtemp", "overvoltage", "undervoltage")
 
 
 class ShellyOptions(TimedOptions):
-    low_voltage: float = 198  # volts; below this a switch's supply counts as undervoltage
+    outage_voltage: float = 50  # volts; below this a switch's supply has failed (power.outage)
+    low_voltage: float = 198  # volts; below this it sags (power.undervoltage)
 
 
 class ShellyCodec(TextCodec):
@@ -35,8 +36,10 @@ class ShellyCodec(TextCodec):
 
     def __init__(self, context: CodecContext) -> None:
         options = ShellyOptions.read(context, "shelly")
+        self._outage_voltage = options.outage_voltage
         self._low_voltage = options.low_voltage
         self._clock = options.clock(context)
+        self.severities = options.graded()
         self._status: dict[tuple[str, str], Mapping[str, object]] = {}  # (device, component)
 
     def read(self, message: Message, text: str) -> Decoded:
@@ -78,11 +81,18 @@ class ShellyCodec(TextCodec):
     ) -> list[Reading]:
         present = {f"power.{error}" for error in _errors(after)}
         voltage = after.get("voltage")
-        if voltage is not None and number_of(voltage, "voltage") < self._low_voltage:
-            present.add("power.undervoltage")
-        cleared: set[str] = set()
+        candidates: set[str] = set()
+        if voltage is not None:
+            volts = number_of(voltage, "voltage")
+            if volts < self._outage_voltage:
+                present.add("power.outage")
+            elif volts < self._low_voltage:
+                present.add("power.undervoltage")
+            # no firmware error names an outage: the measured voltage is what clears it
+            candidates.add("power.outage")
         if "errors" in after:  # the errors are known: absent ones have cleared
-            cleared = {f"power.{error}" for error in (*_SWITCH_ERRORS, *_errors(before))} - present
+            candidates |= {f"power.{error}" for error in (*_SWITCH_ERRORS, *_errors(before))}
+        cleared = candidates - present
         signals = [(kind, Signal.RAISE) for kind in sorted(present)]
         signals += [(kind, Signal.CLEAR) for kind in sorted(cleared)]
         return [

@@ -42,6 +42,7 @@ class TasmotaCodec(TextCodec):
     def __init__(self, context: CodecContext) -> None:
         self._options = TasmotaOptions.read(context, "tasmota")
         self._clock = self._options.clock(context)
+        self.severities = self._options.graded()
 
     def read(self, message: Message, text: str) -> Decoded:
         prefix, _, rest = message.topic.partition("/")

@@ -180,7 +180,8 @@ class _Builder:
                 return t("r.e.warned"), detail, "note"
             case ObligationBreached(obligation=ob, due_at=due, notify=notify):
                 detail = t("r.due_notify", title=self.title(ob), due=self.when(due), roles=self.roles(notify))
-                return t("r.e.breached"), detail, "alert"
+                late = render.recorded_late(event, self.zone, t)
+                return t("r.e.breached"), f"{detail} {late}" if late else detail, "alert"
             case AlarmChanged(key=key, status=status, reason=reason):
                 detail = t("r.paren", a=t("r.pair", a=key, b=t(f"alarm.{status}")), b=reason)
                 return t("r.e.alarm"), detail, "plain"

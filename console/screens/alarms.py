@@ -69,7 +69,7 @@ class AlarmsScreen(DutyScreen):
         table.clear()
         for alarm in queries.alarms(now):
             table.add_row(
-                alarm.since.astimezone(zone).strftime("%m-%d %H:%M:%S"),
+                render.stamp(alarm.since, now, zone, seconds=True),
                 t(f"alarm.{alarm.status.value}") + (f" ×{alarm.flaps}" if alarm.flaps else ""),
                 alarm_kind_word(alarm.kind, t),
                 f"{alarm.source}/{alarm.device}",
@@ -82,7 +82,7 @@ class AlarmsScreen(DutyScreen):
         dead.clear()
         for letter in await queries.dead_letters():
             dead.add_row(
-                letter.at.astimezone(zone).strftime("%m-%d %H:%M:%S"),
+                render.stamp(letter.at, now, zone, seconds=True),
                 letter.source,
                 letter.topic,
                 letter.reason,

@@ -53,6 +53,7 @@ class BoardScreen(DutyScreen):
         self._last: list[IncidentRow] = []
         self._ticks = 0
         self._due: list[DueRow] = []
+        self._content: dict[str, Text | str] = {}  # what each part shows now
 
     def compose(self) -> ComposeResult:
         t = self.duty.t
@@ -126,9 +127,10 @@ class BoardScreen(DutyScreen):
         local = now.astimezone(app.zone)
         officers = ", ".join(app.queries.holders("duty_officer", now)) or app.operator
         leaders = ", ".join(app.queries.holders("leader_on_duty", now)) or "-"
-        self.query_one("#topbar", Static).update(
+        self._put(
+            "#topbar",
             f"[b]{t('board.title')}[/b]  {local:%Y-%m-%d %H:%M:%S} {local.tzname()}  "
-            f"{t('board.on_duty')}: {officers}  {t('board.leader')}: {leaders}"
+            f"{t('board.on_duty')}: {officers}  {t('board.leader')}: {leaders}",
         )
 
     async def refresh_all(self) -> None:
@@ -139,7 +141,9 @@ class BoardScreen(DutyScreen):
         self._show_calls()
         self._dirty = False
         rows = self._last = queries.open_incidents(now, self._cache)
-        self.query_one("#drill-banner").display = any(r.incident.drill for r in rows)
+        drill = self.query_one("#drill-banner")
+        if drill.display != any(r.incident.drill for r in rows):
+            drill.display = not drill.display
         self._fill_incidents(rows, now)
         self._fill_feed()
         self._due = queries.due_soon(now, self._cache)
@@ -147,8 +151,8 @@ class BoardScreen(DutyScreen):
         counts = await queries.device_counts()
         active = len(queries.alarms(now))
         parts = [f"{t(f'availability.{a.value}')} {counts[a]}" for a in Availability if counts[a]]
-        self.query_one("#devices", Static).update(
-            f"{t('h.device')}: {'  '.join(parts) or '-'}   {t('board.active_alarms')}: {active}"
+        self._put(
+            "#devices", f"{t('h.device')}: {'  '.join(parts) or '-'}   {t('board.active_alarms')}: {active}"
         )
 
     def _show_due(self, due: list[DueRow], now: datetime) -> None:
@@ -160,7 +164,15 @@ class BoardScreen(DutyScreen):
             text.append(f"{countdown(row.status, now):>8}", style=style)
             text.append(f"  {row.incident.id}  {row.status.obligation.title.get(t.lang)}\n")
         text.rstrip()
-        self.query_one("#due", Static).update(text if due else t("board.nothing_due"))
+        self._put("#due", text if due else Text(t("board.nothing_due")))
+
+    def _put(self, part: str, content: Text | str) -> None:
+        """Show `content` in a part of the board, unless it shows already; only the banner may
+        change its height. Laying the whole screen out again at every update is what held the
+        event loop up under a stream of alarms."""
+        if self._content.get(part) != content:
+            self._content[part] = content
+            self.query_one(part, Static).update(content, layout=part == "#attention")
 
     def _show_calls(self) -> None:
         """The banner: what called for attention since the officer last acknowledged (newest
@@ -174,9 +186,10 @@ class BoardScreen(DutyScreen):
             lines.append(t("call.more", count=len(app.calls) - CALLS_SHOWN))
         if app.calls:
             lines[-1] += f"   {t('call.ack')}"
-        banner = self.query_one("#attention", Static)
-        banner.update(Text("\n".join(lines)))
-        banner.display = bool(lines)
+        self._put("#attention", Text("\n".join(lines)))
+        banner = self.query_one("#attention")
+        if banner.display != bool(lines):
+            banner.display = bool(lines)
 
     def action_acknowledge_calls(self) -> None:
         self.duty.acknowledge_calls()
@@ -216,6 +229,9 @@ class BoardScreen(DutyScreen):
             title.append(f" [{t('urgent')}]", style="bold")
         if incident.drill:
             title = Text(f"[{t('drill')}] ").append_text(title)
+        alarms, devices = self.duty.queries.held(incident.id)
+        if alarms > 1:  # a flood is one row: say how much it holds
+            title.append(f" ({t('board.held', alarms=alarms, devices=devices)})")
         style = URGENCY_STYLE[row.urgency]
         nxt = row.next.obligation.title.get(t.lang) if row.next else "-"
         clock = countdown(row.next, now) if row.next else "-"
@@ -233,7 +249,7 @@ class BoardScreen(DutyScreen):
             else:
                 when = event.at.astimezone(app.zone).strftime("%H:%M:%S")
                 lines.append(f"{when} {render.describe(event, None, t)}")
-        self.query_one("#feed", Static).update(Text("\n".join(lines)) if lines else t("no_alarms"))
+        self._put("#feed", Text("\n".join(lines) if lines else t("no_alarms")))
 
     def action_open_incident(self) -> None:
         table = self.query_one("#incidents", DataTable)

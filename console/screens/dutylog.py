@@ -8,6 +8,7 @@ from textual.widgets import DataTable, Input, Static
 from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, KeyBar, translate_bindings
 from dutydesk.console.screens.forms import TextPrompt
+from dutydesk.console.words import actor_word
 from dutydesk.playbooks.commands import AcknowledgeHandover, WriteLog
 from dutydesk.playbooks.events import HandoverAcknowledged
 
@@ -44,7 +45,8 @@ class DutyLogScreen(DutyScreen):
                 if isinstance(event, HandoverAcknowledged)
                 else render.describe(event, None, app.t)
             )
-            table.add_row(event.at.astimezone(app.zone).strftime("%m-%d %H:%M"), event.actor, text)
+            when = render.stamp(event.at, app.clock.now(), app.zone)
+            table.add_row(when, actor_word(event.actor, app.t), text)
         self.query_one("#handover", Static).update(
             app.queries.handover(app.clock.now(), app.t.lang, app.zone)
         )

@@ -20,6 +20,7 @@ from dutydesk.playbooks.commands import (
     CompleteObligation,
     CorrectIncident,
     MarkUrgent,
+    MergeIncident,
     PostUpdate,
     ReachMilestone,
     RetractMilestone,
@@ -54,6 +55,7 @@ ACTIONS = [
     ("e", "correct", "act.correct"),
     ("z", "retract", "act.retract"),
     ("c", "close", "act.close"),
+    ("m", "merge", "act.merge"),
     ("escape", "back", "key.back"),
 ]
 
@@ -112,6 +114,9 @@ class IncidentScreen(DutyScreen):
         )
         if incident.description:
             head.append(f"\n{t('form.description')}: {incident.description}")
+        alarms, devices = app.queries.held(incident.id)
+        if alarms:  # what correlation gathered here: one incident, however many alarms
+            head.append(f"\n{t('h.held', alarms=alarms, devices=devices)}")
         self.query_one("#incident-head", Static).update(head)
         table = self.query_one("#obligations", DataTable)
         table.clear()
@@ -313,6 +318,22 @@ class IncidentScreen(DutyScreen):
             await self._send(closing(None), "act.close")
         else:  # closing early needs the reason, for the record
             self._ask("ask.close_reason", closing, label="act.close")
+
+    def action_merge(self) -> None:
+        """Merge this incident into another open one: the same event reported twice."""
+        t, queries = self.duty.t, self.duty.queries
+        this = queries.incident(self.incident_id)
+        others = [(i.id, f"{i.id}  {i.title}  {i.location or ''}") for i in queries.merge_candidates(this.id)]
+        if this.closed or not others:
+            self.app.notify(t("nothing_to_merge"))
+            return
+
+        async def send(into: str | None) -> None:
+            if into is not None:
+                command = MergeIncident(actor=self.duty.operator, incident=self.incident_id, into=into)
+                await self._send(command, "act.merge")
+
+        self.app.push_screen(ChoicePrompt(t("act.merge"), others), send)
 
     def _ask(self, prompt: str, build: Callable[[str], Command], label: str | None = None) -> None:
         async def send(text: str | None) -> None:
