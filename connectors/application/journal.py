@@ -267,10 +267,13 @@ class Journal:
         return await self._write(decide)
 
     async def checkpoint(self) -> None:
-        """Cache the projection so the next start replays only what follows."""
-        await self.store.save_snapshot(
-            self.engine.seq, self.engine.projection.to_snapshot(), self.clock.now()
-        )
+        """Cache the projection so the next start replays only what follows; never from an engine
+        a failed write left ahead of the log (it is reloaded first)."""
+        async with self._lock:
+            await self._fresh()
+            await self.store.save_snapshot(
+                self.engine.seq, self.engine.projection.to_snapshot(), self.clock.now()
+            )
         self._since_snapshot = 0
 
     async def checkpoint_if_due(self) -> None:

@@ -203,7 +203,10 @@ class Service:
                     group.create_task(self._anchoring(self.anchors, stop))
                 for source in self.sources:
                     group.create_task(source.run(stop))
-            await self.journal.checkpoint()
+            try:
+                await self.journal.checkpoint()
+            except StorageUnavailable as exc:  # only a cache: the next start replays the log
+                log.warning("no snapshot left for a quick restart: %s", exc)
         finally:
             try:
                 await store.release(ENGINE_LEASE, me)
