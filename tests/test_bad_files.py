@@ -1,10 +1,14 @@
 """One bad file never takes the rest down, and no traceback reaches a user: a plan, a
 configuration, a scenario or a roster saved in GBK is named ("not UTF-8: save it as UTF-8"), and a
-broken plan is left out with `PATH:LINE: message` while the others load."""
+broken plan is left out with `PATH:LINE: message` while the others load; a read-only database
+and folder can still be listed, shown, reported on and audited."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from tests.test_serve import dutydesk
 
@@ -38,3 +42,28 @@ def test_a_scenario_and_a_roster_in_gbk_are_named(tmp_path: Path) -> None:
     roster.write_bytes("日期,角色,姓名\n".encode("gbk"))
     run = dutydesk(tmp_path, "roster", "import", str(roster))
     assert run.returncode == 1 and "not UTF-8" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_read_only_database_and_folder_still_list_show_report_and_audit(tmp_path: Path) -> None:
+    home = tmp_path / "copy"
+    home.mkdir()
+    opened = dutydesk(home, "incident", "open", "--plan", "fire-conflict", "--title", "配电间冒烟")
+    assert opened.returncode == 0, opened.stderr
+    incident = opened.stdout.strip()
+    frozen = [home / "dutydesk.db", home]  # the immutable attribute binds root too, unlike chmod
+    if subprocess.run(["chattr", "+i", *map(str, frozen)], capture_output=True, check=False).returncode:
+        pytest.skip("chattr +i is not allowed here")
+    try:
+        for argv in (
+            ("incidents", "list"),
+            ("incidents", "show", incident),
+            ("report", "incident", incident, "--format", "md"),
+            ("audit", "verify"),
+        ):
+            run = dutydesk(home, *argv)
+            assert run.returncode == 0 and "Traceback" not in run.stderr, (argv, run.stderr)
+        refused = dutydesk(home, "incident", "open", "--plan", "fire-conflict", "--title", "又一起")
+        assert refused.returncode == 1 and "cannot be written" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, frozen)], check=False)

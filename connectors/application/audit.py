@@ -137,7 +137,10 @@ async def snapshot_problem(store: EventStore, blank: Engine) -> str | None:
         if batch and batch[-1].seq >= seq:
             break
     if _canonical(engine.projection.to_snapshot()) != _canonical(data):
-        return f"the snapshot at event {seq} differs from the state the log gives"
+        return (
+            f"the snapshot at event {seq} differs from the state the log gives "
+            "(edited, or written by another version of dutydesk)"
+        )
     return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from dutydesk.connectors.application.storage import Health
-from dutydesk.connectors.store import EventStore, Recorded, Transaction
+from dutydesk.connectors.store import EventStore, Recorded, StorageUnavailable, Transaction
 from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command, Rejected
@@ -114,7 +115,8 @@ class Journal:
         )
         journal = cls(store, engine, clock)
         await journal._load(engine)
-        await journal.checkpoint_if_due()
+        with contextlib.suppress(StorageUnavailable):  # a read-only copy: the snapshot is a cache
+            await journal.checkpoint_if_due()
         return journal
 
     async def _load(self, blank: Engine) -> None:

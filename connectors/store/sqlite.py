@@ -84,11 +84,30 @@ class SqliteEventStore:
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout: float = 5.0) -> SqliteEventStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
+        """Open for reading and writing; a database that cannot be written (a read-only file or
+        folder, a copy on read-only media) opens read-only, so it can still be listed, shown,
+        reported on and audited (writes then fail with `StorageUnavailable`)."""
+        try:
+            return await cls._open(path, busy_timeout, read_only=False)
+        except StoreError:
+            if not path.is_file():  # noqa: ASYNC240 - one stat, on a failure path
+                raise
+            return await cls._open(path, busy_timeout, read_only=True)
+
+    @classmethod
+    async def _open(cls, path: Path, busy_timeout: float, *, read_only: bool) -> SqliteEventStore:
+        if read_only:  # immutable: no lock or shared-memory file needed beside it
+            target: str | Path = f"{path.absolute().as_uri()}?mode=ro&immutable=1"  # noqa: ASYNC240
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            target = path
+        try:
+            db = await aiosqlite.connect(target, isolation_level=None, timeout=busy_timeout, uri=read_only)
+        except sqlite3.DatabaseError as exc:
+            raise _explain(exc, path) from None
         store = cls(db, path)
         try:
-            await store._prepare(busy_timeout)
+            await store._prepare(busy_timeout, read_only=read_only)
         except sqlite3.DatabaseError as exc:
             await db.close()
             raise _explain(exc, path) from None
@@ -97,19 +116,24 @@ class SqliteEventStore:
             raise
         return store
 
-    async def _prepare(self, busy_timeout: float) -> None:
+    async def _prepare(self, busy_timeout: float, *, read_only: bool) -> None:
         db = self._db
         await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        mode = await db.execute_fetchall("PRAGMA journal_mode = WAL")
-        if next(iter(mode))[0] != "wal":
-            raise StoreError(f"{self.path}: cannot switch to write-ahead logging")
-        for pragma in DURABLE_PRAGMAS:
-            await db.execute(pragma)
+        if not read_only:
+            mode = await db.execute_fetchall("PRAGMA journal_mode = WAL")
+            if next(iter(mode))[0] != "wal":
+                raise StoreError(f"{self.path}: cannot switch to write-ahead logging")
+            for pragma in DURABLE_PRAGMAS:
+                await db.execute(pragma)
         version = next(iter(await db.execute_fetchall("PRAGMA user_version")))[0]
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: schema version {version} is newer than this dutydesk "
                 f"understands ({SCHEMA_VERSION}); upgrade dutydesk"
+            )
+        if version < SCHEMA_VERSION and read_only:
+            raise StoreError(
+                f"{self.path}: read-only, and from an older dutydesk: copy it somewhere writable"
             )
         if version < SCHEMA_VERSION:
             await self._migrate()
@@ -418,6 +442,8 @@ def _explain(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
         return StorageUnavailable(f"{path}: the database is locked by another process; try again ({text})")
     if "full" in text or "disk I/O" in text or "readonly" in text or "read-only" in text:
         return StorageUnavailable(f"{path}: the database cannot be written ({text})")
+    if "unable to open" in text:
+        return StoreError(f"{path}: cannot open the database ({text}); is its folder readable?")
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{path}: not a usable dutydesk database ({text})")
     return StoreError(f"{path}: {text}")
