@@ -89,7 +89,7 @@ class SqliteEventStore:
         reported on and audited (writes then fail with `StorageUnavailable`)."""
         try:
             return await cls._open(path, busy_timeout, read_only=False)
-        except StoreError:
+        except StorageUnavailable:  # cannot be written, or its folder cannot take the lock files
             if not path.is_file():  # noqa: ASYNC240 - one stat, on a failure path
                 raise
             return await cls._open(path, busy_timeout, read_only=True)
@@ -443,7 +443,7 @@ def _explain(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
     if "full" in text or "disk I/O" in text or "readonly" in text or "read-only" in text:
         return StorageUnavailable(f"{path}: the database cannot be written ({text})")
     if "unable to open" in text:
-        return StoreError(f"{path}: cannot open the database ({text}); is its folder readable?")
+        return StorageUnavailable(f"{path}: cannot open the database ({text}); is its folder writable?")
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{path}: not a usable dutydesk database ({text})")
     return StoreError(f"{path}: {text}")
