@@ -18,6 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from dutydesk.connectors.deliverers import Button
 from dutydesk.connectors.settings import SettingsError
 from dutydesk.playbooks.events import NotificationQueued
+from dutydesk.playbooks.text import NOTIFICATION_MAX, cut, visible
 from dutydesk.playbooks.vocab import ROLES, SEVERITY_LABELS, Severity
 
 log = logging.getLogger("dutydesk.notify")
@@ -113,7 +114,8 @@ class Messages:
                 f"{i['incident']} {i['obligation']} {i['stage']} {i['due']}" for i in context["items"]
             )
         mark = DRILL_MARK[self.lang] if drill else ""
-        return mark + title, mark + body
+        # whatever the log holds or a template made of it, nothing acts on a reader's screen
+        return mark + visible(title), cut(mark + visible(body, multiline=True), NOTIFICATION_MAX)
 
     def _context(
         self,

@@ -9,7 +9,10 @@ when the process died is delivered again. aiomqtt has no public manual-acknowled
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import itertools
+import json
 import logging
 import os
 import ssl
@@ -17,10 +20,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import aiomqtt
 
 from dutydesk.connectors.application.journal import Incoming, Journal
+from dutydesk.connectors.application.liveness import status_of, this_process
+from dutydesk.connectors.application.storage import Health, persistently
 from dutydesk.connectors.codecs.base import Codec, DecodeError, Message
 from dutydesk.connectors.waits import first_of
 from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Decoded
@@ -43,6 +49,7 @@ class Broker:
     tls_key: Path | None = None
     keepalive: int = 30
     share_group: str | None = None  # several nodes share the subscriptions: each message to one
+    status_topic: str | None = None  # the engine's retained state, with a last will
 
     def tls_context(self) -> ssl.SSLContext | None:
         if self.tls_ca is None:
@@ -124,6 +131,7 @@ class MqttIngest:
             password=self.broker.password,
             tls_context=self.broker.tls_context(),
             keepalive=self.broker.keepalive,
+            will=self._will(),
         )
         client._client.manual_ack_set(True)  # noqa: SLF001 - aiomqtt has no public manual ack yet
         return client
@@ -140,7 +148,8 @@ class MqttIngest:
                     self.state.connected, backoff = True, BACKOFF_FIRST
                     log.info("connected to %s:%s", self.broker.host, self.broker.port)
                     # a lost connection ends consuming with MqttError, raised here
-                    await first_of(self._consume(client), stop.wait())
+                    await first_of(self._consume(client, stop), self._announce(client), stop.wait())
+                    await self._publish_status(client, "stopped")
             except aiomqtt.MqttError as exc:
                 self.state.connected, self.state.last_error = False, str(exc)
                 self.state.reconnects += 1
@@ -151,15 +160,48 @@ class MqttIngest:
                 backoff = min(backoff * 2, BACKOFF_MAX)
         self.state.connected = False
 
-    async def _consume(self, client: aiomqtt.Client) -> None:
+    def _will(self) -> aiomqtt.Will | None:
+        """What the broker says for the engine when it dies without a word."""
+        topic = self.broker.status_topic
+        gone = json.dumps({"state": "gone", "holder": this_process()})
+        return aiomqtt.Will(topic, gone, qos=1, retain=True) if topic else None
+
+    async def _announce(self, client: aiomqtt.Client) -> None:
+        """Publish the engine's state now and whenever it changes (retained)."""
+        changed = asyncio.Event()
+
+        def heard(_: Health) -> None:
+            changed.set()
+
+        listeners = self.journal.health.listeners
+        listeners.append(heard)
+        try:
+            while True:
+                changed.clear()
+                await self._publish_status(client)
+                await changed.wait()
+        finally:
+            listeners.remove(heard)
+
+    async def _publish_status(self, client: aiomqtt.Client, state: Literal["stopped"] | None = None) -> None:
+        topic = self.broker.status_topic
+        if not topic:
+            return
+        status = status_of(self.journal.health, at=self.journal.clock.now(), holder=this_process())
+        text = status.to_json() if state is None else dataclasses.replace(status, state=state).to_json()
+        await client.publish(topic, text, qos=1, retain=True)
+
+    async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         messages = client.messages
         async for first in messages:
             batch = [first]
             while len(messages) and len(batch) < self.batch_max:
                 batch.append(await anext(messages))
-            await self._commit(client, batch)
+            await self._commit(client, batch, stop)
 
-    async def _commit(self, client: aiomqtt.Client, batch: list[aiomqtt.Message]) -> None:
+    async def _commit(
+        self, client: aiomqtt.Client, batch: list[aiomqtt.Message], stop: asyncio.Event
+    ) -> None:
         now = self.journal.clock.now()
         incoming = []
         for message in batch:
@@ -169,7 +211,12 @@ class MqttIngest:
             if subscription is None:  # a broker may deliver overlapping or stale subscriptions
                 continue
             incoming.append(decode(subscription, received))
-        await self.journal.ingest(incoming, drill=self.drill)
+        # a locked or full log is waited out: the broker keeps the unacknowledged messages
+        stored = await persistently(
+            functools.partial(self.journal.ingest, incoming, drill=self.drill), self.journal.health, stop
+        )
+        if stored is None:
+            return  # stopped first: delivered again on the next start
         # only now is everything these messages said durable: acknowledge them
         for message in batch:
             client._client.ack(message.mid, message.qos)  # noqa: SLF001 - as above

@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from dutydesk.connectors.application.factories import apprise_path, retry_policy
 from dutydesk.connectors.application.journal import Journal
@@ -36,12 +37,35 @@ from dutydesk.connectors.store import Recorded, StoreError
 from dutydesk.connectors.waits import first_of
 from dutydesk.playbooks.dispatch import NOTIFIER_ACTOR
 from dutydesk.playbooks.engine import Keyed
-from dutydesk.playbooks.events import NotificationAttempted, NotificationFailed, NotificationQueued
+from dutydesk.playbooks.events import (
+    Event,
+    NotificationAttempted,
+    NotificationFailed,
+    NotificationQueued,
+    ObligationBreached,
+    ObligationWarned,
+)
 from dutydesk.playbooks.notices import RetryPolicy
 
 log = logging.getLogger("dutydesk.notify")
 
 WRITE_RETRY = 1.0  # seconds before trying again to store delivery outcomes
+UNRECORDED = {"zh": "【日志暂不可写，未入日志】", "en": "[NOT IN THE LOG YET] "}
+
+
+def _item(event: ObligationWarned | ObligationBreached) -> dict[str, Any]:
+    """A deadline as a message item, the shape `NoticeBook` queues."""
+    stage = "warning" if isinstance(event, ObligationWarned) else "breach"
+    return {
+        "ref": f"{event.incident}/{event.obligation}#{event.occurrence}/{stage}",
+        "stage": stage,
+        "incident": event.incident,
+        "obligation": event.obligation,
+        "occurrence": event.occurrence,
+        "level": 0,
+        "at": event.at.isoformat(),
+        "due_at": event.due_at.isoformat(),
+    }
 
 
 # -- delivery -----------------------------------------------------------------------------------
@@ -239,6 +263,23 @@ class Notifier:
             await first_of(self.journal.clock.sleep_until(now + delay), stop.wait())
             if stop.is_set():
                 return
+
+    async def tell_unrecorded(self, due: Sequence[Event]) -> None:
+        """The `Alert` of `connectors/application/storage.py`: warnings and breaches that fell due
+        while the log could not be written, sent once to the fallback destinations, unrecorded
+        (they are recorded and notified as usual once the log takes writes again)."""
+        items = [_item(event) for event in due if isinstance(event, ObligationWarned | ObligationBreached)]
+        if self.deliverer is None or not items:
+            return
+        title, body = self.messages.compose(
+            role=self.fallback_tag, items=items, recipients=[], drill=False, unstaffed=False, at=None
+        )
+        title = UNRECORDED[self.messages.lang] + title
+        for destination in self.deliverer.destinations(self.fallback_tag, drill=False):
+            async with self._slots:
+                sent = await self.deliverer.send(title, body, destination, drill=False)
+            if not sent.ok:
+                log.warning("could not tell %s of deadlines due: %s", destination, sent.error)
 
     def _fallback(self, job: _Job) -> str | None:
         return self.fallback_tag if not job.fallback and job.target != self.fallback_tag else None

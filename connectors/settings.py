@@ -77,6 +77,25 @@ class DatabaseSection(_Section):
     """A PostgreSQL database (postgresql://user@host:port/name) instead of the SQLite file, for
     several engine nodes and consoles on one log. Keep the password out of this file: libpq
     reads it from ~/.pgpass or PGPASSWORD."""
+    free_space_reserve_mb: int = Field(default=256, ge=0)
+    """Free space (MiB) on the database's disk below which the engine raises the system alarm
+    `system.disk_low` (feed `dutydesk`, device `storage`), before writes fail; 0: no check."""
+
+
+class AuditSection(_Section):
+    """Anchoring the log: its chain head written outside the database (`dutydesk audit anchor`)."""
+
+    anchor_file: Path | None = None
+    """An append-only file for the chain's head, relative to the configuration file's folder; put
+    it on another disk. When set, the running engine anchors at every handover and daily."""
+
+
+class WatchdogSection(_Section):
+    """`dutydesk watchdog`, run by a timer outside the engine (`dutydesk install-systemd`)."""
+
+    notify_after: int = Field(default=120, ge=0)
+    """Seconds without a running engine before the fallback destinations are told (once per
+    outage)."""
 
 
 class PlansSection(_Section):
@@ -120,6 +139,9 @@ class MqttSection(_Section):
     """The client certificate's key."""
     keepalive: int = Field(default=30, ge=5)
     """Seconds between keep-alive pings to the broker."""
+    status_topic: str = "dutydesk/engine/status"
+    """Where the engine publishes its state (retained JSON: running, degraded, stopped; "gone" by
+    its last will when it dies), for monitoring beyond this machine."""
 
 
 class PlaceSection(_Section):
@@ -313,6 +335,8 @@ class CentreSection(_Section):
 class SettingsFile(_Section):
     duty: DutySection = DutySection()
     database: DatabaseSection = DatabaseSection()
+    audit: AuditSection = AuditSection()
+    watchdog: WatchdogSection = WatchdogSection()
     plans: PlansSection = PlansSection()
     calendar: CalendarSection = CalendarSection()
     mqtt: MqttSection = MqttSection()
@@ -416,6 +440,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path}: not UTF-8: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: bad TOML: {exc}") from None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from textual.app import App, SystemCommand
@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from dutydesk.connectors.application.factories import apprise_path
 from dutydesk.connectors.application.journal import Journal, Outcome
+from dutydesk.connectors.application.liveness import Liveness
 from dutydesk.connectors.application.service import WAKE_WITHIN
 from dutydesk.connectors.settings import Settings, SettingsError
 from dutydesk.connectors.store import Recorded
@@ -42,6 +43,7 @@ from dutydesk.playbooks.events import AlarmChanged, AlarmObserved, DeviceChanged
 STYLES = Path(__file__).parent / "styles"
 FOLLOW_INTERVAL = 0.1  # seconds between looks for what other processes wrote
 TICK_INTERVAL = 1.0  # seconds between countdown refreshes
+ENGINE_WATCH = 1.0  # seconds between looks at whether an engine runs (the banner within 5 s)
 FEED_LENGTH = 200  # alarm events kept for the live feed
 CATCH_UP_BITE = 200  # events folded in between two looks at the keyboard
 ON_DUTY_ROLES = ("leader_on_duty", "duty_officer")  # the roles the desk itself may hand over
@@ -77,6 +79,8 @@ class DutyApp(App[None]):
         operator: str,
         queries: DeskQueries | None = None,
         follow_interval: float = FOLLOW_INTERVAL,
+        liveness: Callable[[], Awaitable[Liveness]] | None = None,
+        stop_engine: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         super().__init__()
         self.journal = journal
@@ -89,6 +93,9 @@ class DutyApp(App[None]):
         self.incidents_changed = 0  # counts applied batches that touched incidents (the board's cue)
         self.calls: list[tuple[Call, Event]] = []  # what called for attention, not yet acknowledged
         self.conditions: list[Call] = _conditions(settings)  # what calls for as long as it holds
+        self.liveness = liveness  # whether an engine runs; None: this app runs beside its own
+        # quitting leaves the engine running; this stops it, after asking (None: not offered)
+        self.stop_engine = stop_engine
         self._follow_interval = follow_interval
         translate_bindings(
             self,
@@ -143,6 +150,8 @@ class DutyApp(App[None]):
         await self.push_screen(BoardScreen())
         self.run_worker(self._follow(), exclusive=False, group="follow")
         self.set_interval(TICK_INTERVAL, self.tick)
+        if self.liveness is not None:
+            self.run_worker(self._watch_engine(self.liveness), exclusive=False, group="engine")
 
     async def _follow(self) -> None:
         """Fold in what others write (the engine process, another console, the command line)."""
@@ -154,6 +163,22 @@ class DutyApp(App[None]):
                 # in small bites, so that a flood of alarms never holds up a key press
                 while len(await self.journal.catch_up(limit=CATCH_UP_BITE)) == CATCH_UP_BITE:  # noqa: ASYNC110
                     await asyncio.sleep(0)  # let the keyboard in between bites
+
+    async def _watch_engine(self, liveness: Callable[[], Awaitable[Liveness]]) -> None:
+        """Keep the banner's conditions true to whether an engine runs and how it is doing."""
+        while True:
+            state = await liveness()
+            conditions = _conditions(self.settings)
+            if not state.notifications and Call.NOTIFY_OFF not in conditions:
+                conditions.append(Call.NOTIFY_OFF)
+            if not state.running:
+                conditions.insert(0, Call.NO_ENGINE)
+            elif state.degraded:
+                conditions.insert(0, Call.ENGINE_DEGRADED)
+            if conditions != self.conditions:
+                self.conditions = conditions
+                self.post_message(Changed())
+            await asyncio.sleep(ENGINE_WATCH)
 
     def tick(self) -> None:
         """Move the clocks and countdowns (called every second; tests call it after moving the
@@ -267,9 +292,25 @@ class DutyApp(App[None]):
             self.pop_screen()
         await self.push_screen(BoardScreen())
 
+    def action_stop_engine(self) -> None:
+        """Stop the engine, after saying that deadlines and notifications stop with it."""
+        stop_engine, t = self.stop_engine, self.t
+        if stop_engine is None:
+            return
+
+        async def chosen(choice: str | None) -> None:
+            if choice == "stop":
+                stopped = await stop_engine()
+                self.notify(t("engine.stopped" if stopped else "engine.not_stopped"), timeout=10)
+
+        choices = [("keep", t("engine.keep")), ("stop", t("engine.stop"))]
+        self.push_screen(ChoicePrompt(t("engine.ask_stop"), choices, current="keep"), chosen)
+
     def get_system_commands(self, screen: Screen[object]) -> list[SystemCommand]:
         t = self.t
+        stopping = [SystemCommand(t("key.stop_engine"), t("cmd.stop_engine"), self.action_stop_engine)]
         return [
+            *(stopping if self.stop_engine is not None else []),
             SystemCommand(t("key.board"), t("cmd.board"), self.action_show_board),
             SystemCommand(t("key.alarms"), t("cmd.alarms"), self.action_show_alarms),
             SystemCommand(t("key.log"), t("cmd.log"), self.action_show_log),

@@ -8,10 +8,12 @@ from collections.abc import Mapping
 
 from dutydesk.console.i18n_cli import CLI_MESSAGES
 from dutydesk.console.i18n_duties import DUTY_MESSAGES
+from dutydesk.console.i18n_engine import ENGINE_MESSAGES
 from dutydesk.playbooks.vocab import Label
 
 # (Chinese, English); placeholders use str.format names.
 MESSAGES: dict[str, tuple[str, str]] = {
+    **ENGINE_MESSAGES,
     # refusals from the engine, by code
     "unknown_incident": ("没有事件 {incident}", "no incident {incident}"),
     "unknown_plan": (
@@ -212,7 +214,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.quit": ("退出", "Quit"),
     "key.seen": ("已阅", "Seen"),
     "key.palette": ("命令", "Commands"),
-    "cmd.quit": ("退出值班台", "Quit the console"),
+    "cmd.quit": ("退出值班台（值守引擎继续运行）", "Quit the console (the engine keeps running)"),
     "call.new_incident": ("【新事件】", "NEW INCIDENT"),
     "call.breach": ("【超时】", "DEADLINE MISSED"),
     "call.notify_off": (

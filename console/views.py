@@ -155,6 +155,8 @@ class Call(enum.StrEnum):
     NEW_INCIDENT = "new_incident"  # somebody else, or an alarm, opened an incident
     BREACH = "breach"  # a deadline passed unmet
     NOTIFY_OFF = "notify_off"  # notifications are decided and logged but go nowhere
+    NO_ENGINE = "no_engine"  # no engine runs: no deadline fires, nobody is notified
+    ENGINE_DEGRADED = "engine_degraded"  # the engine runs but cannot write its log
 
 
 def calls_for(event: Event, operator: str) -> Call | None:

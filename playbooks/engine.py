@@ -28,6 +28,7 @@ from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate, h
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import Item
 from dutydesk.playbooks.routines import Routine
+from dutydesk.playbooks.text import decoded_sanitised, sanitised
 from dutydesk.playbooks.timetable import DUTY_COMMANDS, Timetable
 
 FUTURE_TOLERANCE = timedelta(minutes=1)
@@ -301,6 +302,7 @@ class Engine:
     def ingest(self, feed: str, decoded: Decoded, arrival: Arrival, *, drill: bool = False) -> list[Keyed]:
         """What a decoded message means: alarm changes, and incidents opened or attached to."""
         source = self.feeds.get(feed) or Feed(name=feed)
+        decoded = decoded_sanitised(decoded)  # devices' text made harmless, cut when too long
         events = self.projection.alarms.observe(source, decoded, arrival, self.debounce, drill=drill)
         keyed = self.correlator.correlate(events, arrival.received_at)
         return [Keyed(f"{arrival.id}:{n}", event) for n, event in enumerate(keyed)]
@@ -311,6 +313,7 @@ class Engine:
         """Check a command against the current state and return the events it causes.
 
         Nothing changes until the caller has stored the events and applied them."""
+        command = sanitised(command)  # hostile text made harmless, over-long text refused
         at = command.at or now
         if at > now + FUTURE_TOLERANCE:
             raise Rejected("future", f"{at.isoformat()} is in the future", at=at)

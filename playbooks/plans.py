@@ -366,6 +366,7 @@ class PlanSource:
 
     path: str
     text: str
+    unreadable: str | None = None  # why the file could not be read (it is then left out)
 
 
 def load_plans(
@@ -376,6 +377,9 @@ def load_plans(
     where: dict[str, str] = {}
     errors: list[PlanError] = []
     for source in sources:
+        if source.unreadable is not None:
+            errors.append(PlanError(source.path, 1, source.unreadable))
+            continue
         try:
             plan = parse_plan(source.text, source.path, roles=roles)
         except PlanLoadError as exc:

@@ -197,4 +197,6 @@ def load_scenario(name_or_path: str, *, plans: Iterable[str]) -> Scenario:
         raise SourceErrors(
             [SourceError(str(path), 1, f"cannot read ({exc.strerror}); bundled: {names}")]
         ) from None
+    except UnicodeDecodeError:
+        raise SourceErrors([SourceError(str(path), 1, "not UTF-8: save it as UTF-8")]) from None
     return parse_scenario(text, str(path), plans=plans)

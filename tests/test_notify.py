@@ -160,6 +160,14 @@ async def test_warnings_and_breaches_reach_the_people_on_shift(
 
             clock.set(start + timedelta(minutes=15, seconds=31))  # escalation after 5 minutes
             await eventually(lambda: desk.events(BreachEscalated), "an escalation")
+            # the escalation is told in a decision of its own after it is recorded; acknowledging
+            # before that decision would rightly drop it, so wait for it to be queued first
+            await eventually(
+                lambda: any(
+                    item["stage"] == "escalation" for n in desk.events(NotificationQueued) for item in n.items
+                ),
+                "the escalation queued",
+            )
             await desk.journal.submit(AcknowledgeBreach(actor="李主任", incident=incident))
             clock.set(start + timedelta(minutes=15, seconds=45))
             await eventually(lambda: len(ok.bodies("li")) >= 2, "the escalation to the leader on duty")

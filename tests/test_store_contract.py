@@ -47,6 +47,7 @@ class Backend:
     reopen: Callable[[Path], Any]  # an awaitable of a store on a backup
     edit: Callable[[int, str, str], None]  # in the payload of event seq: replace old with new
     remove: Callable[[int], None]
+    forge_snapshot: Callable[[str, str], None]  # in the latest snapshot: replace old with new
 
 
 def _sqlite_change(path: Path, trigger: str, sql: str, *args: object) -> None:
@@ -82,7 +83,15 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         def remove(seq: int) -> None:
             _sqlite_change(path, "events_no_delete", "DELETE FROM events WHERE seq = ?", seq)
 
-        yield Backend(store, other, reopen, edit, remove)
+        def forge_snapshot(old: str, new: str) -> None:
+            db = sqlite3.connect(path)
+            db.execute(
+                "UPDATE snapshots SET data = CAST(replace(CAST(data AS TEXT), ?, ?) AS BLOB)", (old, new)
+            )
+            db.commit()
+            db.close()
+
+        yield Backend(store, other, reopen, edit, remove, forge_snapshot)
         for handle in handles:
             await handle.close()
     else:
@@ -101,7 +110,12 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         def remove_memory(seq: int) -> None:
             del memory.log.rows[seq - 1]
 
-        yield Backend(memory, other_memory, reopen_memory, edit_memory, remove_memory)
+        def forge_memory_snapshot(old: str, new: str) -> None:
+            assert memory.log.snapshot is not None
+            seq, text, stored = memory.log.snapshot
+            memory.log.snapshot = (seq, text.replace(old, new), stored)
+
+        yield Backend(memory, other_memory, reopen_memory, edit_memory, remove_memory, forge_memory_snapshot)
 
 
 async def _postgres(cluster: Cluster) -> AsyncIterator[Backend]:
@@ -133,7 +147,10 @@ async def _postgres(cluster: Cluster) -> AsyncIterator[Backend]:
             ("DELETE FROM events WHERE seq = %s", (seq,)),
         )
 
-    yield Backend(store, other, reopen, edit, remove)
+    def forge_snapshot(old: str, new: str) -> None:
+        cluster.admin(url, ("UPDATE snapshots SET data = replace(data, %s, %s)", (old, new)))
+
+    yield Backend(store, other, reopen, edit, remove, forge_snapshot)
     for handle in handles:
         await handle.close()
 
@@ -285,7 +302,9 @@ async def test_leases_are_taken_renewed_and_taken_over(backend: Backend) -> None
     assert await store.lease("engine", "a:1", MONDAY, ttl, alive=alive) is None
     assert await store.lease("engine", "a:1", MONDAY + timedelta(seconds=10), ttl, alive=alive) is None
     # renewed at +10 s: still held at +20 s
+    assert await store.holder("engine", MONDAY + timedelta(seconds=20), alive=alive) == "a:1"  # read only
     assert await store.lease("engine", "b:2", MONDAY + timedelta(seconds=20), ttl, alive=alive) == "a:1"
+    assert await store.holder("engine", MONDAY + timedelta(seconds=26), alive=alive) is None  # expired
     assert await store.lease("other", "b:2", MONDAY, ttl, alive=alive) is None  # leases are by name
     # not renewed: expired at +25 s
     assert await store.lease("engine", "b:2", MONDAY + timedelta(seconds=26), ttl, alive=alive) is None
@@ -294,12 +313,14 @@ async def test_leases_are_taken_renewed_and_taken_over(backend: Backend) -> None
     await store.release("engine", "b:2")
     assert await store.lease("engine", "dead:1", MONDAY + timedelta(seconds=28), ttl, alive=alive) is None
     # a holder that is gone holds nothing, expired or not
+    assert await store.holder("engine", MONDAY + timedelta(seconds=28), alive=alive) is None
     assert await store.lease("engine", "a:1", MONDAY + timedelta(seconds=29), ttl, alive=alive) is None
 
 
 async def test_snapshots_keep_the_latest(backend: Backend) -> None:
     store = backend.store
     assert await store.load_snapshot() is None
+    await append(store, *[note(n) for n in range(1, 10)])
     data: dict[str, Any] = {"version": 1, "n": 5, "names": ["值班"]}
     await store.save_snapshot(5, data, MONDAY)
     data["n"] = 6  # the stored copy is the store's own
@@ -307,6 +328,24 @@ async def test_snapshots_keep_the_latest(backend: Backend) -> None:
     assert await store.load_snapshot() == (9, {"version": 1, "n": 9})
     await store.save_snapshot(7, {"version": 1, "n": 7}, MONDAY)
     assert await store.load_snapshot() == (9, {"version": 1, "n": 9})
+
+
+async def test_a_snapshot_is_bound_to_the_log_it_covers(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = backend.store
+    await append(store, *[note(n) for n in range(1, 4)])
+    with pytest.raises(StoreError, match="no event 9"):
+        await store.save_snapshot(9, {"version": 1}, MONDAY)
+    await store.save_snapshot(3, {"version": 1, "title": "电梯困人"}, MONDAY)
+    head = await store.chain_hash(3)
+    assert head is not None and await store.chain_hash(4) is None
+    assert (await store.verify()).head == head
+    backend.forge_snapshot("电梯困人", "一切正常")
+    assert await store.load_snapshot() is None  # refused: the state is rebuilt from the log
+    assert "does not match the event log" in caplog.text
+    result = await store.verify()
+    assert not result.ok and "the snapshot at event 3 does not match the log" in result.problems
 
 
 async def test_liveness_keeps_the_latest_time(backend: Backend) -> None:

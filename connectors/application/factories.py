@@ -143,6 +143,9 @@ def apprise_path(settings: Settings) -> Path | None:
     return None
 
 
+NOT_UTF8 = "not UTF-8: save it as UTF-8"
+
+
 def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[PlanSource]:
     """The bundled library and the centre's folder; or just the files and folders named."""
     from dutydesk.playbooks.library import bundled_sources  # noqa: PLC0415
@@ -156,11 +159,13 @@ def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[Pl
     for path in paths:
         files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
         for file in files:
+            # one unreadable plan is left out like a broken one; the others load
             try:
-                text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SettingsError(f"{file}: cannot read plan ({exc})") from None
-            sources.append(PlanSource(str(file), text))
+                sources.append(PlanSource(str(file), file.read_text(encoding="utf-8")))
+            except UnicodeDecodeError:
+                sources.append(PlanSource(str(file), "", NOT_UTF8))
+            except OSError as exc:
+                sources.append(PlanSource(str(file), "", f"cannot read ({exc.strerror or exc})"))
     return sources
 
 
@@ -171,3 +176,9 @@ def load_library(
     from dutydesk.playbooks.plans import load_plans  # noqa: PLC0415
 
     return load_plans(plan_sources(settings, paths), roles=settings.roles)
+
+
+def anchor_path(settings: Settings) -> Path | None:
+    """Where the chain's head is anchored (`audit.anchor_file`), if anywhere."""
+    anchor = settings.file.audit.anchor_file
+    return settings.resolve(anchor) if anchor is not None else None

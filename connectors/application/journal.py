@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from dutydesk.connectors.store import EventStore, Recorded, Transaction
+from dutydesk.connectors.application.storage import Health
+from dutydesk.connectors.store import EventStore, Recorded, StorageUnavailable, Transaction
 from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Debounce, Decoded, Feed
 from dutydesk.playbooks.clock import Clock
 from dutydesk.playbooks.commands import Command, Rejected
@@ -25,7 +27,7 @@ from dutydesk.playbooks.corrections import RETRACT_WITHIN
 from dutydesk.playbooks.correlation import Correlation
 from dutydesk.playbooks.engine import Engine, Keyed
 from dutydesk.playbooks.eventplans import EventPlan
-from dutydesk.playbooks.events import DeadLetter
+from dutydesk.playbooks.events import DeadLetter, Event
 from dutydesk.playbooks.incidents import Projection
 from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import Deadlines
@@ -89,6 +91,7 @@ class Journal:
         self._since_snapshot = 0
         self._listeners: list[Listener] = []
         self._stale = False
+        self.health = Health()
 
     @classmethod
     async def open(
@@ -121,7 +124,8 @@ class Journal:
         )
         journal = cls(store, engine, clock)
         await journal._load(engine)
-        await journal.checkpoint_if_due()
+        with contextlib.suppress(StorageUnavailable):  # a read-only copy: the snapshot is a cache
+            await journal.checkpoint_if_due()
         return journal
 
     async def _load(self, blank: Engine) -> None:
@@ -262,6 +266,15 @@ class Journal:
 
         return await self._write(decide)
 
+    async def due_unrecorded(self) -> list[Event]:
+        """What falls due now, for telling while the log cannot be written: decided on the engine,
+        which is then reloaded before its next use (the decision is not kept, only told)."""
+        async with self._lock:
+            await self._fresh()
+            due = [item.event for item in self.engine.tick(self.clock.now())]
+            self._stale = True
+            return due
+
     async def record(self, keyed: Sequence[Keyed]) -> list[Recorded]:
         """Store facts observed outside the engine (delivery attempts), once each by key."""
 
@@ -272,10 +285,13 @@ class Journal:
         return await self._write(decide)
 
     async def checkpoint(self) -> None:
-        """Cache the projection so the next start replays only what follows."""
-        await self.store.save_snapshot(
-            self.engine.seq, self.engine.projection.to_snapshot(), self.clock.now()
-        )
+        """Cache the projection so the next start replays only what follows; never from an engine
+        a failed write left ahead of the log (it is reloaded first)."""
+        async with self._lock:
+            await self._fresh()
+            await self.store.save_snapshot(
+                self.engine.seq, self.engine.projection.to_snapshot(), self.clock.now()
+            )
         self._since_snapshot = 0
 
     async def checkpoint_if_due(self) -> None:

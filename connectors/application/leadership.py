@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from dutydesk.connectors.store import EventStore
+from dutydesk.connectors.store import EventStore, StorageUnavailable
 from dutydesk.connectors.waits import first_of
 from dutydesk.playbooks.clock import Clock
 
@@ -29,9 +29,17 @@ class Leadership:
     is set when the current term ends (the lease lost, or the node stopping)."""
 
     def __init__(
-        self, store: EventStore, me: str, *, clock: Clock, ttl: timedelta, alive: Callable[[str], bool]
+        self,
+        store: EventStore,
+        me: str,
+        *,
+        clock: Clock,
+        ttl: timedelta,
+        alive: Callable[[str], bool],
+        trouble: Callable[[str], None] = lambda _: None,
     ) -> None:
         self.store = store
+        self.trouble = trouble  # told when the log cannot be reached to renew
         self.me = me
         self.clock = clock
         self.ttl = ttl
@@ -55,7 +63,10 @@ class Leadership:
         """Renew, or wait for a turn, until `stop`; then end the term and give the lease back."""
         try:
             while not stop.is_set():
-                await self.take()
+                try:
+                    await self.take()
+                except StorageUnavailable as exc:  # a lock or a full disk: try again at the next turn
+                    self.trouble(str(exc))
                 await first_of(
                     self.clock.sleep_until(self.clock.now() + self.ttl / RENEWALS_PER_TTL), stop.wait()
                 )

@@ -36,6 +36,7 @@ def broker(settings: Settings) -> Broker:
         tls_key=settings.resolve(mqtt.tls_key) if mqtt.tls_key else None,
         keepalive=mqtt.keepalive,
         share_group=mqtt.share_group,
+        status_topic=mqtt.status_topic,
     )
 
 

@@ -66,6 +66,28 @@ def link(previous: str, row: Sequence[Any]) -> str:
     return sha256(f"{previous}|{'|'.join(map(str, row))}".encode()).hexdigest()
 
 
+def seal(head: str, data: str) -> str:
+    """A snapshot's seal: its data bound to the hash of the event it covers, so a snapshot edited
+    on its own, or kept over a log that changed under it, no longer matches."""
+    return sha256(f"{head}|{data}".encode()).hexdigest()
+
+
+SNAPSHOT_REFUSED = (
+    "the cached state at event {seq} does not match the event log (the snapshot or the log "
+    "was changed outside dutydesk); it is ignored and the state rebuilt from the log. "
+    "Run `dutydesk audit verify`."
+)
+
+
+def check_seal(seq: int, data: str, stored: str | None, head: str | None) -> str | None:
+    """Why a snapshot does not match the log, or None when it does."""
+    if head is None:
+        return f"the snapshot covers event {seq}, which the log does not hold"
+    if stored != seal(head, data):
+        return f"the snapshot at event {seq} does not match the log"
+    return None
+
+
 def decode(row: Sequence[Any]) -> Recorded:
     seq, key, kind, at, logged_at, incident, actor, drill, data = row[:9]
     event = build(
@@ -131,18 +153,19 @@ class Appending:
         return stored
 
 
-async def walk(batches: AsyncIterator[Sequence[Row]]) -> Verification:
+async def walk(batches: AsyncIterator[Sequence[Row]], problems: Sequence[str] = ()) -> Verification:
     """Check the hash chain over all rows, in log order: any edited, removed or inserted row
-    breaks it from there on."""
+    breaks it from there on. `problems`: what else the adapter found wrong."""
     previous, expected_seq, count = GENESIS, 1, 0
     async for rows in batches:
         for row in rows:
             if row[0] != expected_seq:
-                return Verification(count, row[0], f"event {expected_seq} is missing")
+                return Verification(count, row[0], f"event {expected_seq} is missing", previous, (*problems,))
             if link(previous, row[:9]) != row[9]:
-                return Verification(count, row[0], f"event {row[0]} does not match its hash")
+                reason = f"event {row[0]} does not match its hash"
+                return Verification(count, row[0], reason, previous, (*problems,))
             previous, expected_seq, count = row[9], expected_seq + 1, count + 1
-    return Verification(count)
+    return Verification(count, head=previous, problems=(*problems,))
 
 
 async def polled(changed: Callable[[], Awaitable[bool]], within: float, every: float) -> bool:

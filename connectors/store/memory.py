@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,20 +22,31 @@ from dutydesk.connectors.store.chain import (
     FACTS_V4,
     GENESIS,
     READ_BATCH,
+    SNAPSHOT_REFUSED,
     Appending,
     Row,
     check_names,
+    check_seal,
     decode,
     encode,
     fact_row,
     from_micros,
     micros,
     polled,
+    seal,
     walk,
 )
-from dutydesk.connectors.store.port import DuplicateKeyError, FactRow, Recorded, StoreError, Verification
+from dutydesk.connectors.store.port import (
+    DuplicateKeyError,
+    FactRow,
+    Recorded,
+    StorageUnavailable,
+    StoreError,
+    Verification,
+)
 
 _FACT_WIDTH = 5
+_log = logging.getLogger("dutydesk.store")
 
 
 @dataclass(slots=True)
@@ -45,9 +57,10 @@ class MemoryLog:
     keys: set[str] = field(default_factory=set)
     liveness: dict[str, int] = field(default_factory=dict)
     leases: dict[str, tuple[str, int]] = field(default_factory=dict)
-    snapshot: tuple[int, str] | None = None
+    snapshot: tuple[int, str, str] | None = None  # seq, data as text, seal
     commits: int = 0  # every commit, by any handle: what SQLite's data_version follows
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # the database's write lock
+    unwritable: str | None = None  # why writes fail now (a test's full disk or held lock)
 
 
 class MemoryEventStore:
@@ -139,6 +152,8 @@ class MemoryEventStore:
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[MemoryLog]:
         async with self.log.lock:
+            if self.log.unwritable is not None:
+                raise StorageUnavailable(f"{self.path}: {self.log.unwritable}")
             yield self.log
             self.log.commits += 1
             self._own_commits += 1
@@ -174,6 +189,12 @@ class MemoryEventStore:
             log.leases[name] = (holder, micros(now + ttl))
         return None
 
+    async def holder(self, name: str, now: datetime, *, alive: Callable[[str], bool]) -> str | None:
+        current = self.log.leases.get(name)
+        if current and current[1] > micros(now) and alive(current[0]):
+            return current[0]
+        return None
+
     async def release(self, name: str, holder: str) -> None:
         async with self._writing() as log:
             if log.leases.get(name, ("",))[0] == holder:
@@ -182,13 +203,26 @@ class MemoryEventStore:
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
         if self.log.snapshot is None:
             return None
-        seq, text = self.log.snapshot
+        seq, text, stored = self.log.snapshot
+        if check_seal(seq, text, stored, await self.chain_hash(seq)) is not None:
+            _log.error(SNAPSHOT_REFUSED.format(seq=seq))
+            return None
         return seq, json.loads(text)
 
+    async def chain_hash(self, seq: int) -> str | None:
+        if seq == 0:
+            return GENESIS
+        rows = self.log.rows
+        return str(rows[seq - 1][9]) if 0 < seq <= len(rows) else None
+
     async def save_snapshot(self, seq: int, data: dict[str, Any], now: datetime) -> None:
+        head = await self.chain_hash(seq)
+        if head is None:
+            raise StoreError(f"{self.path}: no event {seq} to take a snapshot at")
         async with self._writing() as log:
             if log.snapshot is None or log.snapshot[0] <= seq:
-                log.snapshot = (seq, encode(data))  # as text: the caller's dict stays its own
+                text = encode(data)  # as text: the caller's dict stays its own
+                log.snapshot = (seq, text, seal(head, text))
 
     async def backup(self, target: Path) -> None:
         """The rows as JSON, for `load`."""
@@ -202,7 +236,12 @@ class MemoryEventStore:
             for batch in _batched(self.log.rows):
                 yield batch
 
-        return await walk(batches())
+        problems = []
+        if self.log.snapshot is not None:
+            seq, text, stored = self.log.snapshot
+            if (problem := check_seal(seq, text, stored, await self.chain_hash(seq))) is not None:
+                problems.append(problem)
+        return await walk(batches(), problems)  # no schema to check: nothing outside the code
 
 
 def _batched(rows: list[Any]) -> list[list[Any]]:

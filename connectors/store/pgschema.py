@@ -70,5 +70,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires BIGINT NOT NULL)",
         "CREATE TABLE snapshots (seq BIGINT PRIMARY KEY, taken_at BIGINT NOT NULL, data TEXT NOT NULL)",
     ),
+    # snapshots sealed to the chain position they cover (`chain.seal`): a forged one is refused
+    ("ALTER TABLE snapshots ADD COLUMN seal TEXT",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -33,6 +33,12 @@ class StoreError(Exception):
     """The database cannot be used: locked, corrupt, too new, or not a dutydesk file."""
 
 
+class StorageUnavailable(StoreError):  # noqa: N818 - a state the store is in, not a fault of the caller
+    """The log cannot be written for now: another process holds the write lock too long, the
+    disk is full, or an I/O error. Nothing of the write was stored; trying again later is right
+    (the running engine backs off and retries, `connectors/application/storage.py`)."""
+
+
 class DuplicateKeyError(StoreError):
     """A transaction appended an idempotency key that the log holds already; nothing of it was
     stored. Writers that may repeat themselves ask `Transaction.existing` first."""
@@ -50,15 +56,19 @@ class Recorded:
 
 @dataclass(frozen=True, slots=True)
 class Verification:
-    """The outcome of walking the hash chain: how many events were sound, and where it broke."""
+    """The outcome of an audit: how many events were sound, where the chain broke, the chain's
+    head (its last sequence number and hash, for anchoring), and what else is wrong (a snapshot
+    that does not match the log, a trigger or table missing or changed)."""
 
     events: int
     broken_at: int | None = None
     reason: str | None = None
+    head: str = "0" * 64  # the hash of event `events`; the genesis hash for an empty log
+    problems: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.broken_at is None
+        return self.broken_at is None and not self.problems
 
 
 FactRow = tuple[Any, ...]  # (kind, at in microseconds, incident, drill, value, ...)
@@ -294,6 +304,14 @@ class EventStore(Protocol):
         """
         ...
 
+    async def holder(self, name: str, now: datetime, *, alive: Callable[[str], bool]) -> str | None:
+        """Who holds the lease `name` now, without writing (a read-only database answers too).
+
+        Returns:
+            The holder whose lease has not expired and who is `alive`, or None.
+        """
+        ...
+
     async def release(self, name: str, holder: str) -> None:
         """Give a lease back; does nothing if `holder` does not hold it.
 
@@ -304,12 +322,19 @@ class EventStore(Protocol):
         ...
 
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        """The latest cached projection.
+        """The latest cached projection, if its seal (`chain.seal`: its data bound to the hash of
+        the event it covers) still matches the log.
 
         Returns:
-            (the sequence number it was taken at, its data), or None when there is none or it
-            cannot be read (a snapshot is only a cache: the caller replays the log instead).
+            (the sequence number it was taken at, its data), or None when there is none, it
+            cannot be read, or it does not match the log: the caller replays the log instead (a
+            snapshot is only a cache). A snapshot refused for its seal is logged as an error on
+            `dutydesk.store`: it was edited, or the log under it was.
         """
+        ...
+
+    async def chain_hash(self, seq: int) -> str | None:
+        """The stored hash of event `seq` (the chain's state there), None past the end."""
         ...
 
     async def save_snapshot(self, seq: int, data: dict[str, Any], now: datetime) -> None:
@@ -334,10 +359,11 @@ class EventStore(Protocol):
         ...
 
     async def verify(self) -> Verification:
-        """Walk the hash chain from the first event.
+        """Walk the hash chain from the first event, check the snapshot's seal against it, and
+        check that the schema and its append-only triggers are as dutydesk made them.
 
         Returns:
-            How many events are sound, and the first one that is missing or does not match its
-            hash, if any.
+            How many events are sound, the first one that is missing or does not match its
+            hash, if any, the chain's head, and any other problem found.
         """
         ...

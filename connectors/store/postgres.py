@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -29,19 +30,24 @@ from dutydesk.connectors.store.chain import (
     FACTS_V4,
     GENESIS,
     READ_BATCH,
+    SNAPSHOT_REFUSED,
     Appending,
     Row,
     check_names,
+    check_seal,
     decode,
     encode,
     fact_row,
     from_micros,
     micros,
+    seal,
     walk,
 )
 from dutydesk.connectors.store.pgschema import APPEND_LOCK, CHANNEL, MIGRATE_LOCK, MIGRATIONS, SCHEMA_VERSION
 from dutydesk.connectors.store.port import DuplicateKeyError, FactRow, Recorded, StoreError, Verification
 from dutydesk.connectors.store.sqlite import SqliteEventStore
+
+log = logging.getLogger(__name__)
 
 _ROW = f"{COLUMNS}, hash"
 _FACTS = f"seq, kind, at, incident, drill, {', '.join(FACT_COLUMNS)}"
@@ -310,25 +316,51 @@ class PostgresEventStore:
             )
         return None
 
+    async def holder(self, name: str, now: datetime, *, alive: Callable[[str], bool]) -> str | None:
+        rows = await self._fetch("SELECT holder, expires FROM leases WHERE name = %s", (name,))
+        if rows and rows[0][0] and rows[0][1] > micros(now) and alive(rows[0][0]):
+            return str(rows[0][0])
+        return None
+
+    async def chain_hash(self, seq: int) -> str | None:
+        if seq == 0:
+            return GENESIS
+        rows = await self._fetch("SELECT hash FROM events WHERE seq = %s", (seq,))
+        return str(rows[0][0]) if rows else None
+
     async def release(self, name: str, holder: str) -> None:
         async with self._writing() as conn:
             await conn.execute("DELETE FROM leases WHERE name = %s AND holder = %s", (name, holder))
 
+    async def _snapshot(self) -> tuple[int, str, str | None] | None:
+        """The latest snapshot as stored: (seq, data as text, seal), None when there is none."""
+        rows = await self._fetch("SELECT seq, data, seal FROM snapshots ORDER BY seq DESC LIMIT 1")
+        return (int(rows[0][0]), str(rows[0][1]), rows[0][2]) if rows else None
+
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        rows = await self._fetch("SELECT seq, data FROM snapshots ORDER BY seq DESC LIMIT 1")
-        if not rows:
+        found = await self._snapshot()
+        if found is None or found[2] is None:
+            return None  # none, or one from before snapshots were sealed: replay the log
+        seq, text, stored = found
+        if check_seal(seq, text, stored, await self.chain_hash(seq)) is not None:
+            log.error(SNAPSHOT_REFUSED.format(seq=seq))
             return None
         try:
-            return int(rows[0][0]), json.loads(rows[0][1])
+            return seq, json.loads(text)
         except ValueError:
             return None  # a damaged snapshot is only a cache: replay the log instead
 
     async def save_snapshot(self, seq: int, data: dict[str, Any], now: datetime) -> None:
+        text = encode(data)
+        head = await self.chain_hash(seq)
+        if head is None:
+            raise StoreError(f"{self.path}: no event {seq} to take a snapshot at")
         async with self._writing() as conn:
             await conn.execute(
-                "INSERT INTO snapshots (seq, taken_at, data) VALUES (%s, %s, %s) "
-                "ON CONFLICT (seq) DO UPDATE SET taken_at = excluded.taken_at, data = excluded.data",
-                (seq, micros(now), encode(data)),
+                "INSERT INTO snapshots (seq, taken_at, data, seal) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (seq) DO UPDATE SET taken_at = excluded.taken_at, data = excluded.data, "
+                "seal = excluded.seal",
+                (seq, micros(now), text, seal(head, text)),
             )
             await conn.execute("DELETE FROM snapshots WHERE seq < (SELECT MAX(seq) FROM snapshots)")
 
@@ -362,4 +394,10 @@ class PostgresEventStore:
                 yield rows
                 after = rows[-1][0]
 
-        return await walk(batches())
+        problems: list[str] = []
+        found = await self._snapshot()
+        if found is not None and found[2] is not None:
+            seq, text, stored = found
+            if (problem := check_seal(seq, text, stored, await self.chain_hash(seq))) is not None:
+                problems.append(problem)
+        return await walk(batches(), problems)

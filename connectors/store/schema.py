@@ -3,7 +3,10 @@ KPI facts beside the log."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+
+import aiosqlite
 
 from dutydesk.connectors.store.chain import FACT_COLUMNS, FACTS_V4
 
@@ -118,6 +121,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TRIGGER incident_index_no_delete BEFORE DELETE ON incident_index
            BEGIN SELECT RAISE(ABORT, 'the index follows the append-only log'); END""",
     ),
+    (
+        # a snapshot bound to the chain position it covers (`chain.seal`); older ones have none
+        # and are simply not used
+        "ALTER TABLE snapshots ADD COLUMN seal TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 COPY_FACTS = _copy_facts(FACTS_V4, "?")
@@ -137,3 +145,35 @@ READ_INCIDENT = """
     SELECT {columns} FROM events
     WHERE seq > max(:after, (SELECT upto FROM indexed)) AND incident = :incident
     ORDER BY seq"""
+
+
+_MASTER = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+
+
+def _expected() -> dict[tuple[str, str], str]:
+    """The tables, indexes and triggers the migrations make, from a scratch database."""
+    db = sqlite3.connect(":memory:")
+    try:
+        for migration in MIGRATIONS:
+            for statement in migration:
+                db.execute(statement)
+        return _normal(db.execute(_MASTER))
+    finally:
+        db.close()
+
+
+def _normal(rows: Iterable[tuple[str, str, str | None]]) -> dict[tuple[str, str], str]:
+    return {(kind, name): " ".join((sql or "").split()) for kind, name, sql in rows}
+
+
+async def schema_problems(db: aiosqlite.Connection) -> list[str]:
+    """What differs between the database's schema and the one dutydesk makes: a dropped or
+    rewritten trigger, a missing table, an object added."""
+    have = _normal(await db.execute_fetchall(_MASTER))  # type: ignore[arg-type]
+    want = _expected()
+    problems = [f"{kind} {name} is missing" for kind, name in want if (kind, name) not in have]
+    problems += [f"{k} {n} was changed" for (k, n), sql in want.items() if have.get((k, n), sql) != sql]
+    problems += [
+        f"{kind} {name} does not belong to dutydesk" for kind, name in have if (kind, name) not in want
+    ]
+    return problems

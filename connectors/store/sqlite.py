@@ -9,7 +9,9 @@ what others committed since, so each writer decides on the latest state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -25,17 +27,27 @@ from dutydesk.connectors.store.chain import (
     FACTS_V4,
     GENESIS,
     READ_BATCH,
+    SNAPSHOT_REFUSED,
     Appending,
     Row,
     check_names,
+    check_seal,
     decode,
     encode,
     from_micros,
     micros,
     polled,
+    seal,
     walk,
 )
-from dutydesk.connectors.store.port import DuplicateKeyError, FactRow, Recorded, StoreError, Verification
+from dutydesk.connectors.store.port import (
+    DuplicateKeyError,
+    FactRow,
+    Recorded,
+    StorageUnavailable,
+    StoreError,
+    Verification,
+)
 from dutydesk.connectors.store.schema import (
     COPY_FACTS,
     INDEX_EVERY,
@@ -45,6 +57,7 @@ from dutydesk.connectors.store.schema import (
     SCHEMA_VERSION,
     extracts,
     quoted,
+    schema_problems,
 )
 
 # Every commit reaches the disk (synchronous=FULL); the rest is for appends that touch many pages
@@ -56,6 +69,7 @@ DURABLE_PRAGMAS = (
     "PRAGMA cache_size = -32768",  # KiB
     "PRAGMA wal_autocheckpoint = 8192",  # pages: about 32 MiB of log between checkpoints
 )
+log = logging.getLogger("dutydesk.store")
 _INSERT = f"INSERT INTO events ({COLUMNS}, hash) VALUES (?,?,?,?,?,?,?,?,?,?)"
 
 
@@ -71,11 +85,30 @@ class SqliteEventStore:
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout: float = 5.0) -> SqliteEventStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
+        """Open for reading and writing; a database that cannot be written (a read-only file or
+        folder, a copy on read-only media) opens read-only, so it can still be listed, shown,
+        reported on and audited (writes then fail with `StorageUnavailable`)."""
+        try:
+            return await cls._open(path, busy_timeout, read_only=False)
+        except StorageUnavailable:  # cannot be written, or its folder cannot take the lock files
+            if not path.is_file():  # noqa: ASYNC240 - one stat, on a failure path
+                raise
+            return await cls._open(path, busy_timeout, read_only=True)
+
+    @classmethod
+    async def _open(cls, path: Path, busy_timeout: float, *, read_only: bool) -> SqliteEventStore:
+        if read_only:  # immutable: no lock or shared-memory file needed beside it
+            target: str | Path = f"{path.absolute().as_uri()}?mode=ro&immutable=1"  # noqa: ASYNC240
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            target = path
+        try:
+            db = await aiosqlite.connect(target, isolation_level=None, timeout=busy_timeout, uri=read_only)
+        except sqlite3.DatabaseError as exc:
+            raise _explain(exc, path) from None
         store = cls(db, path)
         try:
-            await store._prepare(busy_timeout)
+            await store._prepare(busy_timeout, read_only=read_only)
         except sqlite3.DatabaseError as exc:
             await db.close()
             raise _explain(exc, path) from None
@@ -84,19 +117,24 @@ class SqliteEventStore:
             raise
         return store
 
-    async def _prepare(self, busy_timeout: float) -> None:
+    async def _prepare(self, busy_timeout: float, *, read_only: bool) -> None:
         db = self._db
         await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        mode = await db.execute_fetchall("PRAGMA journal_mode = WAL")
-        if next(iter(mode))[0] != "wal":
-            raise StoreError(f"{self.path}: cannot switch to write-ahead logging")
-        for pragma in DURABLE_PRAGMAS:
-            await db.execute(pragma)
+        if not read_only:
+            mode = await db.execute_fetchall("PRAGMA journal_mode = WAL")
+            if next(iter(mode))[0] != "wal":
+                raise StoreError(f"{self.path}: cannot switch to write-ahead logging")
+            for pragma in DURABLE_PRAGMAS:
+                await db.execute(pragma)
         version = next(iter(await db.execute_fetchall("PRAGMA user_version")))[0]
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: schema version {version} is newer than this dutydesk "
                 f"understands ({SCHEMA_VERSION}); upgrade dutydesk"
+            )
+        if version < SCHEMA_VERSION and read_only:
+            raise StoreError(
+                f"{self.path}: read-only, and from an older dutydesk: copy it somewhere writable"
             )
         if version < SCHEMA_VERSION:
             await self._migrate()
@@ -238,8 +276,11 @@ class SqliteEventStore:
             try:
                 yield db
                 await db.commit()
+            except sqlite3.OperationalError as exc:  # full, I/O error, locked at commit
+                await _roll_back(db)
+                raise _explain(exc, self.path) from None
             except BaseException:
-                await db.rollback()
+                await _roll_back(db)
                 raise
 
     @asynccontextmanager
@@ -329,28 +370,56 @@ class SqliteEventStore:
             )
         return None
 
+    async def holder(self, name: str, now: datetime, *, alive: Callable[[str], bool]) -> str | None:
+        sql = "SELECT holder, expires FROM leases WHERE name = ?"
+        rows = list(await self._db.execute_fetchall(sql, (name,)))
+        if rows and rows[0][1] > micros(now) and alive(rows[0][0]):
+            return str(rows[0][0])
+        return None
+
     async def release(self, name: str, holder: str) -> None:
         async with self._writing() as db:
             await db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
-    async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        rows = list(
-            await self._db.execute_fetchall("SELECT seq, data FROM snapshots ORDER BY seq DESC LIMIT 1")
-        )
+    async def _snapshot(self) -> tuple[int, str, str | None] | None:
+        """The latest snapshot as stored: (seq, data as text, seal), None when there is none."""
+        sql = "SELECT seq, data, seal FROM snapshots ORDER BY seq DESC LIMIT 1"
+        rows = list(await self._db.execute_fetchall(sql))
         if not rows:
             return None
+        seq, data, stored = rows[0]
+        text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
+        return int(seq), text, stored
+
+    async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+        found = await self._snapshot()
+        if found is None or found[2] is None:
+            return None  # none, or one from before snapshots were sealed: replay the log
+        seq, text, stored = found
+        if check_seal(seq, text, stored, await self.chain_hash(seq)) is not None:
+            log.error(SNAPSHOT_REFUSED.format(seq=seq))
+            return None
         try:
-            return int(rows[0][0]), json.loads(rows[0][1])
+            return seq, json.loads(text)
         except ValueError:
             return None  # a damaged snapshot is only a cache: replay the log instead
 
+    async def chain_hash(self, seq: int) -> str | None:
+        if seq == 0:
+            return GENESIS
+        rows = list(await self._db.execute_fetchall("SELECT hash FROM events WHERE seq = ?", (seq,)))
+        return str(rows[0][0]) if rows else None
+
     async def save_snapshot(self, seq: int, data: dict[str, Any], now: datetime) -> None:
         """Cache the projection at `seq` so a restart replays only what came after."""
-        blob = encode(data).encode()
+        text = encode(data)
+        head = await self.chain_hash(seq)
+        if head is None:
+            raise StoreError(f"{self.path}: no event {seq} to take a snapshot at")
         async with self._writing() as db:
             await db.execute(
-                "INSERT OR REPLACE INTO snapshots (seq, taken_at, data) VALUES (?, ?, ?)",
-                (seq, micros(now), blob),
+                "INSERT OR REPLACE INTO snapshots (seq, taken_at, data, seal) VALUES (?, ?, ?, ?)",
+                (seq, micros(now), text.encode(), seal(head, text)),
             )
             await db.execute("DELETE FROM snapshots WHERE seq < ?", (seq,))
 
@@ -363,14 +432,31 @@ class SqliteEventStore:
             await self._db.backup(copy)
 
     async def verify(self) -> Verification:
-        """Walk the hash chain: any edited, removed or inserted row breaks it from there on."""
-        return await walk(self._batches(f"SELECT {COLUMNS}, hash FROM events ORDER BY seq", []))
+        """Walk the hash chain: any edited, removed or inserted row breaks it from there on; check
+        the snapshot's seal and the schema with its append-only triggers."""
+        problems = await schema_problems(self._db)
+        found = await self._snapshot()
+        if found is not None and found[2] is not None:
+            seq, text, stored = found
+            if (problem := check_seal(seq, text, stored, await self.chain_hash(seq))) is not None:
+                problems.append(problem)
+        return await walk(self._batches(f"SELECT {COLUMNS}, hash FROM events ORDER BY seq", []), problems)
+
+
+async def _roll_back(db: aiosqlite.Connection) -> None:
+    """Roll back what failed; SQLite may have rolled back by itself already (a full disk does)."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        await db.rollback()
 
 
 def _explain(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return StoreError(f"{path}: the database is locked by another process; try again ({text})")
+        return StorageUnavailable(f"{path}: the database is locked by another process; try again ({text})")
+    if "full" in text or "disk I/O" in text or "readonly" in text or "read-only" in text:
+        return StorageUnavailable(f"{path}: the database cannot be written ({text})")
+    if "unable to open" in text:
+        return StorageUnavailable(f"{path}: cannot open the database ({text}); is its folder writable?")
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{path}: not a usable dutydesk database ({text})")
     return StoreError(f"{path}: {text}")

@@ -70,12 +70,16 @@ class Context:
 
     def say(self, *lines: str) -> None:
         """Lines written at once, while the command is still running (`serve`)."""
+        from dutydesk.playbooks.text import visible
+
         for line in lines:
-            print(line, file=self.out)
+            print(visible(line, multiline=True), file=self.out)
         self.out.flush()
 
     def warn(self, line: str) -> None:
-        print(line, file=self.err)
+        from dutydesk.playbooks.text import visible
+
+        print(visible(line, multiline=True), file=self.err)
 
     # -- reading arguments ---------------------------------------------------------------------
 
@@ -197,8 +201,9 @@ class Context:
 
     async def serve(self, stop: asyncio.Event) -> None:
         """The engine with every configured source and the notifier, until `stop`."""
-        from dutydesk.connectors.application.factories import apprise_path
-        from dutydesk.connectors.application.service import EngineRunning, Service
+        from dutydesk.connectors.application.factories import anchor_path, apprise_path
+        from dutydesk.connectors.application.liveness import status_path
+        from dutydesk.connectors.application.service import DiskReserve, EngineRunning, Service
         from dutydesk.connectors.application.sources import camera_streams, mqtt_ingest
         from dutydesk.connectors.notify import notifier_from_settings
         from dutydesk.connectors.phone import phone_from_settings
@@ -208,10 +213,16 @@ class Context:
             self.warn(self.t("notify_off", path=settings.resolve(settings.file.notify.apprise_config)))
         async with self.journal(plans=True, notices=True) as journal:
             phone = phone_from_settings(journal, settings)
+            # the phone page answers on every node: any of them can record an acknowledgement
+            sources = [*mqtt_ingest(journal, settings), *([phone.endpoint] if phone.endpoint else [])]
+            reserve = settings.file.database.free_space_reserve_mb * 2**20
+            if reserve and settings.file.database.url is None:
+                sources.append(DiskReserve(journal=journal, folder=settings.database.parent, reserve=reserve))
+            # tells of deadlines falling due while the log cannot be written (`storage.py`)
+            alerter = notifier_from_settings(journal, settings, phone.addresser)
             service = Service(
                 journal,
-                # the phone page answers on every node: any of them can record an acknowledgement
-                sources=[*mqtt_ingest(journal, settings), *([phone.endpoint] if phone.endpoint else [])],
+                sources=sources,
                 # a fresh set each time this node comes to lead
                 leader_sources=lambda: [
                     *camera_streams(journal, settings),
@@ -219,6 +230,10 @@ class Context:
                 ],
                 # a server log takes several engine nodes; a SQLite file one engine
                 several=settings.file.database.url is not None,
+                alert=alerter.tell_unrecorded,
+                anchors=anchor_path(settings),
+                status=status_path(settings.database),
+                notifications=alerter.deliverer is not None,
             )
             self.say(self.t("serving", db=journal.store.path))
             try:
@@ -229,22 +244,36 @@ class Context:
     async def console(self, *, attach: bool, config: Path | None) -> None:
         """The duty console, with the engine in a process of its own (`dutydesk serve`), started
         here unless one runs on this database already, so the screen stays fluid under load."""
-        import asyncio
-
-        from dutydesk.connectors.application.service import engine_holder
+        from dutydesk.connectors.application.liveness import (
+            ENGINE_LEASE,
+            engine_liveness,
+            holder_alive,
+            stop_holder,
+        )
+        from dutydesk.connectors.clock import WallClock
         from dutydesk.console.app import DutyApp
 
         async with self.journal(plans=True) as journal:
-            engine = None
-            if not attach and await engine_holder(journal) is None:
-                engine = self._start_engine(config)
-            try:
-                app = DutyApp(journal=journal, settings=self.settings, t=self.t, operator=self.operator)
-                await app.run_async()
-            finally:
-                if engine is not None:
-                    engine.terminate()
-                    await asyncio.to_thread(engine.wait, 30)
+            store, database, wall = journal.store, self.settings.database, WallClock()  # real processes
+            if not attach and await store.holder(ENGINE_LEASE, wall.now(), alive=holder_alive) is None:
+                self._start_engine(config)
+
+            async def stop_engine() -> bool:
+                return await stop_holder(store, wall.now())
+
+            app = DutyApp(
+                journal=journal,
+                settings=self.settings,
+                t=self.t,
+                operator=self.operator,
+                liveness=lambda: engine_liveness(store, database, wall.now()),
+                stop_engine=stop_engine,
+            )
+            await app.run_async()
+            # closing the console never stops deadline handling: the engine is left running
+            holder = await store.holder(ENGINE_LEASE, wall.now(), alive=holder_alive)
+            if holder is not None:
+                self.say(self.t("engine.left_running", holder=holder))
 
     def _start_engine(self, config: Path | None) -> subprocess.Popen[bytes]:
         import subprocess
@@ -255,7 +284,8 @@ class Context:
         if config is not None:
             command += ["--config", str(config)]
         with log.open("ab") as output:  # the child keeps its own handle
-            return subprocess.Popen([*command, "serve"], stdout=output, stderr=output)
+            # a session of its own: the engine outlives the console and the terminal it ran in
+            return subprocess.Popen([*command, "serve"], stdout=output, stderr=output, start_new_session=True)
 
     def deliverer(self) -> tuple[AppriseDeliverer, Messages]:
         """apprise with the configured destinations, and the message templates."""

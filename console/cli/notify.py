@@ -60,7 +60,7 @@ def _roster_file(path: Path, settings: Settings, actor: str) -> ImportRoster:
     except OSError as exc:
         raise CliError(f"{path}: cannot read ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise CliError(f"{path}: not UTF-8; save the sheet as CSV UTF-8") from None
+        raise CliError(f"{path}: not UTF-8: save the sheet as CSV UTF-8") from None
     try:
         shifts = parse_roster_csv(text, str(path), zone=settings.zone, roles=settings.roles)
     except RosterError as exc:

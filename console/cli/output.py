@@ -1,5 +1,6 @@
 """What a command hands back, and the one place that writes it: as text for people, or as JSON
-for scripts when the command was given `--json`.
+for scripts when the command was given `--json`; either way through `playbooks.text.visible`, so
+no control character from the log or a device reaches a terminal.
 
 A command never tests `--json` itself. It returns a `Table` or `Lines` carrying both faces of its
 answer (`data` is what `--json` prints), or `Raw` text to write as it is (a report in Markdown or
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO, assert_never
 
 from dutydesk.console.columns import table
+from dutydesk.playbooks.text import visible
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +53,8 @@ Output = Table | Lines | Raw
 def emit(output: Output, out: TextIO, *, as_json: bool = False) -> int:
     """Write a command's answer; the command's exit status."""
     match output:
-        case Table(data=data) | Lines(data=data) if as_json:
-            out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        case Table(data=data) | Lines(data=data) if as_json:  # JSON's escapes, and visible's
+            out.write(visible(json.dumps(data, ensure_ascii=False, indent=2), multiline=True) + "\n")
         case Table(rows=rows, empty=empty) if not rows and empty is not None:
             _write(out, [*output.above, empty])
         case Table():
@@ -60,12 +62,13 @@ def emit(output: Output, out: TextIO, *, as_json: bool = False) -> int:
         case Lines():
             _write(out, output.lines)
         case Raw():
-            out.write(output.text)
+            out.write(visible(output.text, multiline=True))
         case _:
             assert_never(output)
     return output.code
 
 
 def _write(out: TextIO, lines: Sequence[str]) -> None:
+    # no control character from the log or a device reaches the terminal: shown, not obeyed
     for line in lines:
-        out.write(line + "\n")
+        out.write(visible(line, multiline=True) + "\n")

@@ -246,6 +246,20 @@ def _running(commands: Sub) -> None:
 
     add_command(commands, "serve", "running:serve", "run the engine headless until SIGINT/SIGTERM")
 
+    p = add_command(
+        commands, "watchdog", "keeping:watchdog", "tell the fallback destinations when no engine runs"
+    )
+    p.add_argument("--after", type=int, metavar="SECONDS", help="without an engine this long (default 120)")
+    p = add_command(
+        commands,
+        "install-systemd",
+        "keeping:install_systemd",
+        "install and start the engine's units",
+    )
+    p.add_argument("--system", action="store_true", help="system units (root), not the user's")
+    p.add_argument("--dir", metavar="FOLDER", help="write the units here instead")
+    p.add_argument("--no-enable", action="store_true", help="write only; print the systemctl steps")
+
 
 def _phone(commands: Sub) -> None:
     p = add_command(
@@ -261,7 +275,10 @@ def _records(commands: Sub) -> None:
     )
     p.add_argument("file")
     audit = add_group(commands, "audit", "check the event log")
-    add_command(audit, "verify", "records:audit_verify", "verify the hash chain of the event log")
+    p = add_command(audit, "verify", "records:audit_verify", "verify the chain, snapshot, schema and anchors")
+    p.add_argument("--anchors", metavar="FILE", help="an anchor file: find a cut tail or a rewritten chain")
+    p = add_command(audit, "anchor", "records:audit_anchor", "append the chain's head to the anchor file")
+    p.add_argument("--to", metavar="FILE", help="the anchor file (default: audit.anchor_file)")
 
 
 def _rectify(commands: Sub) -> None:
@@ -439,6 +456,8 @@ GROUPS: dict[str, Callable[[Sub], None]] = {
     "sim": _running,
     "serve": _running,
     "sms-inbound": _phone,
+    "watchdog": _running,
+    "install-systemd": _running,
     "backup": _records,
     "audit": _records,
     "rectify": _rectify,

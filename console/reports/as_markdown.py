@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dutydesk.console.reports.document import Document, Fields, Figure, Heading, Paragraph, Table
+from dutydesk.playbooks.text import markdown as safe
 
 
 def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+    return safe(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
 def markdown(document: Document) -> str:
@@ -14,16 +15,17 @@ def markdown(document: Document) -> str:
     lines = []
     if document.letterhead:
         head = document.letterhead
-        lines += [f"**{head.unit}**", "", *([head.number, ""] if head.number else []), "---", ""]
-    lines += [f"# {document.title}", ""]
+        lines += [f"**{safe(head.unit)}**", "", *([safe(head.number), ""] if head.number else []), "---", ""]
+    lines += [f"# {safe(document.title)}", ""]
     if document.marks:
         lines += [" ".join(f"**[{mark}]**" for mark in document.marks), ""]
-    lines += [document.subtitle, ""]
+    lines += [safe(document.subtitle), ""]
     for block in document.blocks:
         match block:
             case Heading(text=text, level=level):
-                lines += [f"{'#' * (level + 1)} {text}", ""]
+                lines += [f"{'#' * (level + 1)} {safe(text)}", ""]
             case Paragraph(text=text, tone=tone):
+                text = safe(text)
                 lines += [f"> {text}" if tone == "note" else f"**{text}**" if tone == "alert" else text, ""]
             case Fields(rows=rows):
                 lines += [*(f"- **{label}**{colon}{_cell(value)}" for label, value in rows), ""]

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from dutydesk.connectors.application.journal import Journal
 from dutydesk.connectors.settings import Settings
+from dutydesk.connectors.store import StorageUnavailable
 from dutydesk.console.i18n import Translator
 from dutydesk.console.reports.document import Colophon, Fields, Letterhead
 from dutydesk.playbooks.commands import IssueNumber
@@ -64,11 +65,17 @@ async def issue_number(
 ) -> str:
     """The document's number: the one the log gave it before, else the next free one, recorded.
     A drill's documents count in a sequence of their own (演), so no real number is spent.
-    `incident`: issuing it may meet one of the incident's obligations (a written report due)."""
+    `incident`: issuing it may meet one of the incident's obligations (a written report due).
+    On a log that cannot be written (a read-only copy, a lock) a document not numbered before
+    stays unnumbered: it can be read and printed, not filed."""
     prefix = settings.file.centre.doc_prefix + ("演" if drill else "")
     year = at.astimezone(settings.zone).year
     command = IssueNumber(
         actor=actor, at=at, document=document, subject=subject, prefix=prefix, year=year, incident=incident
     )
-    await journal.submit(command)
-    return journal.engine.projection.numbers[(document, subject)]
+    numbers = journal.engine.projection.numbers
+    try:
+        await journal.submit(command)
+    except StorageUnavailable:
+        return numbers.get((document, subject), "")
+    return numbers[(document, subject)]
