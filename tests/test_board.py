@@ -430,3 +430,30 @@ async def test_every_key_and_each_rows_state_countdown_and_title_show(
                 assert re.search(r"-?\d\d:\d\d", row), row
         if screen == "incident":
             assert re.search(r"(breached|已超时)\s+-\d\d:\d\d\s+\S", text), text
+
+
+async def test_findings_and_late_reasons_are_recorded_from_the_incident_screen(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 15: 调查组, 责任认定, 防范措施 and why an obligation was late, from the console too."""
+    incident = await open_incident(journal)
+    clock.advance(timedelta(minutes=45))  # the 30-minute report to the leader is now late
+    await journal.fire()
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y", "down", "enter")  # the second section: responsibility
+        await answer(pilot, "维保单位未按期保养")
+        await pilot.press("w", "enter")  # the one late obligation
+        await answer(pilot, "值班电话占线，未能及时联系带班领导")
+        for kind in ("incident.finding", "obligation.explained"):  # written by the console's worker
+            for _ in range(400):
+                if any(r.event.kind == kind for r in await journal.store.read(0, incident=incident)):
+                    break
+                await pilot.pause(0.05)
+    events = [r.event.kind for r in await journal.store.read(0, incident=incident)]
+    assert "incident.finding" in events and "obligation.explained" in events
+    kinds = {r.event.kind: r.event for r in await journal.store.read(0, incident=incident)}
+    assert kinds["incident.finding"].section == "responsibility"
+    assert "占线" in kinds["obligation.explained"].text

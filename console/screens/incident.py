@@ -19,17 +19,19 @@ from dutydesk.playbooks.commands import (
     Command,
     CompleteObligation,
     CorrectIncident,
+    ExplainLate,
     MarkUrgent,
     MergeIncident,
     PostUpdate,
     ReachMilestone,
+    RecordFinding,
     RetractMilestone,
     SetSeverity,
     UnmarkUrgent,
 )
 from dutydesk.playbooks.obligations import State, Status
 from dutydesk.playbooks.plans import MET_BY_MANUAL
-from dutydesk.playbooks.vocab import Milestone, Severity
+from dutydesk.playbooks.vocab import FINDINGS, Milestone, Severity
 
 STATE_STYLE = {
     State.PENDING: "",
@@ -56,6 +58,8 @@ ACTIONS = [
     ("z", "retract", "act.retract"),
     ("c", "close", "act.close"),
     ("m", "merge", "act.merge"),
+    ("y", "finding", "act.finding"),
+    ("w", "late_reason", "act.late"),
     ("escape", "back", "key.back"),
 ]
 
@@ -292,6 +296,52 @@ class IncidentScreen(DutyScreen):
                 await self._send(command, "act.done")
 
         self.app.push_screen(ChoicePrompt(t("act.done"), manual), send)
+
+    def action_finding(self) -> None:
+        """The investigation's findings beside its causes: 调查组, 责任认定, 防范措施/经验教训."""
+        t = self.duty.t
+        sections = [(section, t(f"finding.{section}")) for section in FINDINGS]
+
+        def chosen(section: str | None) -> None:
+            if section is not None:
+                self._ask(
+                    f"finding.{section}",
+                    lambda text: RecordFinding(
+                        actor=self.duty.operator, incident=self.incident_id, section=section, text=text
+                    ),
+                    label="act.finding",
+                )
+
+        self.app.push_screen(ChoicePrompt(t("act.finding"), sections), chosen)
+
+    def action_late_reason(self) -> None:
+        """Why an obligation was late (超时原因), for the investigation report."""
+        t = self.duty.t
+        late = {
+            f"{s.obligation.id}#{s.occurrence}": s
+            for s in self.statuses()
+            if s.state is State.BREACHED or (s.met_at and s.due_at and s.met_at > s.due_at)
+        }
+        if not late:
+            self.app.notify(t("nothing_late"))
+            return
+        choices = [(key, f"{s.obligation.title.get(t.lang)} #{s.occurrence}") for key, s in late.items()]
+
+        def chosen(key: str | None) -> None:
+            if key is not None:
+                status = late[key]
+                self._ask(
+                    "act.late",
+                    lambda text: ExplainLate(
+                        actor=self.duty.operator,
+                        incident=self.incident_id,
+                        obligation=status.obligation.id,
+                        occurrence=status.occurrence,
+                        text=text,
+                    ),
+                )
+
+        self.app.push_screen(ChoicePrompt(t("act.late"), choices), chosen)
 
     def action_note(self) -> None:
         self._ask(
