@@ -145,7 +145,7 @@ class Correlator:
         self.projection = projection
         self.decisions = decisions
         self.rules = rules or Correlation()
-        self._plan_by_kind: dict[str, Plan | None] = {}
+        self._plan_by_kind: dict[tuple[str, tuple[str, ...]], Plan | None] = {}
         self._targets: dict[str, tuple[InhibitRule, ...]] = {}
         self._held: dict[str, Held] = {}  # open incidents
         self._by_plan: dict[str, dict[str, Held]] = {}  # the same by plan id
@@ -205,7 +205,7 @@ class Correlator:
         held.last_at = max(held.last_at or at, at)
         if not held.place and not held.reported:
             held.place = {part: _place(alarm, part) for part in PARTS}
-        plan = self._plan_for(alarm.kind)
+        plan = self._plan_for(alarm.kind, alarm.zones)
         if plan is not None and plan.id == held.plan:  # absorbed consequences do not make a group
             self._groups[(plan.id, held.drill, group_of(self.rules.level(plan.id), alarm))] = incident_id
 
@@ -248,7 +248,7 @@ class Correlator:
                 continue
             assert isinstance(event, AlarmChanged | AlarmObserved)
             kind = info.alarm_kind if isinstance(info, AlarmObserved) else info.kind
-            plan = self._plan_for(kind)
+            plan = self._plan_for(kind, info.zones)
             if plan is None and not self._held and not batch.held:  # nothing to open or to join
                 out.append(event)
                 continue
@@ -376,17 +376,23 @@ class Correlator:
             )
         return rules
 
-    def _plan_for(self, kind: str) -> Plan | None:
-        if kind not in self._plan_by_kind:
-            self._plan_by_kind[kind] = self._match_plan(kind)
-        return self._plan_by_kind[kind]
+    def _plan_for(self, kind: str, zones: tuple[str, ...] = ()) -> Plan | None:
+        key = (kind, zones)
+        if key not in self._plan_by_kind:
+            self._plan_by_kind[key] = self._match_plan(kind, zones)
+        return self._plan_by_kind[key]
 
-    def _match_plan(self, kind: str) -> Plan | None:
-        for exact in (True, False):
-            for plan in self.plans.values():
-                for pattern in plan.triggers.alarms:
-                    if (pattern == kind) if exact else fnmatch.fnmatchcase(kind, pattern):
-                        return plan
+    def _match_plan(self, kind: str, zones: tuple[str, ...]) -> Plan | None:
+        """The plan an alarm starts: one naming the alarm's zone before one for any zone, and an
+        exact kind before a pattern. A plan with `triggers.zones` starts only for those zones."""
+        in_zone = [p for p in self.plans.values() if p.triggers.zones and _in_zones(zones, p.triggers.zones)]
+        anywhere = [p for p in self.plans.values() if not p.triggers.zones]
+        for plans in (in_zone, anywhere):
+            for exact in (True, False):
+                for plan in plans:
+                    for pattern in plan.triggers.alarms:
+                        if (pattern == kind) if exact else fnmatch.fnmatchcase(kind, pattern):
+                            return plan
         return None
 
     def _open_for_alarm(  # noqa: PLR0917 - the alarm and its context, each needed
@@ -416,3 +422,8 @@ class Correlator:
             drill=drill,
         )
         return self.decisions.open(command, now, already=opened_now)
+
+
+def _in_zones(zones: tuple[str, ...], patterns: tuple[str, ...]) -> bool:
+    """Whether an alarm in `zones` is in one the patterns name (`fnmatch` patterns, e.g. `perimeter*`)."""
+    return any(fnmatch.fnmatchcase(zone, pattern) for zone in zones for pattern in patterns)

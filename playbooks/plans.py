@@ -158,8 +158,9 @@ class EscalationRule(_Model):
 
 
 class Triggers(_Model):
-    alarms: tuple[str, ...] = ()
-    reports: tuple[str, ...] = ()
+    alarms: tuple[str, ...] = ()  # alarm kinds or patterns that start the plan
+    reports: tuple[str, ...] = ()  # report types (phone, OA, on site) that start it
+    zones: tuple[str, ...] = ()  # if given, only alarms in these zones (patterns) start it
 
 
 class Specialist(_Model):

@@ -108,4 +108,4 @@ def decoded_sanitised(decoded: Decoded) -> Decoded:
         for r in decoded.readings
     )
     complete = tuple((device_id(device), visible(prefix)) for device, prefix in decoded.complete)
-    return Decoded(readings, complete)
+    return dataclasses.replace(decoded, readings=readings, complete=complete)  # relay and the rest kept
