@@ -26,7 +26,7 @@ from dutydesk.playbooks.events import (
     UrgencyChanged,
 )
 from dutydesk.playbooks.obligations import Deadlines, State
-from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.plans import Plan, parse_plan
 from dutydesk.playbooks.vocab import Severity, Source
 
 B2, B3 = Place(site="机关大院", building="2号楼"), Place(site="机关大院", building="3号楼")
@@ -268,3 +268,28 @@ def test_an_outage_absorbs_what_the_same_message_reports_with_it(desk: Desk) -> 
     events = desk.send(outage("pm-1"), raise_("sw-1", "network.link_down"))
     (opened,) = desk.opened()
     assert [e.incident for e in events if isinstance(e, AlarmObserved)] == [opened.incident] * 2
+
+
+def test_a_plan_may_start_only_for_alarms_in_its_zones(
+    plans: dict[str, Plan], deadlines: Deadlines, clock: ManualClock
+) -> None:
+    """Frigate's zones (`current_zones`, `entered_zones`) are usable in plan triggers: a perimeter
+    plan starts for a person in the perimeter zone, the general CCTV plan for one elsewhere."""
+    perimeter = parse_plan(
+        """\
+id: perimeter-intrusion
+title: {zh: 周界入侵, en: Perimeter intrusion}
+triggers: {alarms: ["cctv.person"], zones: ["perimeter*"]}
+obligations:
+  - {id: guards, title: 安保到场, role: security_team, due: 5m, met_by: on_site}
+""",
+        "perimeter.yaml",
+    )
+    desk = Desk({**plans, perimeter.id: perimeter}, deadlines, clock)
+    desk.send(raise_("cam-gate", "cctv.person", zones=("perimeter_east",)))
+    desk.send(raise_("cam-lobby", "cctv.person", zones=("lobby",)))
+    started = {o.plan_id for o in desk.opened()}
+    assert "perimeter-intrusion" in started
+    assert len(started) == 2 and all(
+        o.plan_id != "perimeter-intrusion" or "cam-gate" in (o.trigger or "") for o in desk.opened()
+    )
