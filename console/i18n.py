@@ -252,6 +252,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nothing_to_retract": ("没有可撤回的节点", "nothing to retract"),
     "act.merge": ("合并到", "Merge into"),
     "act.finding": ("调查结论", "Finding"),
+    "act.link": ("关联到", "Link with"),
     "act.late": ("超时原因", "Why late"),
     "finding.team": ("调查组成员", "Investigation team"),
     "finding.responsibility": ("责任认定", "Responsibility"),

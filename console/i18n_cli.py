@@ -87,6 +87,7 @@ CLI_MESSAGES: dict[str, tuple[str, str]] = {
     "channel.console": ("值班台", "console"),
     "channel.link": ("手机链接", "phone link"),
     "channel.sms": ("短信回复", "SMS reply"),
+    "ev.linked": ("与 {other} 关联", "linked with {other}"),
     "ev.merged_into": ("已并入 {into}", "merged into {into}"),
     "ev.merged_from": ("{merged} 已并入本事件", "{merged} merged into this one"),
     "ev.because": ("（因 {reason}）", " (because of {reason})"),

@@ -25,6 +25,7 @@ from dutydesk.playbooks.events import (
     DutyLogged,
     Event,
     IncidentCorrected,
+    IncidentLinked,
     IncidentMerged,
     IncidentOpened,
     MilestoneReached,
@@ -271,6 +272,9 @@ def describe(event: Event, plan: Plan | None, t: Translator, zone: ZoneInfo | No
                 else t("ev.merged_from", merged=merged)
             )
             return line + (f": {event.reason}" if event.reason else "")
+        case IncidentLinked(linked=linked, to=to):
+            other = to if event.incident == linked else linked
+            return t("ev.linked", other=other) + (f": {event.reason}" if event.reason else "")
         case NoteAdded() | DutyLogged():
             return event.text
         case RosterOverridden(shift=shift):

@@ -18,6 +18,7 @@ EVENTS: dict[str, Label] = {
     "incident.urgency": Label("紧急程度", "urgency"),
     "incident.corrected": Label("更正", "corrected"),
     "incident.merged": Label("合并事件", "incidents merged"),
+    "incident.linked": Label("关联事件", "incidents linked"),
     "incident.finding": Label("调查结论", "finding recorded"),
     "obligation.explained": Label("超时原因说明", "late explained"),
     "document.numbered": Label("文件编号", "document numbered"),

@@ -101,6 +101,14 @@ class MergeIncident(IncidentCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LinkIncidents(IncidentCommand):
+    """Link `incident` and `to`: related, each kept open with its own plan."""
+
+    to: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AddNote(IncidentCommand):
     text: str
 
@@ -246,6 +254,7 @@ IncidentAction = (
     | CompleteObligation
     | AcknowledgeBreach
     | MergeIncident
+    | LinkIncidents
     | RecordFinding
     | ExplainLate
 )

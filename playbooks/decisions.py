@@ -24,6 +24,7 @@ from dutydesk.playbooks.commands import (
     IncidentCommand,
     IssueNumber,
     ItemCommand,
+    LinkIncidents,
     MarkUrgent,
     MergeIncident,
     OpenIncident,
@@ -61,7 +62,7 @@ from dutydesk.playbooks.events import (
     UrgencyChanged,
 )
 from dutydesk.playbooks.incidents import Incident, Projection, apply_to
-from dutydesk.playbooks.merging import merge
+from dutydesk.playbooks.merging import link, merge
 from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import REGISTER_COMMANDS
@@ -263,6 +264,8 @@ class Decisions:
                 ]
             case MergeIncident(into=into, reason=reason):
                 return merge(incident, self.incident(into), actor=command.actor, at=at, reason=reason)
+            case LinkIncidents(to=to, reason=reason):
+                return link(incident, self.incident(to), actor=command.actor, at=at, reason=reason)
             case UnmarkUrgent() | CorrectIncident() | RetractMilestone():
                 return [correct(incident, command, at, requires=REQUIRES, retract_within=self.retract_within)]
             case MarkUrgent():

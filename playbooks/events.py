@@ -86,6 +86,17 @@ class IncidentMerged(Event):
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentLinked(Event):
+    """`linked` and `to` concern one another (the same power cut, two plans) but stay apart;
+    stored on both incidents, so both timelines show it."""
+
+    kind: ClassVar[str] = "incident.linked"
+    linked: str
+    to: str
+    reason: str | None = None
+
+
 MERGED_INTO = "merged into"  # how a merged incident's close reason begins: "merged into <id>"
 
 
@@ -431,6 +442,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         IncidentCorrected,
         SeverityChanged,
         IncidentMerged,
+        IncidentLinked,
         NoteAdded,
         ObligationMet,
         ObligationWarned,

@@ -416,3 +416,14 @@ def test_the_readme_shows_every_incident_action() -> None:
     for action in ("report", "arrive", "update", "urgent", "severity", "stabilise", "note", "ack", "close"):
         assert f"dutydesk incident $id {action}" in readme, action
     assert "Every command takes `--config FILE`" in readme and "before or after the command" in readme
+
+
+def test_link_keeps_both_incidents_open_and_shows_in_both_timelines(cli: CliRunner) -> None:
+    one, other = open_incident(cli), open_incident(cli)
+    run = cli("incident", one, "link", other, "--reason", "同一次停电")
+    assert run.code == 0, run.err
+    for incident, peer in ((one, other), (other, one)):
+        data = cli("incidents", "show", incident, "--json").json()
+        assert data["state"] != "closed"
+        assert any(e["kind"] == "incident.linked" for e in data["timeline"])
+        assert f"linked with {peer}" in cli("incidents", "show", incident).out

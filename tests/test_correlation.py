@@ -14,7 +14,7 @@ from dutydesk.connectors.application.factories import correlation
 from dutydesk.connectors.settings import load_settings
 from dutydesk.playbooks.alarms import Arrival, Decoded, Feed, Place, Reading, Signal
 from dutydesk.playbooks.clock import ManualClock
-from dutydesk.playbooks.commands import MergeIncident, OpenIncident, Rejected
+from dutydesk.playbooks.commands import LinkIncidents, MergeIncident, OpenIncident, Rejected
 from dutydesk.playbooks.correlation import DEFAULT_INHIBIT, Correlation, InhibitRule
 from dutydesk.playbooks.engine import Engine
 from dutydesk.playbooks.events import (
@@ -293,3 +293,16 @@ obligations:
     assert len(started) == 2 and all(
         o.plan_id != "perimeter-intrusion" or "cam-gate" in (o.trigger or "") for o in desk.opened()
     )
+
+
+def test_incidents_linked_by_hand_stay_open_and_both_timelines_show_it(desk: Desk) -> None:
+    desk.act(OpenIncident(actor="王值班", plan_id="power-outage", title="2号楼停电", location="2号楼"))
+    desk.act(
+        OpenIncident(actor="王值班", plan_id="elevator-entrapment", title="2号楼电梯困人", location="2号楼")
+    )
+    power, lift = (o.incident or "" for o in desk.opened())
+    events = desk.act(LinkIncidents(actor="王值班", incident=lift, to=power, reason="停电致困人"))
+    assert [(e.incident, e.kind) for e in events] == [(lift, "incident.linked"), (power, "incident.linked")]
+    assert not desk.engine.incident(power).closed and not desk.engine.incident(lift).closed
+    with pytest.raises(Rejected, match="itself"):
+        desk.act(LinkIncidents(actor="王值班", incident=lift, to=lift))

@@ -28,6 +28,7 @@ INCIDENT_ACTIONS = {
     "note": "add a note to the timeline",
     "close": "close the incident",
     "merge": "merge into OTHER: the same event reported twice (合并); this one closes",
+    "link": "link with OTHER: related, both stay open (关联)",
     "ack": "acknowledge breaches (all, or one obligation's): their escalation stops (确认超时)",
     "finding": "the investigation's team, 责任认定 or 防范措施/经验教训",
     "late": "why an obligation was late (超时原因)",

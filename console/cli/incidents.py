@@ -21,6 +21,7 @@ from dutydesk.playbooks.commands import (
     Command,
     CompleteObligation,
     ExplainLate,
+    LinkIncidents,
     MarkUrgent,
     MergeIncident,
     OpenIncident,
@@ -82,6 +83,7 @@ ACTIONS: dict[str, Build] = {
     ),
     "note": lambda a, i, who, at: AddNote(actor=who, at=at, incident=i, text=a.text),
     "merge": lambda a, i, who, at: MergeIncident(actor=who, at=at, incident=i, into=a.other, reason=a.reason),
+    "link": lambda a, i, who, at: LinkIncidents(actor=who, at=at, incident=i, to=a.other, reason=a.reason),
     "done": lambda a, i, who, at: CompleteObligation(actor=who, at=at, incident=i, obligation=a.obligation),
     "ack": lambda a, i, who, at: AcknowledgeBreach(actor=who, at=at, incident=i, obligation=a.obligation),
     "cause": lambda a, i, who, at: RecordCause(

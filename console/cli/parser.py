@@ -174,8 +174,8 @@ def action_parser(incident: str) -> argparse.ArgumentParser:
             a.add_argument("text")
         elif name == "close":
             a.add_argument("--reason", help="needed while obligations are outstanding")
-        elif name == "merge":
-            a.add_argument("other", metavar="OTHER", help="the incident that carries on")
+        elif name in ("merge", "link"):
+            a.add_argument("other", metavar="OTHER", help="the other incident")
             a.add_argument("--reason")
         elif name == "ack":
             a.add_argument("obligation", nargs="?", help="default: every unacknowledged breach")

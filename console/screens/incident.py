@@ -20,6 +20,7 @@ from dutydesk.playbooks.commands import (
     CompleteObligation,
     CorrectIncident,
     ExplainLate,
+    LinkIncidents,
     MarkUrgent,
     MergeIncident,
     PostUpdate,
@@ -58,6 +59,7 @@ ACTIONS = [
     ("z", "retract", "act.retract"),
     ("c", "close", "act.close"),
     ("m", "merge", "act.merge"),
+    ("j", "link", "act.link"),
     ("y", "finding", "act.finding"),
     ("w", "late_reason", "act.late"),
     ("escape", "back", "key.back"),
@@ -371,6 +373,18 @@ class IncidentScreen(DutyScreen):
 
     def action_merge(self) -> None:
         """Merge this incident into another open one: the same event reported twice."""
+        self._pick_other(
+            "act.merge",
+            lambda into: MergeIncident(actor=self.duty.operator, incident=self.incident_id, into=into),
+        )
+
+    def action_link(self) -> None:
+        """Link this incident with another open one: related, each kept with its own plan."""
+        self._pick_other(
+            "act.link", lambda to: LinkIncidents(actor=self.duty.operator, incident=self.incident_id, to=to)
+        )
+
+    def _pick_other(self, label: str, build: Callable[[str], Command]) -> None:
         t, queries = self.duty.t, self.duty.queries
         this = queries.incident(self.incident_id)
         others = [(i.id, f"{i.id}  {i.title}  {i.location or ''}") for i in queries.merge_candidates(this.id)]
@@ -378,12 +392,11 @@ class IncidentScreen(DutyScreen):
             self.app.notify(t("nothing_to_merge"))
             return
 
-        async def send(into: str | None) -> None:
-            if into is not None:
-                command = MergeIncident(actor=self.duty.operator, incident=self.incident_id, into=into)
-                await self._send(command, "act.merge")
+        async def send(other: str | None) -> None:
+            if other is not None:
+                await self._send(build(other), label)
 
-        self.app.push_screen(ChoicePrompt(t("act.merge"), others), send)
+        self.app.push_screen(ChoicePrompt(t(label), others), send)
 
     def _ask(self, prompt: str, build: Callable[[str], Command], label: str | None = None) -> None:
         async def send(text: str | None) -> None:
