@@ -296,7 +296,8 @@ async def test_an_older_log_gets_its_facts_on_migration(
     db = sqlite3.connect(path)
     db.executescript(
         "DROP TABLE incident_index; DROP TABLE indexed; CREATE INDEX events_by_incident ON events(incident, seq);"
-        "DROP TABLE facts; DROP INDEX events_alarms_by_time; PRAGMA user_version = 3;"
+        "DROP TABLE facts; DROP INDEX events_alarms_by_time; ALTER TABLE snapshots DROP COLUMN seal;"
+        "PRAGMA user_version = 3;"
     )
     db.close()
     async with await SqliteEventStore.open(path) as store:
