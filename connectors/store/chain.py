@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -22,6 +23,8 @@ from pydantic_core import to_json
 from dutydesk.connectors.store.port import FactRow, Recorded, Verification
 from dutydesk.playbooks.engine import Keyed
 from dutydesk.playbooks.eventcodec import build, payload
+
+log = logging.getLogger("dutydesk.store")
 
 GENESIS = "0" * 64
 READ_BATCH = 20_000
@@ -86,6 +89,38 @@ def check_seal(seq: int, data: str, stored: str | None, head: str | None) -> str
     if stored != seal(head, data):
         return f"the snapshot at event {seq} does not match the log"
     return None
+
+
+Stored = tuple[int, str, str | None]  # a snapshot as an adapter keeps it: seq, data as text, seal
+
+
+async def open_snapshot(
+    found: Stored | None, chain_hash: Callable[[int], Awaitable[str | None]]
+) -> tuple[int, dict[str, Any]] | None:
+    """A stored snapshot's data if it may be trusted: None when there is none, when it predates
+    sealing, when it does not match the log (said loudly) or cannot be read; the state is then
+    rebuilt from the log. Every adapter's `load_snapshot`."""
+    if found is None or found[2] is None:
+        return None
+    seq, text, stored = found
+    if check_seal(seq, text, stored, await chain_hash(seq)) is not None:
+        log.error(SNAPSHOT_REFUSED.format(seq=seq))
+        return None
+    try:
+        return seq, json.loads(text)
+    except ValueError:
+        return None  # a damaged snapshot is only a cache
+
+
+async def snapshot_problems(
+    found: Stored | None, chain_hash: Callable[[int], Awaitable[str | None]]
+) -> list[str]:
+    """What `verify` says of a stored snapshot: nothing, or why it does not match the log."""
+    if found is None or found[2] is None:
+        return []
+    seq, text, stored = found
+    problem = check_seal(seq, text, stored, await chain_hash(seq))
+    return [] if problem is None else [problem]
 
 
 def decode(row: Sequence[Any]) -> Recorded:

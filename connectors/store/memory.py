@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,18 +21,18 @@ from dutydesk.connectors.store.chain import (
     FACTS_V4,
     GENESIS,
     READ_BATCH,
-    SNAPSHOT_REFUSED,
     Appending,
     Row,
     check_names,
-    check_seal,
     decode,
     encode,
     fact_row,
     from_micros,
     micros,
+    open_snapshot,
     polled,
     seal,
+    snapshot_problems,
     walk,
 )
 from dutydesk.connectors.store.port import (
@@ -46,7 +45,6 @@ from dutydesk.connectors.store.port import (
 )
 
 _FACT_WIDTH = 5
-_log = logging.getLogger("dutydesk.store")
 
 
 @dataclass(slots=True)
@@ -201,13 +199,7 @@ class MemoryEventStore:
                 del log.leases[name]
 
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        if self.log.snapshot is None:
-            return None
-        seq, text, stored = self.log.snapshot
-        if check_seal(seq, text, stored, await self.chain_hash(seq)) is not None:
-            _log.error(SNAPSHOT_REFUSED.format(seq=seq))
-            return None
-        return seq, json.loads(text)
+        return await open_snapshot(self.log.snapshot, self.chain_hash)
 
     async def chain_hash(self, seq: int) -> str | None:
         if seq == 0:
@@ -236,11 +228,7 @@ class MemoryEventStore:
             for batch in _batched(self.log.rows):
                 yield batch
 
-        problems = []
-        if self.log.snapshot is not None:
-            seq, text, stored = self.log.snapshot
-            if (problem := check_seal(seq, text, stored, await self.chain_hash(seq))) is not None:
-                problems.append(problem)
+        problems = await snapshot_problems(self.log.snapshot, self.chain_hash)
         return await walk(batches(), problems)  # no schema to check: nothing outside the code
 
 

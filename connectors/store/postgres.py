@@ -11,8 +11,6 @@ number, so a missed notification loses nothing.
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -30,24 +28,22 @@ from dutydesk.connectors.store.chain import (
     FACTS_V4,
     GENESIS,
     READ_BATCH,
-    SNAPSHOT_REFUSED,
     Appending,
     Row,
     check_names,
-    check_seal,
     decode,
     encode,
     fact_row,
     from_micros,
     micros,
+    open_snapshot,
     seal,
+    snapshot_problems,
     walk,
 )
 from dutydesk.connectors.store.pgschema import APPEND_LOCK, CHANNEL, MIGRATE_LOCK, MIGRATIONS, SCHEMA_VERSION
 from dutydesk.connectors.store.port import DuplicateKeyError, FactRow, Recorded, StoreError, Verification
 from dutydesk.connectors.store.sqlite import SqliteEventStore
-
-log = logging.getLogger(__name__)
 
 _ROW = f"{COLUMNS}, hash"
 _FACTS = f"seq, kind, at, incident, drill, {', '.join(FACT_COLUMNS)}"
@@ -338,17 +334,7 @@ class PostgresEventStore:
         return (int(rows[0][0]), str(rows[0][1]), rows[0][2]) if rows else None
 
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        found = await self._snapshot()
-        if found is None or found[2] is None:
-            return None  # none, or one from before snapshots were sealed: replay the log
-        seq, text, stored = found
-        if check_seal(seq, text, stored, await self.chain_hash(seq)) is not None:
-            log.error(SNAPSHOT_REFUSED.format(seq=seq))
-            return None
-        try:
-            return seq, json.loads(text)
-        except ValueError:
-            return None  # a damaged snapshot is only a cache: replay the log instead
+        return await open_snapshot(await self._snapshot(), self.chain_hash)
 
     async def save_snapshot(self, seq: int, data: dict[str, Any], now: datetime) -> None:
         text = encode(data)
@@ -394,10 +380,5 @@ class PostgresEventStore:
                 yield rows
                 after = rows[-1][0]
 
-        problems: list[str] = []
-        found = await self._snapshot()
-        if found is not None and found[2] is not None:
-            seq, text, stored = found
-            if (problem := check_seal(seq, text, stored, await self.chain_hash(seq))) is not None:
-                problems.append(problem)
+        problems = await snapshot_problems(await self._snapshot(), self.chain_hash)
         return await walk(batches(), problems)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -27,17 +25,17 @@ from dutydesk.connectors.store.chain import (
     FACTS_V4,
     GENESIS,
     READ_BATCH,
-    SNAPSHOT_REFUSED,
     Appending,
     Row,
     check_names,
-    check_seal,
     decode,
     encode,
     from_micros,
     micros,
+    open_snapshot,
     polled,
     seal,
+    snapshot_problems,
     walk,
 )
 from dutydesk.connectors.store.port import (
@@ -69,7 +67,6 @@ DURABLE_PRAGMAS = (
     "PRAGMA cache_size = -32768",  # KiB
     "PRAGMA wal_autocheckpoint = 8192",  # pages: about 32 MiB of log between checkpoints
 )
-log = logging.getLogger("dutydesk.store")
 _INSERT = f"INSERT INTO events ({COLUMNS}, hash) VALUES (?,?,?,?,?,?,?,?,?,?)"
 
 
@@ -392,17 +389,7 @@ class SqliteEventStore:
         return int(seq), text, stored
 
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        found = await self._snapshot()
-        if found is None or found[2] is None:
-            return None  # none, or one from before snapshots were sealed: replay the log
-        seq, text, stored = found
-        if check_seal(seq, text, stored, await self.chain_hash(seq)) is not None:
-            log.error(SNAPSHOT_REFUSED.format(seq=seq))
-            return None
-        try:
-            return seq, json.loads(text)
-        except ValueError:
-            return None  # a damaged snapshot is only a cache: replay the log instead
+        return await open_snapshot(await self._snapshot(), self.chain_hash)
 
     async def chain_hash(self, seq: int) -> str | None:
         if seq == 0:
@@ -435,11 +422,7 @@ class SqliteEventStore:
         """Walk the hash chain: any edited, removed or inserted row breaks it from there on; check
         the snapshot's seal and the schema with its append-only triggers."""
         problems = await schema_problems(self._db)
-        found = await self._snapshot()
-        if found is not None and found[2] is not None:
-            seq, text, stored = found
-            if (problem := check_seal(seq, text, stored, await self.chain_hash(seq))) is not None:
-                problems.append(problem)
+        problems += await snapshot_problems(await self._snapshot(), self.chain_hash)
         return await walk(self._batches(f"SELECT {COLUMNS}, hash FROM events ORDER BY seq", []), problems)
 
 
