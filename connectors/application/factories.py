@@ -8,6 +8,7 @@ here, naming the key; one left at its default may be absent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -146,6 +147,19 @@ def apprise_path(settings: Settings) -> Path | None:
 NOT_UTF8 = "not UTF-8: save it as UTF-8"
 
 
+def yaml_files(path: Path) -> Iterator[tuple[Path, str, str | None]]:
+    """Each YAML file of a folder (or the one file named), in name order: (file, text, why it
+    could not be read). One unreadable file is said and left out; the others load."""
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+    for file in files:
+        try:
+            yield file, file.read_text(encoding="utf-8"), None
+        except UnicodeDecodeError:
+            yield file, "", NOT_UTF8
+        except OSError as exc:
+            yield file, "", f"cannot read ({exc.strerror or exc})"
+
+
 def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[PlanSource]:
     """The bundled library and the centre's folder; or just the files and folders named."""
     from dutydesk.playbooks.library import bundled_sources  # noqa: PLC0415
@@ -157,15 +171,8 @@ def plan_sources(settings: Settings, paths: list[Path] | None = None) -> list[Pl
     else:
         sources = []
     for path in paths:
-        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
-        for file in files:
-            # one unreadable plan is left out like a broken one; the others load
-            try:
-                sources.append(PlanSource(str(file), file.read_text(encoding="utf-8")))
-            except UnicodeDecodeError:
-                sources.append(PlanSource(str(file), "", NOT_UTF8))
-            except OSError as exc:
-                sources.append(PlanSource(str(file), "", f"cannot read ({exc.strerror or exc})"))
+        # one unreadable plan is left out like a broken one; the others load
+        sources += [PlanSource(str(file), text, problem) for file, text, problem in yaml_files(path)]
     return sources
 
 

@@ -7,7 +7,7 @@ import argparse
 from datetime import timedelta
 from typing import Any
 
-from dutydesk.connectors.settings import Settings
+from dutydesk.connectors.application.factories import yaml_files
 from dutydesk.console.cli.bootstrap import CliError, Context
 from dutydesk.console.cli.output import Lines, Output, Table
 from dutydesk.console.cli.report import _emit, _progress, _target
@@ -27,11 +27,17 @@ from dutydesk.playbooks.timetable import CompleteTask, Entry, LogRound, MoveEven
 AHEAD = timedelta(hours=24)  # how far `routines list` looks for each routine's next round
 
 
-def _sources(settings: Settings, kind: str, bundled: list[Source]) -> list[Source]:
-    """The bundled files and the centre's own, in `<plan folder>/routines` or `/events`."""
-    folder = settings.plan_folder / kind
-    own = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
-    return [*bundled, *(Source(str(path), path.read_text(encoding="utf-8")) for path in own)]
+def _sources(ctx: Context, kind: str, bundled: list[Source]) -> list[Source]:
+    """The bundled files and the centre's own, in `<plan folder>/routines` or `/events`; one that
+    cannot be read is said and left out."""
+    folder = ctx.settings.plan_folder / kind
+    sources = list(bundled)
+    for file, text, problem in yaml_files(folder) if folder.is_dir() else ():
+        if problem is None:
+            sources.append(Source(str(file), text))
+        else:
+            ctx.warn(f"dutydesk: {file}: {problem}")
+    return sources
 
 
 def duty_library(ctx: Context, plans: dict[str, Plan]) -> dict[str, Any]:
@@ -39,11 +45,9 @@ def duty_library(ctx: Context, plans: dict[str, Plan]) -> dict[str, Any]:
     and said so, as plans are."""
     settings = ctx.settings
     routines, errors = load_routines(
-        _sources(settings, "routines", bundled_routines()), roles=settings.roles, plans=plans.keys()
+        _sources(ctx, "routines", bundled_routines()), roles=settings.roles, plans=plans.keys()
     )
-    event_plans, more = load_event_plans(
-        _sources(settings, "events", bundled_event_plans()), roles=settings.roles
-    )
+    event_plans, more = load_event_plans(_sources(ctx, "events", bundled_event_plans()), roles=settings.roles)
     for error in [*errors, *more]:
         ctx.warn(f"dutydesk: {error}")
     return {"routines": routines, "event_plans": event_plans}
