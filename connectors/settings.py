@@ -11,22 +11,13 @@ import getpass
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    model_validator,
-)
-
+from dutydesk.connectors.typedtoml import Check, ProblemsError, Secret, read
 from dutydesk.playbooks.vocab import ROLES
 
 CONFIG_NAME = "dutydesk.toml"
@@ -44,17 +35,18 @@ def _zone(name: str) -> str:
     return name
 
 
-class _Section(BaseModel):
-    # the docstring under each field is its documentation, and its description in the schema
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+# Each section is a frozen dataclass read by `typedtoml`; the docstring under each field is its
+# documentation (a test checks that every field has one).
+_section = dataclass(frozen=True, kw_only=True)
 
 
-class DutySection(_Section):
+@_section
+class DutySection:
     """Who works at this desk, and in which zone and language."""
 
     operator: str | None = None
     """Who this console acts as in the log; default: the operating system's user."""
-    timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
+    timezone: Annotated[str, Check(valid=_zone)] = "Asia/Shanghai"
     """The centre's time zone (IANA name): days, working days and times on screen are in it."""
     locale: Literal["zh-CN", "en"] | None = None
     """The language of the console and the command line; default: from LANG / LC_ALL."""
@@ -66,23 +58,25 @@ class DutySection(_Section):
     """How long after it was recorded a milestone pressed by mistake may be retracted (with a reason)."""
 
 
-class DatabaseSection(_Section):
+@_section
+class DatabaseSection:
     """The event log."""
 
     path: Path = Path("dutydesk.db")
     """The SQLite file, relative to the configuration file's folder."""
-    busy_timeout: float = Field(default=5.0, ge=0)
+    busy_timeout: Annotated[float, Check(ge=0)] = 5.0
     """Seconds to wait for another process's write lock before giving up with an error."""
-    url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")
+    url: Annotated[str, Check(pattern=r"^postgres(ql)?://")] | None = None
     """A PostgreSQL database (postgresql://user@host:port/name) instead of the SQLite file, for
     several engine nodes and consoles on one log. Keep the password out of this file: libpq
     reads it from ~/.pgpass or PGPASSWORD."""
-    free_space_reserve_mb: int = Field(default=256, ge=0)
+    free_space_reserve_mb: Annotated[int, Check(ge=0)] = 256
     """Free space (MiB) on the database's disk below which the engine raises the system alarm
     `system.disk_low` (feed `dutydesk`, device `storage`), before writes fail; 0: no check."""
 
 
-class AuditSection(_Section):
+@_section
+class AuditSection:
     """Anchoring the log: its chain head written outside the database (`dutydesk audit anchor`)."""
 
     anchor_file: Path | None = None
@@ -90,15 +84,17 @@ class AuditSection(_Section):
     it on another disk. When set, the running engine anchors at every handover and daily."""
 
 
-class WatchdogSection(_Section):
+@_section
+class WatchdogSection:
     """`dutydesk watchdog`, run by a timer outside the engine (`dutydesk install-systemd`)."""
 
-    notify_after: int = Field(default=120, ge=0)
+    notify_after: Annotated[int, Check(ge=0)] = 120
     """Seconds without a running engine before the fallback destinations are told (once per
     outage)."""
 
 
-class PlansSection(_Section):
+@_section
+class PlansSection:
     """The centre's own contingency plans, beside the bundled library."""
 
     folder: Path = Path("plans")
@@ -107,29 +103,31 @@ class PlansSection(_Section):
     """Roles the centre's plans may name besides the built-in ones (duty_officer, ...)."""
 
 
-class CalendarSection(_Section):
+@_section
+class CalendarSection:
     """The working-day calendar: the official holidays, and the centre's corrections."""
 
     overrides: Path = Path("calendar.toml")
     """A TOML file of days that differ from the official calendar, and the years confirmed."""
 
 
-class MqttSection(_Section):
+@_section
+class MqttSection:
     """The broker alarms come from. The session is persistent (fixed client id, QoS 1), so what
     is published while dutydesk is down arrives when it comes back."""
 
     host: str = "127.0.0.1"
     """The broker's host name or address."""
-    port: int = Field(default=1883, ge=1, le=65535)
+    port: Annotated[int, Check(ge=1, le=65535)] = 1883
     """The broker's port (8883 is usual with TLS)."""
     client_id: str = "dutydesk"
     """The persistent session's client id: one per engine node, unchanged across restarts."""
-    share_group: str | None = Field(default=None, pattern=r"^[^/+#\s]+$")
+    share_group: Annotated[str, Check(pattern=r"^[^/+#\s]+$")] | None = None
     """Subscribe as `$share/<share_group>/<topic>`, so that the broker spreads the feeds' messages
     over several engine nodes (each with its own `client_id`) instead of giving each all."""
     username: str | None = None
     """The broker account, if it asks for one."""
-    password: SecretStr | None = None
+    password: Secret | None = None
     """The broker account's password (never shown in messages or logs)."""
     tls_ca: Path | None = None
     """The CA certificate to verify the broker with; setting it turns TLS on."""
@@ -137,14 +135,15 @@ class MqttSection(_Section):
     """A client certificate, when the broker asks for one."""
     tls_key: Path | None = None
     """The client certificate's key."""
-    keepalive: int = Field(default=30, ge=5)
+    keepalive: Annotated[int, Check(ge=5)] = 30
     """Seconds between keep-alive pings to the broker."""
     status_topic: str = "dutydesk/engine/status"
     """Where the engine publishes its state (retained JSON: running, degraded, stopped; "gone" by
     its last will when it dies), for monitoring beyond this machine."""
 
 
-class PlaceSection(_Section):
+@_section
+class PlaceSection:
     """Where a device is."""
 
     site: str | None = None
@@ -155,10 +154,11 @@ class PlaceSection(_Section):
     """The floor (楼层)."""
 
 
-class FeedSection(_Section):
+@_section
+class FeedSection:
     """One source of alarms: a topic filter read with one codec, from devices in one place."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Annotated[str, Check(pattern=r"^[A-Za-z0-9_.-]+$")]
     """The feed's name, unique: devices are known as "feed/device"."""
     topic: str | tuple[str, ...] = ()
     """One MQTT topic filter or several (give this or `url`)."""
@@ -166,7 +166,7 @@ class FeedSection(_Section):
     """A camera's HTTP alertStream (codec "hikvision"; give this or `topic`)."""
     username: str | None = None
     """The camera account for `url` (HTTP digest authentication)."""
-    password: SecretStr | None = None
+    password: Secret | None = None
     """The camera account's password (never shown in messages or logs)."""
     codec: str
     """How the messages are read: a bundled codec's name (`dutydesk codecs` lists them)."""
@@ -176,55 +176,56 @@ class FeedSection(_Section):
     """The building of the feed's devices."""
     floor: str | None = None
     """The floor of the feed's devices."""
-    devices: dict[str, PlaceSection] = {}
+    devices: dict[str, PlaceSection] = field(default_factory=dict)
     """Per-device places, overriding the feed's."""
     stale_after: timedelta | None = None
     """Seconds of silence after which a device is shown as stale; default: never."""
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = field(default_factory=dict)
     """The codec's own options (e.g. a `codebook` file for vendor codes)."""
 
     @property
     def topics(self) -> tuple[str, ...]:
         return (self.topic,) if isinstance(self.topic, str) else self.topic
 
-    @model_validator(mode="after")
-    def _one_way_in(self) -> FeedSection:
+    def __post_init__(self) -> None:
         if bool(self.topics) == bool(self.url):
             raise ValueError("give either 'topic' (MQTT) or 'url' (a camera's alertStream)")
-        return self
 
 
-class InhibitSection(_Section):
+@_section
+class InhibitSection:
     """An open incident of a `source` plan absorbs `target` alarm kinds at the same place."""
 
-    source: tuple[str, ...] = Field(min_length=1)
+    source: Annotated[tuple[str, ...], Check(min_length=1)]
     """Plan ids (patterns allowed) whose open incident absorbs."""
-    target: tuple[str, ...] = Field(min_length=1)
+    target: Annotated[tuple[str, ...], Check(min_length=1)]
     """Alarm kinds (patterns allowed) that it absorbs."""
     equal: tuple[Literal["site", "building", "floor", "device"], ...] = ("site", "building")
     """The parts of the place the incident and the alarm must share."""
 
 
-class AlarmsSection(_Section):
+@_section
+class AlarmsSection:
     """Per-kind flapping control, in seconds; keys may be patterns such as "cctv.*". And how
     alarms group into incidents (see `playbooks/correlation.py`)."""
 
-    raise_delay: dict[str, timedelta] = {}
+    raise_delay: dict[str, timedelta] = field(default_factory=dict)
     """How long a raised alarm must stay raised before it counts, by alarm kind."""
-    clear_hysteresis: dict[str, timedelta] = {}
+    clear_hysteresis: dict[str, timedelta] = field(default_factory=dict)
     """How long a cleared alarm must stay clear before it counts, by alarm kind."""
     group_window: timedelta = timedelta(minutes=10)
     """Seconds after an incident's latest alarm during which a related alarm joins it."""
-    group_by: dict[str, Literal["site", "building", "zone", "device"]] = {}
+    group_by: dict[str, Literal["site", "building", "zone", "device"]] = field(default_factory=dict)
     """Per plan id, the place alarms must share to group: building by default."""
     inhibit: tuple[InhibitSection, ...] | None = None
     """Inhibition rules; left out, the defaults (`DEFAULT_INHIBIT`); an empty list, none at all."""
 
 
-Tag = Annotated[str, Field(pattern=r"^[^\s,;:|]+$")]  # apprise reads ':' in a tag as a priority
+Tag = Annotated[str, Check(pattern=r"^[^\s,;:|]+$")]  # apprise reads ':' in a tag as a priority
 
 
-class NotifySection(_Section):
+@_section
+class NotifySection:
     """Notifications through apprise: its own YAML file holds the destinations, by tag."""
 
     apprise_config: Path = Path("apprise.yml")
@@ -235,13 +236,13 @@ class NotifySection(_Section):
     """A folder of title.zh.j2, body.zh.j2, ... overriding the bundled message templates."""
     digest_interval: timedelta = timedelta(seconds=60)
     """At most one message per role per interval (seconds); the rest wait in a digest."""
-    timeout: float = Field(default=10.0, gt=0)
+    timeout: Annotated[float, Check(gt=0)] = 10.0
     """Seconds one delivery attempt may take."""
-    attempts: int = Field(default=3, ge=1)
+    attempts: Annotated[int, Check(ge=1)] = 3
     """Delivery attempts per destination before the fallback is tried."""
     backoff: timedelta = timedelta(seconds=5)
     """The wait before the second attempt (seconds); each later wait is `backoff_factor` times longer."""
-    backoff_factor: float = Field(default=3.0, ge=1)
+    backoff_factor: Annotated[float, Check(ge=1)] = 3.0
     """How much longer each wait between attempts is than the one before."""
     backoff_max: timedelta = timedelta(minutes=5)
     """The longest wait between attempts (seconds)."""
@@ -250,16 +251,15 @@ class NotifySection(_Section):
     drill_tag: Tag = "drill"
     """Drills go only to destinations with this tag, never to real ones."""
 
-    @model_validator(mode="after")
-    def _distinct_tags(self) -> NotifySection:
+    def __post_init__(self) -> None:
         if self.fallback_tag == self.drill_tag:
             raise ValueError(
                 "fallback_tag and drill_tag must differ: a drill must never reach a real fallback"
             )
-        return self
 
 
-class EscalationSection(_Section):
+@_section
+class EscalationSection:
     """An unacknowledged breach moves up `chain`; `delays[i]` (seconds) is the wait from chain[i]
     to chain[i+1], so there is one delay fewer than roles."""
 
@@ -268,46 +268,47 @@ class EscalationSection(_Section):
     delays: tuple[timedelta, ...] = (timedelta(minutes=10), timedelta(minutes=20))
     """The waits between the steps of `chain`, in seconds."""
 
-    @model_validator(mode="after")
-    def _one_delay_per_step(self) -> EscalationSection:
+    def __post_init__(self) -> None:
         if len(self.delays) != max(len(self.chain) - 1, 0):
             raise ValueError(
                 f"delays: {len(self.chain)} roles in the chain need {max(len(self.chain) - 1, 0)} delays, "
                 f"not {len(self.delays)}"
             )
-        return self
 
 
-class AckSection(_Section):
+@_section
+class AckSection:
     """Acknowledging from a phone: signed links served by `dutydesk serve`, and SMS replies."""
 
     enabled: bool = False
     """Serve the acknowledgement page and put a signed link in every deadline message."""
-    listen: Annotated[str, Field(pattern=r"^[^\s:]+:\d{1,5}$")] = "127.0.0.1:8640"
+    listen: Annotated[str, Check(pattern=r"^[^\s:]+:\d{1,5}$")] = "127.0.0.1:8640"
     """host:port the page is served on (port 0: any free port, for tests)."""
-    base_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    base_url: Annotated[str, Check(pattern=r"^https?://[^\s]+$")] | None = None
     """The address the phones reach it by (the reverse proxy's); default: http://<listen>."""
     key_file: Path = Path("ack.key")
     """The HMAC key signing the links; made on first use, readable by its owner only. Never in
     the database, so a copy of the log cannot forge a link."""
     expiry: timedelta = timedelta(hours=24)
     """How long a link stays valid (seconds)."""
-    rate: float = Field(default=2.0, gt=0)
+    rate: Annotated[float, Check(gt=0)] = 2.0
     """Requests per second one client may make on average; more are refused (HTTP 429)."""
-    burst: int = Field(default=20, ge=1)
+    burst: Annotated[int, Check(ge=1)] = 20
     """Requests one client may make at once before `rate` applies."""
 
 
-class RectificationSection(_Section):
+@_section
+class RectificationSection:
     """The rectification register (整改台账): the rule's period and when to remind."""
 
-    workdays: int = Field(default=15, ge=1)
+    workdays: Annotated[int, Check(ge=1)] = 15
     """Working days to complete a rectification (15个工作日内完成整改), from the investigation."""
-    reminders: tuple[Annotated[int, Field(ge=1)], ...] = (5, 2)
+    reminders: tuple[Annotated[int, Check(ge=1)], ...] = (5, 2)
     """Remind when this many working days are left."""
 
 
-class ReportsSection(_Section):
+@_section
+class ReportsSection:
     """The TrueType faces (TTF/TTC) the PDF embeds; none given: the Debian defaults that
     `scripts/setup` installs (see console/reports/fonts.py)."""
 
@@ -323,7 +324,8 @@ class ReportsSection(_Section):
     """抄送 in the 版记 of filed documents."""
 
 
-class CentreSection(_Section):
+@_section
+class CentreSection:
     """The issuing unit, as its documents name it."""
 
     name: str = "机关事务服务中心"
@@ -332,7 +334,8 @@ class CentreSection(_Section):
     """The prefix of document numbers (发文字号): 机事〔2026〕12号."""
 
 
-class SettingsFile(_Section):
+@_section
+class SettingsFile:
     duty: DutySection = DutySection()
     database: DatabaseSection = DatabaseSection()
     audit: AuditSection = AuditSection()
@@ -349,24 +352,19 @@ class SettingsFile(_Section):
     reports: ReportsSection = ReportsSection()
     centre: CentreSection = CentreSection()
 
-    @model_validator(mode="after")
-    def _unique_feeds(self) -> SettingsFile:
+    def __post_init__(self) -> None:
         names = [feed.name for feed in self.feeds]
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"feed name {name!r} is used twice")
-        return self
-
-    @model_validator(mode="after")
-    def _known_chain(self) -> SettingsFile:
         known = (*ROLES, *self.plans.roles)
         for role in self.escalation.chain:
             if role not in known:
                 raise ValueError(f"escalation.chain: unknown role {role!r}; known roles: {', '.join(known)}")
-        return self
 
 
-class OverrideDay(_Section):
+@_section
+class OverrideDay:
     """A day that differs from the official calendar."""
 
     date: date
@@ -377,7 +375,8 @@ class OverrideDay(_Section):
     """Why, as shown in the calendar (e.g. 国庆节)."""
 
 
-class CalendarOverrides(_Section):
+@_section
+class CalendarOverrides:
     """The calendar file (`[calendar] overrides`): the centre's corrections to the official days."""
 
     confirmed_years: tuple[int, ...] = ()
@@ -423,15 +422,16 @@ def home(env: Mapping[str, str] = os.environ) -> Path:
     return Path(data) / "dutydesk"
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 
 
 def load_toml(path: Path, model: type[M]) -> M:
     """Read and validate one TOML file; errors name the file and the key."""
     try:
-        return model.model_validate(_read_toml(path))
-    except ValidationError as exc:
-        raise _explain(path, exc) from None
+        return read(model, _read_toml(path))
+    except ProblemsError as exc:
+        lines = (f"{path}: {key}: {why}" if key else f"{path}: {why}" for key, why in exc.problems)
+        raise SettingsError("\n".join(lines)) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -444,17 +444,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"{path}: not UTF-8: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: bad TOML: {exc}") from None
-
-
-def _explain(path: Path, exc: ValidationError) -> SettingsError:
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown key"
-        lines.append(f"{path}: {key}: {message}" if key else f"{path}: {message}")
-    return SettingsError("\n".join(lines))
 
 
 def load_settings(config: Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:

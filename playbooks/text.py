@@ -15,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from dutydesk.playbooks.alarms import Decoded
-from dutydesk.playbooks.commands import Command, Rejected
+if TYPE_CHECKING:  # the printing helpers above are loaded by every command; these are not needed there
+    from dutydesk.playbooks.alarms import Decoded
+    from dutydesk.playbooks.commands import Command
 
 TITLE_MAX = 200  # characters in an incident's title
 TEXT_MAX = 4000  # characters in a note, a description, a summary, an alarm's text
@@ -26,7 +27,7 @@ DEVICE_MAX = 128  # characters in a device id
 NOTIFICATION_MAX = 4000  # characters in a notification's body (chat and SMS gateways cut anyway)
 CUT_MARK = "…[cut]"
 SINGLE_LINE = frozenset({"title", "location", "actor", "plan_id", "incident", "item", "request_id"})
-C = TypeVar("C", bound=Command)
+C = TypeVar("C", bound="Command")
 
 # C0 except tab and newline, DEL, C1, zero-width and bidirectional controls, and the Unicode
 # line and paragraph separators (a terminal may break a line on them)
@@ -81,6 +82,8 @@ def sanitised(command: C) -> C:
         single = field.name in SINGLE_LINE
         limit = TITLE_MAX if single else TEXT_MAX
         if too_long(value, limit):
+            from dutydesk.playbooks.commands import Rejected  # noqa: PLC0415 - see TYPE_CHECKING
+
             raise Rejected(
                 "too_long",
                 f"{field.name}: {len(value)} characters, at most {limit}",

@@ -128,7 +128,7 @@ def test_notification_settings_name_the_key(cli: CliRunner, home: Path) -> None:
         '[escalation]\nchain = ["duty_officer", "cook"]\ndelays = [60]\n': "escalation.chain: unknown role",
         '[escalation]\nchain = ["duty_officer", "leader_on_duty"]\ndelays = []\n': "escalation: delays: 2",
         '[notify]\nfallback_tag = "drill"\n': "notify: fallback_tag and drill_tag must differ",
-        '[notify]\ndrill_tag = "a:b"\n': "notify.drill_tag: String should match pattern",
+        '[notify]\ndrill_tag = "a:b"\n': "notify.drill_tag: 'a:b' does not match",
         '[notify]\napprise_config = "missing.yml"\n': "notify.apprise_config: no file",
     }
     for text, expected in cases.items():

@@ -95,7 +95,7 @@ def test_help_loads_argparse_and_little_else(tmp_path: Path) -> None:
 
 def test_a_calendar_question_loads_neither_the_engine_nor_any_client(tmp_path: Path) -> None:
     modules = loaded_by(tmp_path, "calendar", "is-workday", "2026-10-01")
-    assert heavy(modules, HEAVY + ENGINE[1:]) == []  # pydantic reads the settings
+    assert heavy(modules, HEAVY + ENGINE) == []
 
 
 def test_listing_plans_reads_the_library_without_the_store(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dutydesk.connectors.settings import CalendarOverrides, Settings, SettingsError, load_toml
+from dutydesk.connectors.typedtoml import given
 from dutydesk.playbooks.workdays import DayOverride, WorkCalendar
 
 # The engine's models load only when a command builds them: `calendar is-workday` and `--help`
@@ -47,7 +48,7 @@ def load_calendar(settings: Settings) -> WorkCalendar:
     """The working-day calendar with the centre's overrides, if it keeps a file of them."""
     path = settings.resolve(settings.file.calendar.overrides)
     if not path.exists():
-        if "overrides" in settings.file.calendar.model_fields_set:
+        if "overrides" in given(settings.file.calendar):
             raise SettingsError(f"{settings.source}: calendar.overrides: no file {path}")
         return WorkCalendar()
     data = load_toml(path, CalendarOverrides)
@@ -139,7 +140,7 @@ def apprise_path(settings: Settings) -> Path | None:
     path = settings.resolve(settings.file.notify.apprise_config)
     if path.exists():
         return path
-    if "apprise_config" in settings.file.notify.model_fields_set:
+    if "apprise_config" in given(settings.file.notify):
         raise SettingsError(f"{settings.source}: notify.apprise_config: no file {path}")
     return None
 
