@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dutydesk.connectors.typedtoml import Check, ProblemsError, Secret, read
+from dutydesk.playbooks.typeddata import Check, ProblemsError, Secret, dotted, model, read
 from dutydesk.playbooks.vocab import ROLES
 
 CONFIG_NAME = "dutydesk.toml"
@@ -35,12 +35,11 @@ def _zone(name: str) -> str:
     return name
 
 
-# Each section is a frozen dataclass read by `typedtoml`; the docstring under each field is its
-# documentation (a test checks that every field has one).
-_section = dataclass(frozen=True, kw_only=True)
+# Each section is a data model read by `playbooks/typeddata.py`; the docstring under each field is
+# its documentation (a test checks that every field has one).
 
 
-@_section
+@model
 class DutySection:
     """Who works at this desk, and in which zone and language."""
 
@@ -58,7 +57,7 @@ class DutySection:
     """How long after it was recorded a milestone pressed by mistake may be retracted (with a reason)."""
 
 
-@_section
+@model
 class DatabaseSection:
     """The event log."""
 
@@ -75,7 +74,7 @@ class DatabaseSection:
     `system.disk_low` (feed `dutydesk`, device `storage`), before writes fail; 0: no check."""
 
 
-@_section
+@model
 class AuditSection:
     """Anchoring the log: its chain head written outside the database (`dutydesk audit anchor`)."""
 
@@ -84,7 +83,7 @@ class AuditSection:
     it on another disk. When set, the running engine anchors at every handover and daily."""
 
 
-@_section
+@model
 class WatchdogSection:
     """`dutydesk watchdog`, run by a timer outside the engine (`dutydesk install-systemd`)."""
 
@@ -93,7 +92,7 @@ class WatchdogSection:
     outage)."""
 
 
-@_section
+@model
 class PlansSection:
     """The centre's own contingency plans, beside the bundled library."""
 
@@ -103,7 +102,7 @@ class PlansSection:
     """Roles the centre's plans may name besides the built-in ones (duty_officer, ...)."""
 
 
-@_section
+@model
 class CalendarSection:
     """The working-day calendar: the official holidays, and the centre's corrections."""
 
@@ -111,7 +110,7 @@ class CalendarSection:
     """A TOML file of days that differ from the official calendar, and the years confirmed."""
 
 
-@_section
+@model
 class MqttSection:
     """The broker alarms come from. The session is persistent (fixed client id, QoS 1), so what
     is published while dutydesk is down arrives when it comes back."""
@@ -142,7 +141,7 @@ class MqttSection:
     its last will when it dies), for monitoring beyond this machine."""
 
 
-@_section
+@model
 class PlaceSection:
     """Where a device is."""
 
@@ -154,7 +153,7 @@ class PlaceSection:
     """The floor (楼层)."""
 
 
-@_section
+@model
 class FeedSection:
     """One source of alarms: a topic filter read with one codec, from devices in one place."""
 
@@ -192,7 +191,7 @@ class FeedSection:
             raise ValueError("give either 'topic' (MQTT) or 'url' (a camera's alertStream)")
 
 
-@_section
+@model
 class InhibitSection:
     """An open incident of a `source` plan absorbs `target` alarm kinds at the same place."""
 
@@ -204,7 +203,7 @@ class InhibitSection:
     """The parts of the place the incident and the alarm must share."""
 
 
-@_section
+@model
 class AlarmsSection:
     """Per-kind flapping control, in seconds; keys may be patterns such as "cctv.*". And how
     alarms group into incidents (see `playbooks/correlation.py`)."""
@@ -224,7 +223,7 @@ class AlarmsSection:
 Tag = Annotated[str, Check(pattern=r"^[^\s,;:|]+$")]  # apprise reads ':' in a tag as a priority
 
 
-@_section
+@model
 class NotifySection:
     """Notifications through apprise: its own YAML file holds the destinations, by tag."""
 
@@ -258,7 +257,7 @@ class NotifySection:
             )
 
 
-@_section
+@model
 class EscalationSection:
     """An unacknowledged breach moves up `chain`; `delays[i]` (seconds) is the wait from chain[i]
     to chain[i+1], so there is one delay fewer than roles."""
@@ -276,7 +275,7 @@ class EscalationSection:
             )
 
 
-@_section
+@model
 class AckSection:
     """Acknowledging from a phone: signed links served by `dutydesk serve`, and SMS replies."""
 
@@ -297,7 +296,7 @@ class AckSection:
     """Requests one client may make at once before `rate` applies."""
 
 
-@_section
+@model
 class RectificationSection:
     """The rectification register (整改台账): the rule's period and when to remind."""
 
@@ -307,7 +306,7 @@ class RectificationSection:
     """Remind when this many working days are left."""
 
 
-@_section
+@model
 class ReportsSection:
     """The TrueType faces (TTF/TTC) the PDF embeds; none given: the Debian defaults that
     `scripts/setup` installs (see console/reports/fonts.py)."""
@@ -324,7 +323,7 @@ class ReportsSection:
     """抄送 in the 版记 of filed documents."""
 
 
-@_section
+@model
 class CentreSection:
     """The issuing unit, as its documents name it."""
 
@@ -334,7 +333,7 @@ class CentreSection:
     """The prefix of document numbers (发文字号): 机事〔2026〕12号."""
 
 
-@_section
+@model
 class SettingsFile:
     duty: DutySection = DutySection()
     database: DatabaseSection = DatabaseSection()
@@ -363,7 +362,7 @@ class SettingsFile:
                 raise ValueError(f"escalation.chain: unknown role {role!r}; known roles: {', '.join(known)}")
 
 
-@_section
+@model
 class OverrideDay:
     """A day that differs from the official calendar."""
 
@@ -375,7 +374,7 @@ class OverrideDay:
     """Why, as shown in the calendar (e.g. 国庆节)."""
 
 
-@_section
+@model
 class CalendarOverrides:
     """The calendar file (`[calendar] overrides`): the centre's corrections to the official days."""
 
@@ -430,7 +429,7 @@ def load_toml(path: Path, model: type[M]) -> M:
     try:
         return read(model, _read_toml(path))
     except ProblemsError as exc:
-        lines = (f"{path}: {key}: {why}" if key else f"{path}: {why}" for key, why in exc.problems)
+        lines = (f"{path}: {dotted(loc)}: {why}" if loc else f"{path}: {why}" for loc, why in exc.problems)
         raise SettingsError("\n".join(lines)) from None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from functools import cache
 
-from dutydesk.connectors.codecs.elevator import load_codebook
 from dutydesk.console.i18n import Translator
 from dutydesk.playbooks.vocab import Label
 
@@ -102,6 +101,9 @@ ALARM_KINDS: dict[str, Label] = {
 @cache
 def _elevator_kinds() -> dict[str, Label]:
     """The elevator faults' names from the default code book (the first name of each kind)."""
+    # the code book's reader loads pydantic: only when an elevator alarm is to be named
+    from dutydesk.connectors.codecs.elevator import load_codebook  # noqa: PLC0415
+
     kinds: dict[str, Label] = {}
     book = load_codebook()
     for fault in [*book.codes.values(), book.unknown_code]:

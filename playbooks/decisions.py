@@ -67,6 +67,7 @@ from dutydesk.playbooks.obligations import Deadlines, State, Status, evaluate
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import REGISTER_COMMANDS
 from dutydesk.playbooks.rules import ByHand, ByMilestone, ByReport, ByUpdate, Recurring
+from dutydesk.playbooks.typeddata import dump
 from dutydesk.playbooks.vocab import FINDINGS, Milestone
 
 ENGINE_ACTOR = "engine"  # the actor of what the engine decides by itself
@@ -186,7 +187,7 @@ class Decisions:
                     actor=command.actor,
                     drill=command.drill,
                     fingerprint=fingerprint,
-                    plan=plan.model_dump(mode="json"),
+                    plan=dump(plan),
                 )
             )
         prefix = ("D" if command.drill else "") + at.astimezone(self.deadlines.zone).strftime("%Y%m%d")

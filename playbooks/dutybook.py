@@ -18,6 +18,7 @@ from dutydesk.playbooks.eventplans import EventPlan
 from dutydesk.playbooks.events import Event, ObligationBreached, ObligationMet, ObligationWarned
 from dutydesk.playbooks.plans import Text
 from dutydesk.playbooks.routines import Routine
+from dutydesk.playbooks.typeddata import dump, read
 
 if TYPE_CHECKING:  # obligations imports the incident projection, which holds this book
     from dutydesk.playbooks.obligations import Deadlines
@@ -129,7 +130,7 @@ class PlannedEvent:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "plan": self.plan.model_dump(mode="json"),
+            "plan": dump(self.plan),
             "title": self.title,
             "place": self.place,
             "start": self.start.isoformat(),
@@ -143,7 +144,7 @@ class PlannedEvent:
     def from_dict(cls, data: dict[str, Any]) -> PlannedEvent:
         return cls(
             id=data["id"],
-            plan=EventPlan.model_validate(data["plan"]),
+            plan=read(EventPlan, data["plan"]),
             title=data["title"],
             place=data["place"],
             start=datetime.fromisoformat(data["start"]),
@@ -174,7 +175,7 @@ class DutyBook:
     def apply(self, event: Event) -> None:
         match event:
             case RoutineRegistered(routine=routine_id, definition=definition):
-                routine = Routine.model_validate(definition) if definition is not None else None
+                routine = read(Routine, definition) if definition is not None else None
                 record = self.routines.get(routine_id)
                 start = owed_from(routine, event.at) if routine is not None else event.at
                 if record is None:
@@ -186,7 +187,7 @@ class DutyBook:
             case EventScheduled():
                 self.events[event.event] = PlannedEvent(
                     id=event.event,
-                    plan=EventPlan.model_validate(event.plan),
+                    plan=read(EventPlan, event.plan),
                     title=event.title,
                     place=event.place,
                     start=event.start,
@@ -253,7 +254,7 @@ class DutyBook:
             "routines": [
                 [
                     rid,
-                    r.routine.model_dump(mode="json", by_alias=True) if r.routine else None,
+                    dump(r.routine) if r.routine else None,
                     r.fingerprint,
                     r.since.isoformat(),
                     r.cursor.isoformat(),
@@ -271,7 +272,7 @@ class DutyBook:
         return cls(
             routines={
                 rid: RoutineRecord(
-                    Routine.model_validate(d) if d else None,
+                    read(Routine, d) if d else None,
                     fp,
                     _time(since),
                     _time(cursor),

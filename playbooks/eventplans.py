@@ -15,14 +15,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import yaml
-from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
-
 from dutydesk.playbooks.durations import Duration
-from dutydesk.playbooks.plans import DurationField, Identifier, Notify, Text
-from dutydesk.playbooks.routines import OffsetField, Source, _Model, _unknown_role
+from dutydesk.playbooks.plans import DurationField, Identifier, Notify, TextField
+from dutydesk.playbooks.routines import OffsetField, Source, _unknown_role
+from dutydesk.playbooks.typeddata import Check, Parse, dumps, model
 from dutydesk.playbooks.vocab import ROLES
-from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_of, read_model
+from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_in, line_of, read_model
 
 _ANCHORED = re.compile(r"^\s*(.+?)\s+(before|after)\s+(start|end)\s*$")
 
@@ -54,18 +52,21 @@ class Anchored:
         return f"{self.amount} {'before' if self.before else 'after'} {self.anchor.value}"
 
 
-def _anchored(value: Any) -> Any:
-    return Anchored.parse(value) if isinstance(value, str) else value
+def _anchored(value: Any) -> Anchored:
+    if not isinstance(value, str):
+        raise TypeError(f"cannot read {value!r}; write e.g. '60m before start' or '2wd after end'")
+    return Anchored.parse(value)
 
 
-AnchoredField = Annotated[Anchored, BeforeValidator(_anchored), PlainSerializer(str, return_type=str)]
+AnchoredField = Annotated[Anchored, Parse(_anchored, str)]
 
 
-class Task(_Model):
+@model
+class Task:
     """One thing the event owes: once (`due`), or each `every` so long from start to end."""
 
     id: Identifier
-    title: Text
+    title: TextField
     role: str
     due: AnchoredField | None = None
     every: DurationField | None = None
@@ -74,21 +75,20 @@ class Task(_Model):
     breach: OffsetField | None = None
     notify: Notify | None = None
 
-    @model_validator(mode="after")
-    def _once_or_recurring(self) -> Task:
+    def __post_init__(self) -> None:
         if (self.due is None) == (self.every is None):
             raise ValueError("give either 'due' (once) or 'every' (rounds while the event runs)")
         if self.every is not None and (self.every.is_workdays or self.every.amount == 0):
             raise ValueError("'every' is a positive number of minutes or hours")
-        return self
 
 
-class EventPlan(_Model):
+@model
+class EventPlan:
     id: Identifier
-    title: Text
-    description: Text | None = None
+    title: TextField
+    description: TextField | None = None
     notify: Notify = Notify(warning=("duty_officer",), breach=("duty_officer", "leader_on_duty"))
-    tasks: tuple[Task, ...] = Field(min_length=1)
+    tasks: Annotated[tuple[Task, ...], Check(min_length=1)]
 
     def task(self, task_id: str) -> Task:
         for task in self.tasks:
@@ -101,7 +101,7 @@ class EventPlan(_Model):
         return tuple(own if own is not None else getattr(self.notify, stage) or ())
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        return hashlib.sha256(dumps(self).encode()).hexdigest()[:16]
 
 
 def parse_event_plan(text: str, path: str, *, roles: Collection[str] = ROLES) -> EventPlan:
@@ -142,7 +142,7 @@ def load_event_plans(
             errors.extend(exc.errors)
             continue
         if plan.id in plans:
-            line = line_of(yaml.compose(source.text, Loader=yaml.SafeLoader), ["id"])
+            line = line_in(source.text, ["id"])
             errors.append(SourceError(source.path, line, f"duplicate event plan id {plan.id!r}"))
             continue
         plans[plan.id] = plan

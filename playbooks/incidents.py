@@ -38,6 +38,7 @@ from dutydesk.playbooks.events import (
 from dutydesk.playbooks.notices import NoticeBook
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.rectification import REGISTER_EVENTS, Item, Register
+from dutydesk.playbooks.typeddata import dump, read
 from dutydesk.playbooks.vocab import Milestone, Severity
 
 OccurrenceKey = tuple[str, int]  # (obligation id, occurrence number from 1)
@@ -255,7 +256,7 @@ class Projection:
         if isinstance(event, REGISTER_EVENTS):
             return self.register.apply(event)
         if isinstance(event, PlanRegistered):
-            self.plans[event.fingerprint] = Plan.model_validate(event.plan)
+            self.plans[event.fingerprint] = read(Plan, event.plan)
             return None
         if isinstance(event, DocumentNumbered):
             self.numbers[(event.document, event.subject)] = event.number
@@ -300,7 +301,7 @@ class Projection:
             "version": SNAPSHOT_VERSION,
             "seq": self.seq,
             "last_at": self.last_at.isoformat() if self.last_at else None,
-            "plans": {fp: p.model_dump(mode="json") for fp, p in self.plans.items()},
+            "plans": {fp: dump(p) for fp, p in self.plans.items()},
             "daily": self.daily,
             "open": live,
             "closed": dormant,
@@ -319,7 +320,7 @@ class Projection:
         projection = cls()
         projection.seq = data["seq"]
         projection.last_at = _time(data["last_at"]) if data["last_at"] else None
-        projection.plans.update({fp: Plan.model_validate(p) for fp, p in data["plans"].items()})
+        projection.plans.update({fp: read(Plan, p) for fp, p in data["plans"].items()})
         projection.daily = dict(data["daily"])
         projection.incidents.restore(data["open"], data["closed"])
         projection.alarms.restore(data["alarms"])

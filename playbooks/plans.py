@@ -7,18 +7,10 @@ import functools
 import hashlib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    ValidationError,
-    model_validator,
-)
+if TYPE_CHECKING:
+    import yaml
 
 from dutydesk.playbooks.durations import Duration
 from dutydesk.playbooks.rules import (
@@ -32,83 +24,88 @@ from dutydesk.playbooks.rules import (
     met_by,
     shorter,
 )
+from dutydesk.playbooks.typeddata import Check, Parse, ProblemsError, dumps, model, read
 from dutydesk.playbooks.vocab import ROLES, Label, Milestone, Severity
-from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_of, load_yaml, read_model
+from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_in, line_of, load_yaml, read_model
 
 
-def _text(value: Any) -> Any:
-    if isinstance(value, str):
-        return {"zh": value, "en": value}
-    if isinstance(value, dict) and value.keys() and value.keys() <= {"zh", "en"}:
-        only = next(iter(value.values()))
-        return {"zh": value.get("zh", only), "en": value.get("en", only)}
-    return value
+def _severity(value: Any) -> Severity:
+    if not isinstance(value, str):
+        raise TypeError(f"should be a severity such as 'major', not {value!r}")
+    return Severity.parse(value)
 
 
-def _severity(value: Any) -> Any:
-    return Severity.parse(value) if isinstance(value, str) else value
+def _duration(value: Any) -> Duration:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise TypeError(f"should be a duration such as '15m', not {value!r}")
+    return Duration.parse(str(value))
 
 
-def _duration(value: Any) -> Any:
-    return Duration.parse(str(value)) if isinstance(value, str | int) else value
+SeverityField = Annotated[Severity, Parse(_severity, lambda s: s.id)]
+DurationField = Annotated[Duration, Parse(_duration, str)]
+Identifier = Annotated[str, Check(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
 
 
-SeverityField = Annotated[
-    Severity, BeforeValidator(_severity), PlainSerializer(lambda s: s.id, return_type=str)
-]
-DurationField = Annotated[Duration, BeforeValidator(_duration), PlainSerializer(str, return_type=str)]
-Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Text(_Model):
+@dataclass(frozen=True, slots=True)
+class Text:
     """Free text in Chinese and English; a plain string serves both."""
 
     zh: str
     en: str
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_string(cls, value: Any) -> Any:
-        return _text(value)
-
     def get(self, lang: str) -> str:
         return Label(self.zh, self.en).get(lang)
 
+    @classmethod
+    def read(cls, value: Any) -> Text:
+        if isinstance(value, str):
+            return cls(value, value)
+        if isinstance(value, dict) and value.keys() and value.keys() <= {"zh", "en"}:
+            only = next(iter(value.values()))
+            zh, en = value.get("zh", only), value.get("en", only)
+            if isinstance(zh, str) and isinstance(en, str):
+                return cls(zh, en)
+        raise ValueError(f"should be a text, or a mapping of 'zh' and 'en' texts, not {value!r}")
 
-class WarningRule(_Model):
+    def write(self) -> dict[str, str]:
+        return {"zh": self.zh, "en": self.en}
+
+
+TextField = Annotated[Text, Parse(Text.read, Text.write)]
+
+
+@model
+class WarningRule:
     """When to warn before a deadline: at a fraction of the time allowed, or a lead time before it."""
 
-    fraction: float | None = Field(default=None, gt=0, lt=1)
+    fraction: Annotated[float, Check(gt=0, lt=1)] | None = None
     before: DurationField | None = None
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> WarningRule:
+    def __post_init__(self) -> None:
         if (self.fraction is None) == (self.before is None):
             raise ValueError("give either 'fraction' or 'before'")
-        return self
 
 
-class Notify(_Model):
+@model
+class Notify:
     """Roles told when an obligation warns and when it is breached."""
 
     warning: tuple[str, ...] | None = None
     breach: tuple[str, ...] | None = None
 
 
-class Condition(_Model):
+@model
+class Condition:
     """An obligation that applies only at a severity or above, or only when urgent."""
 
     severity: SeverityField | None = None
     urgent: bool | None = None
 
 
-class Obligation(_Model):
+@model
+class Obligation:
     id: Identifier
-    title: Text
+    title: TextField
     role: str
     after: str = Milestone.RECEIVED.value
     due: DurationField | None = None
@@ -119,7 +116,7 @@ class Obligation(_Model):
     warning: WarningRule | None = None
     notify: Notify | None = None
     when: Condition | None = None
-    guidance: Text | None = None
+    guidance: TextField | None = None
 
     @functools.cached_property
     def timing(self) -> Timing:
@@ -150,36 +147,40 @@ class Obligation(_Model):
         return self.timing.limit(urgent)
 
 
-class EscalationRule(_Model):
+@model
+class EscalationRule:
     """At this severity or above, these roles are told too (重大及以上同步报同级党委政府)."""
 
     severity: SeverityField
     notify: tuple[str, ...]
 
 
-class Triggers(_Model):
+@model
+class Triggers:
     alarms: tuple[str, ...] = ()  # alarm kinds or patterns that start the plan
     reports: tuple[str, ...] = ()  # report types (phone, OA, on site) that start it
     zones: tuple[str, ...] = ()  # if given, only alarms in these zones (patterns) start it
 
 
-class Specialist(_Model):
-    name: Text
+@model
+class Specialist:
+    name: TextField
     contact: str | None = None
 
 
-class Plan(_Model):
+@model
+class Plan:
     id: Identifier
-    title: Text
-    description: Text | None = None
+    title: TextField
+    description: TextField | None = None
     triggers: Triggers = Triggers()
     severity: SeverityField = Severity.GENERAL
     warning: WarningRule = WarningRule(fraction=0.8)
     notify: Notify = Notify(warning=("duty_officer",), breach=("duty_officer", "leader_on_duty"))
     escalation: tuple[EscalationRule, ...] = ()
-    measures: tuple[Text, ...] = ()
+    measures: tuple[TextField, ...] = ()
     specialists: tuple[Specialist, ...] = ()
-    obligations: tuple[Obligation, ...] = Field(min_length=1)
+    obligations: Annotated[tuple[Obligation, ...], Check(min_length=1)]
 
     def obligation(self, obligation_id: str) -> Obligation:
         for obligation in self.obligations:
@@ -203,7 +204,7 @@ class Plan(_Model):
         return tuple(dict.fromkeys(roles))
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        return hashlib.sha256(dumps(self).encode()).hexdigest()[:16]
 
 
 __all__ = ["MET_BY_MANUAL", "MET_BY_UPDATE", "Obligation", "Plan", "PlanSource", "load_plans", "parse_plan"]
@@ -246,16 +247,16 @@ def _salvage(text: str, path: str) -> tuple[Plan, yaml.Node | None, list[int]] |
     kept, where = [], []
     for index, raw in enumerate(data["obligations"]):
         try:
-            kept.append(Obligation.model_validate(raw))
+            kept.append(read(Obligation, raw))
             where.append(index)
-        except ValidationError:
+        except ProblemsError:
             continue
     rest = {key: value for key, value in data.items() if key != "obligations"}
     while True:  # leave out the plan's keys that do not validate, until the rest does
         try:
-            return Plan.model_validate({**rest, "obligations": kept}), root, where
-        except ValidationError as exc:
-            bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]} & rest.keys()
+            return read(Plan, {**rest, "obligations": kept}), root, where
+        except ProblemsError as exc:
+            bad = {str(loc[0]) for loc, _ in exc.problems if loc} & rest.keys()
             if not bad:
                 return None
             for name in bad:
@@ -387,7 +388,7 @@ def load_plans(
             errors.extend(exc.errors)
             continue
         if plan.id in plans:
-            line = line_of(yaml.compose(source.text, Loader=yaml.SafeLoader), ["id"])
+            line = line_in(source.text, ["id"])
             errors.append(
                 PlanError(source.path, line, f"duplicate plan id {plan.id!r} (also in {where[plan.id]})")
             )

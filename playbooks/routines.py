@@ -11,24 +11,17 @@ import enum
 import hashlib
 import re
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
-
 from dutydesk.playbooks.durations import Duration
-from dutydesk.playbooks.plans import DurationField, Identifier, Notify, Text
+from dutydesk.playbooks.plans import DurationField, Identifier, Notify, TextField
+from dutydesk.playbooks.typeddata import Parse, dumps, model
 from dutydesk.playbooks.vocab import ROLES
 from dutydesk.playbooks.workdays import WorkCalendar
-from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_of, read_model
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
+from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_in, line_of, read_model
 
 _OFFSET = re.compile(r"^\s*(.+?)\s+(before|after)\s*$")
 
@@ -59,16 +52,18 @@ class Offset:
         return f"{self.amount} {'before' if self.before else 'after'}"
 
 
-def _offset(value: Any) -> Any:
-    return Offset.parse(str(value)) if isinstance(value, str | int) else value
+def _offset(value: Any) -> Offset:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise TypeError(f"should be an offset such as '5m after', not {value!r}")
+    return Offset.parse(str(value))
 
 
-OffsetField = Annotated[Offset, BeforeValidator(_offset), PlainSerializer(str, return_type=str)]
+OffsetField = Annotated[Offset, Parse(_offset, str)]
 
 
-def _clock_time(value: Any) -> Any:
+def _clock_time(value: Any) -> time:
     """`"08:30"`, and the `510` YAML 1.1 makes of an unquoted `8:30` (minutes, sexagesimal)."""
-    if isinstance(value, int) and 0 <= value < 24 * 60:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
         return time(value // 60, value % 60)
     if isinstance(value, str) and value.strip() == "24:00":
         return time.max
@@ -76,15 +71,15 @@ def _clock_time(value: Any) -> Any:
         try:
             return time.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"cannot read time of day {value!r}; write HH:MM, e.g. 08:30") from None
-    return value
+            pass
+    raise ValueError(f"cannot read time of day {value!r}; write HH:MM, e.g. 08:30")
 
 
 def clock_text(value: time) -> str:
     return "24:00" if value == time.max else value.strftime("%H:%M")
 
 
-ClockTime = Annotated[time, BeforeValidator(_clock_time), PlainSerializer(clock_text, return_type=str)]
+ClockTime = Annotated[time, Parse(_clock_time, clock_text)]
 
 
 class Days(enum.StrEnum):
@@ -106,18 +101,20 @@ class Weekday(enum.StrEnum):
         return list(Weekday).index(self)
 
 
-class Weekly(_Model):
+@model
+class Weekly:
     day: Weekday
     at: ClockTime
 
 
-class Schedule(_Model):
+@model
+class Schedule:
     """When the occurrences fall: exactly one of `every` (within `from`..`to`), `at`, `shifts`,
     `daily` or `weekly`; on every day or on working days only. A window whose `to` is earlier
     than its `from` runs past midnight and belongs to the day it starts on."""
 
     every: DurationField | None = None
-    from_: ClockTime = Field(default=time(0, 0), alias="from")
+    from_: ClockTime = field(default=time(0, 0), metadata={"key": "from"})
     to: ClockTime = time.max
     at: tuple[ClockTime, ...] = ()
     shifts: tuple[ClockTime, ...] = ()  # the shift changes (交接班), e.g. [08:30, 17:30]
@@ -125,8 +122,7 @@ class Schedule(_Model):
     weekly: Weekly | None = None
     days: Days = Days.EVERY
 
-    @model_validator(mode="after")
-    def _one_kind(self) -> Schedule:
+    def __post_init__(self) -> None:
         given = [name for name in ("every", "at", "shifts", "daily", "weekly") if getattr(self, name)]
         if len(given) != 1:
             raise ValueError("give exactly one of 'every', 'at', 'shifts', 'daily' or 'weekly'")
@@ -134,7 +130,6 @@ class Schedule(_Model):
             raise ValueError("'every' is a positive number of minutes or hours")
         if self.every is None and (self.from_ != time(0) or self.to != time.max):
             raise ValueError("'from' and 'to' bound an 'every' schedule")
-        return self
 
     def times(self) -> list[timedelta]:
         """The occurrences of one service day, as offsets from its midnight (sorted, unique)."""
@@ -164,13 +159,14 @@ def _since_midnight(t: time) -> timedelta:
     return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second)
 
 
-class Routine(_Model):
+@model
+class Routine:
     id: Identifier
-    title: Text
-    description: Text | None = None
+    title: TextField
+    description: TextField | None = None
     role: str
     schedule: Schedule
-    checklist: tuple[Text, ...] = ()
+    checklist: tuple[TextField, ...] = ()
     window: DurationField = Duration.parse("30m")  # how early a round counts for its occurrence
     warning: OffsetField = Offset.parse("5m after")  # not logged by then: warn
     breach: OffsetField = Offset.parse("15m after")  # not logged by then: missed (breached)
@@ -178,7 +174,7 @@ class Routine(_Model):
     plan: Identifier | None = None  # the plan an abnormal round opens an incident with
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+        return hashlib.sha256(dumps(self).encode()).hexdigest()[:16]
 
     def targets(self, stage: str) -> tuple[str, ...]:
         return tuple(getattr(self.notify, stage) or ())
@@ -258,14 +254,15 @@ def load_routines(
         except SourceErrors as exc:
             errors.extend(exc.errors)
             continue
-        root = yaml.compose(source.text, Loader=yaml.SafeLoader)
         if routine.id in routines:
             errors.append(
-                SourceError(source.path, line_of(root, ["id"]), f"duplicate routine id {routine.id!r}")
+                SourceError(source.path, line_in(source.text, ["id"]), f"duplicate routine id {routine.id!r}")
             )
             continue
         if plans is not None and routine.plan is not None and routine.plan not in plans:
-            errors.append(SourceError(source.path, line_of(root, ["plan"]), f"no plan {routine.plan!r}"))
+            errors.append(
+                SourceError(source.path, line_in(source.text, ["plan"]), f"no plan {routine.plan!r}")
+            )
             continue
         routines[routine.id] = routine
     return routines, errors

@@ -27,6 +27,7 @@ from dutydesk.playbooks.events import (
 )
 from dutydesk.playbooks.obligations import Deadlines, State
 from dutydesk.playbooks.routines import Routine
+from dutydesk.playbooks.typeddata import dump
 from dutydesk.playbooks.vocab import Source
 
 RECENT = timedelta(days=2)  # how far back a round looks for the occurrence it meets
@@ -129,7 +130,7 @@ class Timetable:
                     actor=ENGINE_ACTOR,
                     routine=routine_id,
                     fingerprint=fingerprint,
-                    definition=routine.model_dump(mode="json", by_alias=True) if routine else None,
+                    definition=dump(routine) if routine else None,
                 )
             )
         return out
@@ -291,7 +292,7 @@ class Timetable:
             actor=command.actor,
             event=f"{prefix}-{self.book.daily.get(prefix, 0) + 1:02d}",
             plan_id=plan.id,
-            plan=plan.model_dump(mode="json"),
+            plan=dump(plan),
             title=command.title.strip(),
             place=command.place.strip(),
             start=command.start,

@@ -1,16 +1,19 @@
-"""Data files in YAML (plans, drill scenarios) read into validated models, with every problem
-reported as `PATH:LINE: message`."""
+"""Data files in YAML (plans, routines, event plans, drill scenarios) read into dataclasses
+(`typeddata`), with every problem reported as `PATH:LINE: message`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
-from pydantic import BaseModel, ValidationError
+if TYPE_CHECKING:  # PyYAML loads when a file is read: commands that read only the log start without it
+    import yaml
 
-M = TypeVar("M", bound=BaseModel)
+from dutydesk.playbooks.typeddata import ProblemsError, dotted, read
+
+M = TypeVar("M")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,28 +32,36 @@ class SourceErrors(Exception):  # noqa: N818 - a list of SourceError
         self.errors = tuple(errors)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that notes every mapping with the same key twice (PyYAML keeps the last), so
-    that one run reports them all beside the file's other problems."""
+@functools.cache
+def _unique_key_loader() -> type[yaml.SafeLoader]:
+    import yaml  # noqa: PLC0415 - see TYPE_CHECKING
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[tuple[int, str]] = []  # (line, message)
+    class UniqueKeyLoader(yaml.SafeLoader):
+        """A safe loader that notes every mapping with the same key twice (PyYAML keeps the last),
+        so that one run reports them all beside the file's other problems."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                self.duplicates.append((key_node.start_mark.line + 1, f"duplicate key {key!r}"))
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.duplicates: list[tuple[int, str]] = []  # (line, message)
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    self.duplicates.append((key_node.start_mark.line + 1, f"duplicate key {key!r}"))
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def load_yaml(text: str, path: str) -> tuple[Any, yaml.Node | None, list[SourceError]]:
     """The data, its node tree (for lines) and the duplicate keys found; bad YAML raises."""
+    import yaml  # noqa: PLC0415 - see TYPE_CHECKING
+
     try:
-        loader = _UniqueKeyLoader(text)
+        loader = _unique_key_loader()(text)
         try:
             data = loader.get_single_data()
         finally:
@@ -61,11 +72,14 @@ def load_yaml(text: str, path: str) -> tuple[Any, yaml.Node | None, list[SourceE
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise SourceErrors([SourceError(path, line, f"bad YAML: {problem}")]) from None
-    return data, root, [SourceError(path, line, message) for line, message in loader.duplicates]
+    duplicates = getattr(loader, "duplicates", [])
+    return data, root, [SourceError(path, line, message) for line, message in duplicates]
 
 
 def line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
     """The 1-based line of the node at `loc`, or of the deepest ancestor that exists."""
+    import yaml  # noqa: PLC0415 - see TYPE_CHECKING
+
     if node is None:
         return 1
     line = node.start_mark.line + 1
@@ -84,11 +98,11 @@ def line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
     return line
 
 
-def dotted(loc: Iterable[int | str]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+def line_in(text: str, loc: Sequence[int | str]) -> int:
+    """The line of `loc` in a YAML text that has been read before."""
+    import yaml  # noqa: PLC0415 - see TYPE_CHECKING
+
+    return line_of(yaml.compose(text, Loader=yaml.SafeLoader), loc)
 
 
 def read_model(text: str, path: str, model: type[M], what: str) -> tuple[M, yaml.Node | None]:
@@ -98,20 +112,17 @@ def read_model(text: str, path: str, model: type[M], what: str) -> tuple[M, yaml
     if not isinstance(data, dict):
         raise SourceErrors([SourceError(path, 1, f"a {what} file holds one mapping (id, title, ...)")])
     try:
-        validated = model.model_validate(data)
-    except ValidationError as exc:
+        validated = read(model, data)
+    except ProblemsError as exc:
         raise SourceErrors([*duplicates, *schema_errors(exc, path, root)]) from None
     if duplicates:
         raise SourceErrors(duplicates)
     return validated, root
 
 
-def schema_errors(exc: ValidationError, path: str, root: yaml.Node | None) -> list[SourceError]:
-    """Each of pydantic's complaints as `PATH:LINE: where: message`."""
-    errors = []
-    for err in exc.errors():
-        loc = [p for p in err["loc"] if isinstance(p, int | str)]
-        message = err["msg"].removeprefix("Value error, ")
-        where = dotted(loc)
-        errors.append(SourceError(path, line_of(root, loc), f"{where}: {message}" if where else message))
-    return errors
+def schema_errors(exc: ProblemsError, path: str, root: yaml.Node | None) -> list[SourceError]:
+    """Each problem as `PATH:LINE: where: message`."""
+    return [
+        SourceError(path, line_of(root, loc), f"{dotted(loc)}: {message}" if loc else message)
+        for loc, message in exc.problems
+    ]

@@ -6,42 +6,36 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import field
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-
-from dutydesk.playbooks.plans import Text
-from dutydesk.playbooks.vocab import Severity, Source
+from dutydesk.playbooks.plans import Identifier, SeverityField, TextField
+from dutydesk.playbooks.typeddata import Check, Parse, model
+from dutydesk.playbooks.vocab import Source
 from dutydesk.playbooks.yamlfile import SourceError, SourceErrors, line_of, read_model
 
 _DELAY = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
 
 
-def _delay(value: Any) -> Any:
+def _delay(value: Any) -> timedelta:
     """`90s`, `2m`, `1h30m` -> timedelta."""
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DELAY.match(value)
-        if match is None or not any(match.groups()):
-            raise ValueError(f"cannot read {value!r}; write e.g. 30s, 2m, 1h30m")
-        hours, minutes, seconds = (int(g or 0) for g in match.groups())
-        return timedelta(hours=hours, minutes=minutes, seconds=seconds)
-    return value
+    match = _DELAY.match(value) if isinstance(value, str) else None
+    if match is None or not any(match.groups()):
+        raise ValueError(f"cannot read {value!r}; write e.g. 30s, 2m, 1h30m")
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
 
-Delay = Annotated[timedelta, BeforeValidator(_delay)]
-Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
+Delay = Annotated[timedelta, Parse(_delay, lambda d: f"{int(d.total_seconds())}s")]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Publication(_Model):
+@model
+class Publication:
     """A message in a device's own format (a mapping is sent as compact JSON). `{n}` in the topic
     or the payload is the repetition's number."""
 
@@ -57,7 +51,8 @@ class Publication(_Model):
         return text.replace("{n}", str(n)).encode()
 
 
-class Report(_Model):
+@model
+class Report:
     """A manual report: a phone call, the OA system, someone on site."""
 
     plan: str
@@ -65,27 +60,25 @@ class Report(_Model):
     source: Source = Source.PHONE
     location: str | None = None
     urgent: bool = False
-    severity: (
-        Annotated[Severity, BeforeValidator(lambda v: Severity.parse(v) if isinstance(v, str) else v)] | None
-    ) = None
+    severity: SeverityField | None = None
 
 
-class Repeat(_Model):
-    count: int = Field(ge=1, le=100_000)
+@model
+class Repeat:
+    count: Annotated[int, Check(ge=1, le=100_000)]
     every: Delay
 
 
-class Injection(_Model):
+@model
+class Injection:
     at: Delay
     publish: Publication | None = None
     report: Report | None = None
     repeat: Repeat | None = None
 
-    @model_validator(mode="after")
-    def _one_kind(self) -> Injection:
+    def __post_init__(self) -> None:
         if (self.publish is None) == (self.report is None):
             raise ValueError("an injection either publishes a message or makes a report")
-        return self
 
     def times(self) -> Iterable[tuple[timedelta, int]]:
         """(when, repetition number) for every occurrence."""
@@ -99,7 +92,8 @@ class Injection(_Model):
 ACTIONS = ("report", "arrive", "update", "stabilise", "investigated", "done", "close", "urgent")
 
 
-class Response(_Model):
+@model
+class Response:
     """A scripted responder: once an incident of `plan` opens, do this `after` its receipt
     (and again `every` so often, `until` that long after receipt)."""
 
@@ -110,49 +104,48 @@ class Response(_Model):
     every: Delay | None = None
     until: Delay | None = None
 
-    @model_validator(mode="after")
-    def _done_names_obligation(self) -> Response:
+    def __post_init__(self) -> None:
         if (self.do == "done") != (self.obligation is not None):
             raise ValueError("'done' names the obligation it ticks off, and only 'done' does")
         if self.until is not None and self.every is None:
             raise ValueError("'until' belongs to a recurring response ('every')")
-        return self
 
 
-class Expectation(_Model):
+@model
+class Expectation:
     """What the drill should show: this plan's obligation met (or breached), or this many
     incidents of the plan on the board (an alarm flood must not splinter it)."""
 
     plan: str
     obligation: str | None = None
     state: Literal["met", "breached"] = "met"
-    incidents: int | None = Field(default=None, ge=0)
+    incidents: Annotated[int, Check(ge=0)] | None = None
 
-    @model_validator(mode="after")
-    def _one_thing(self) -> Self:
+    def __post_init__(self) -> None:
         if (self.obligation is None) == (self.incidents is None):
             raise ValueError("an expectation names either an 'obligation' or a number of 'incidents'")
-        return self
 
 
-class ScenarioFeed(_Model):
+@model
+class ScenarioFeed:
     name: Identifier
     topic: str | tuple[str, ...]
     codec: str
     site: str | None = None
     building: str | None = None
     floor: str | None = None
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = field(default_factory=dict)
 
 
-class Scenario(_Model):
+@model
+class Scenario:
     id: Identifier
-    title: Text
-    description: Text | None = None
+    title: TextField
+    description: TextField | None = None
     duration: Delay
     seed: int = 1
     feeds: tuple[ScenarioFeed, ...] = ()
-    injections: tuple[Injection, ...] = Field(min_length=1)
+    injections: Annotated[tuple[Injection, ...], Check(min_length=1)]
     responders: tuple[Response, ...] = ()
     expect: tuple[Expectation, ...] = ()
 

@@ -24,6 +24,7 @@ from dutydesk.playbooks.routines import (
     occurrences,
     parse_routine,
 )
+from dutydesk.playbooks.typeddata import dump, read
 from dutydesk.playbooks.workdays import WorkCalendar
 from dutydesk.playbooks.yamlfile import SourceErrors
 from tests.conftest import SHANGHAI
@@ -39,8 +40,8 @@ WINTER = datetime(2025, 12, 29, tzinfo=SHANGHAI)
 clock_times = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
 schedules = st.one_of(
     st.builds(
-        lambda every, start, end, days: Schedule.model_validate(
-            {"every": f"{every}m", "from": start, "to": end, "days": days}
+        lambda every, start, end, days: read(
+            Schedule, {"every": f"{every}m", "from": start, "to": end, "days": days}
         ),
         st.sampled_from([15, 30, 45, 60, 90, 120, 240]),
         clock_times,
@@ -48,12 +49,12 @@ schedules = st.one_of(
         st.sampled_from(list(Days)),
     ),
     st.builds(
-        lambda ats, days: Schedule.model_validate({"at": sorted(ats), "days": days}),
+        lambda ats, days: read(Schedule, {"at": sorted(ats), "days": days}),
         st.sets(clock_times, min_size=1, max_size=4),
         st.sampled_from(list(Days)),
     ),
     st.builds(
-        lambda at, day, days: Schedule.model_validate({"weekly": {"day": day, "at": at}, "days": days}),
+        lambda at, day, days: read(Schedule, {"weekly": {"day": day, "at": at}, "days": days}),
         clock_times,
         st.sampled_from(["mon", "fri", "sat", "sun"]),
         st.sampled_from(list(Days)),
@@ -123,7 +124,7 @@ def test_working_day_round_follows_holidays_and_adjusted_working_days() -> None:
 
 
 def test_a_night_window_runs_past_midnight_and_belongs_to_the_day_it_starts() -> None:
-    night = Schedule.model_validate({"every": "2h", "from": "22:00", "to": "06:00", "days": "workdays"})
+    night = read(Schedule, {"every": "2h", "from": "22:00", "to": "06:00", "days": "workdays"})
     # Friday 2 Jan 2026 is a holiday, Sunday 4 Jan is worked: the night from Sunday into Monday runs,
     # the night from Friday into Saturday does not
     start = datetime(2026, 1, 2, 12, tzinfo=SHANGHAI)
@@ -226,8 +227,8 @@ def test_a_large_event_owes_a_drill_hourly_rounds_and_a_review_in_working_days()
 
 def test_a_routine_serialises_and_reads_back_the_same() -> None:
     for routine in ROUTINES.values():
-        again = Routine.model_validate(routine.model_dump(mode="json", by_alias=True))
-        assert again.model_dump() == routine.model_dump()
+        again = read(Routine, dump(routine))
+        assert again == routine
         assert again.fingerprint() == routine.fingerprint()
 
 

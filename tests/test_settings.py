@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from dutydesk.connectors import typedtoml
 from dutydesk.connectors.application.factories import apprise_path, deadlines, feeds, load_calendar
 from dutydesk.connectors.settings import CalendarOverrides, SettingsError, SettingsFile, load_settings
+from dutydesk.playbooks import typeddata
 
 
 @pytest.mark.parametrize("root", [SettingsFile, CalendarOverrides])
 def test_every_setting_is_documented_where_it_is_declared(root: type) -> None:
-    sections = list(typedtoml.sections(root))
+    sections = list(typeddata.sections(root))
     assert len(sections) > 1
     for section in sections:
         if section is not SettingsFile:  # the file's sections are documented as classes
             assert section.__doc__, section.__name__
-            docs = typedtoml.documentation(section)
+            docs = typeddata.documentation(section)
             for field in dataclasses.fields(section):
                 assert docs.get(field.name), f"{section.__name__}.{field.name} has no docstring"
 
@@ -84,5 +84,5 @@ def test_a_file_the_settings_name_must_exist(tmp_path: Path) -> None:
         load_calendar(settings)
     (tmp_path / "bad.toml").write_text('[[days]]\ndate = 2026-11-23\ntype = "maybe"\n', encoding="utf-8")
     settings = load_settings(write(tmp_path, '[calendar]\noverrides = "bad.toml"\n'))
-    with pytest.raises(SettingsError, match=r"bad\.toml: days\.0\.type: "):
+    with pytest.raises(SettingsError, match=r"bad\.toml: days\[0\]\.type: "):
         load_calendar(settings)

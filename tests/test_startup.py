@@ -109,6 +109,7 @@ def test_listing_incidents_loads_no_client_nor_report_library(tmp_path: Path) ->
     modules = loaded_by(tmp_path, "incidents", "list")
     assert heavy(modules, HEAVY) == []
     assert "dutydesk.playbooks.engine" in modules  # it does need the engine
+    assert heavy(modules, ("pydantic", "pydantic_core", "yaml")) == []  # not to read the log
 
 
 def every_parser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dutydesk.connectors.settings import CalendarOverrides, Settings, SettingsError, load_toml
-from dutydesk.connectors.typedtoml import given
+from dutydesk.playbooks.typeddata import given
 from dutydesk.playbooks.workdays import DayOverride, WorkCalendar
 
 # The engine's models load only when a command builds them: `calendar is-workday` and `--help`

@@ -16,6 +16,7 @@ from dutydesk.playbooks.events import PlanRegistered
 from dutydesk.playbooks.kpi import ALARM_FACTS, MERGED_FACTS, Kpi, KpiBuilder, Period
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
+from dutydesk.playbooks.typeddata import read
 
 EARLY = timedelta(days=1)  # how long before its deadline a round or task may be met and count
 Progress = Callable[[str, float], None]  # (stage, fraction done)
@@ -36,7 +37,7 @@ async def read_kpi(
     for recorded in await store.registered_plans():
         event = recorded.event
         assert isinstance(event, PlanRegistered)
-        builder.plan(event.fingerprint, Plan.model_validate(event.plan))
+        builder.plan(event.fingerprint, read(Plan, event.plan))
     first = period.start.date()
     days = (period.end.date() - first).days
     for drill in (False, True):

@@ -9,6 +9,7 @@ build `Recorded` from them, so a fake and a database agree to the byte.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
@@ -17,8 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
-
-from pydantic_core import to_json
 
 from dutydesk.connectors.store.port import FactRow, Recorded, Verification
 from dutydesk.playbooks.engine import Keyed
@@ -61,7 +60,15 @@ def from_micros(value: int) -> datetime:
 
 def encode(data: Any) -> str:
     """Compact JSON, non-ASCII kept as it is (pydantic's encoder: a tenth of the stdlib's cost)."""
-    return to_json(data).decode()
+    return _to_json()(data).decode()
+
+
+@functools.cache
+def _to_json() -> Callable[[Any], bytes]:
+    # loaded by the first write: commands that only read start without it
+    from pydantic_core import to_json  # noqa: PLC0415
+
+    return to_json
 
 
 def link(previous: str, row: Sequence[Any]) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dutydesk.console.cli.bootstrap import CliError, Context
 from dutydesk.console.cli.output import Lines, Output, Table
+from dutydesk.playbooks.typeddata import dump
 
 
 def list_plans(args: argparse.Namespace, ctx: Context) -> Output:
@@ -24,7 +25,7 @@ def list_plans(args: argparse.Namespace, ctx: Context) -> Output:
     return Table(
         [t("h.id"), t("h.title"), t("h.severity"), t("h.triggers")],
         rows,
-        data=[plan.model_dump(mode="json") for plan in plans.values()],
+        data=[dump(plan) for plan in plans.values()],
     )
 
 

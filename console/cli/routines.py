@@ -23,6 +23,7 @@ from dutydesk.playbooks.events import IncidentOpened
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.routines import Routine, Schedule, Source, clock_text, load_routines
 from dutydesk.playbooks.timetable import CompleteTask, Entry, LogRound, MoveEvent, ScheduleEvent
+from dutydesk.playbooks.typeddata import dump
 
 AHEAD = timedelta(hours=24)  # how far `routines list` looks for each routine's next round
 
@@ -81,7 +82,7 @@ async def routines_list(args: argparse.Namespace, ctx: Context) -> Output:
             following[entry.owed.ref.removeprefix("routine:")] = entry
     data = [
         {
-            **routine.model_dump(mode="json", by_alias=True),
+            **dump(routine),
             "next": iso(following[rid].owed.at, ctx.settings.zone) if rid in following else None,
         }
         for rid, routine in routines.items()

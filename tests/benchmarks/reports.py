@@ -55,6 +55,7 @@ from dutydesk.playbooks.kpi import Period
 from dutydesk.playbooks.library import bundled_sources
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import load_plans
+from dutydesk.playbooks.typeddata import dump
 from dutydesk.playbooks.vocab import Cause, Milestone
 from dutydesk.playbooks.workdays import WorkCalendar
 
@@ -250,7 +251,7 @@ async def build_year(path: Path, incidents: int, alarms: int) -> int:
             incident=None,
             actor=WHO,
             fingerprint=p.fingerprint(),
-            plan=p.model_dump(mode="json"),
+            plan=dump(p),
         )
         for p in PLANS.values()
     ]

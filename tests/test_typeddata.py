@@ -1,4 +1,4 @@
-"""Typed TOML: each declared type takes what TOML gives for it and refuses the rest, naming the key;
+"""Typed data: each declared type takes what TOML gives for it and refuses the rest, naming the key;
 every problem of a file is reported at once."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import pytest
 
-from dutydesk.connectors.typedtoml import Check, ProblemsError, Secret, given, read
+from dutydesk.playbooks.typeddata import Check, ProblemsError, Secret, dotted, dump, given, read
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +80,7 @@ def test_every_problem_is_named_by_its_key_at_once() -> None:
                 "extra": 1,
             },
         )
-    problems = dict(caught.value.problems)
+    problems = {dotted(loc): why for loc, why in caught.value.problems}
     assert set(problems) == {
         "name",
         "port",
@@ -89,7 +89,7 @@ def test_every_problem_is_named_by_its_key_at_once() -> None:
         "lang",
         "places.L1.floor",
         "places.L1.room",
-        "list_.1",
+        "list_[1]",
         "extra",
     }
     assert problems["extra"] == "unknown key" and problems["places.L1.room"] == "unknown key"
@@ -100,10 +100,34 @@ def test_every_problem_is_named_by_its_key_at_once() -> None:
 def test_required_keys_and_rules_across_fields() -> None:
     with pytest.raises(ProblemsError) as caught:
         read(Sample, {})
-    assert caught.value.problems == [("name", "required")]
+    assert caught.value.problems == [(("name",), "required")]
     with pytest.raises(ProblemsError) as caught:
         read(Sample, {"name": "bad"})
-    assert caught.value.problems == [("", "bad is not a name")]
+    assert caught.value.problems == [((), "bad is not a name")]
     with pytest.raises(ProblemsError) as caught:
         read(Sample, {"name": "x", "places": []})
-    assert caught.value.problems[0][0] == "places"
+    assert caught.value.problems[0][0] == ("places",)
+
+
+def test_written_data_reads_back_the_same_for_every_bundled_plan_and_routine() -> None:
+    from dutydesk.playbooks.library import bundled_sources
+    from dutydesk.playbooks.plans import Plan, load_plans
+    from dutydesk.playbooks.routines import Routine, parse_routine
+
+    plans, errors = load_plans(bundled_sources())
+    assert not errors and len(plans) > 5
+    for plan in plans.values():
+        again = read(Plan, dump(plan))
+        assert again == plan and again.fingerprint() == plan.fingerprint()
+    folder = Path(__file__).parents[1] / "playbooks" / "duty_library" / "routines"
+    for file in folder.glob("*.yaml"):
+        routine = parse_routine(file.read_text(encoding="utf-8"), str(file))
+        assert read(Routine, dump(routine)) == routine
+        assert "from" in dump(routine)["schedule"]  # written under its key, not the field's name
+
+
+def test_none_only_where_declared() -> None:
+    assert read(Sample, {"name": "x", "secret": None}).secret is None
+    with pytest.raises(ProblemsError) as caught:
+        read(Sample, {"name": None})
+    assert caught.value.problems == [(("name",), "should be a string, not None")]
