@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
-
-from pydantic import ValidationError
 
 from dutydesk.connectors.application.storage import Health
 from dutydesk.connectors.store import EventStore, Recorded, StorageUnavailable, Transaction
@@ -33,6 +32,7 @@ from dutydesk.playbooks.notices import NoticePolicy
 from dutydesk.playbooks.obligations import Deadlines
 from dutydesk.playbooks.plans import Plan
 from dutydesk.playbooks.routines import Routine
+from dutydesk.playbooks.typeddata import ProblemsError
 
 SNAPSHOT_EVERY = 20_000  # events between cached projections
 
@@ -136,7 +136,7 @@ class Journal:
         if cached is not None:
             try:
                 projection = Projection.from_snapshot(cached[1])
-            except (ValueError, KeyError, TypeError, ValidationError):
+            except (ValueError, KeyError, TypeError, ProblemsError):
                 projection = None  # only a cache: the log itself is the truth
         engine = Engine(
             plans=blank.plans,
@@ -150,9 +150,10 @@ class Journal:
             event_plans=blank.timetable.event_plans,
             retract_within=blank.decisions.retract_within,
         )
-        async for batch in self.store.iterate(engine.seq):
-            engine.load((r.seq, r.event) for r in batch)
-            self._since_snapshot += len(batch)
+        with _collector_paused():
+            async for batch in self.store.iterate(engine.seq):
+                engine.load((r.seq, r.event) for r in batch)
+                self._since_snapshot += len(batch)
         engine.started(self.clock.now())
         self.engine, self._stale = engine, False
 
@@ -297,3 +298,17 @@ class Journal:
     async def checkpoint_if_due(self) -> None:
         if self._since_snapshot >= SNAPSHOT_EVERY:
             await self.checkpoint()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Replay builds the projection: millions of objects that all stay alive. The cyclic garbage
+    collector would walk that growing heap again and again (replay grew faster than the log);
+    paused for the replay, it runs as usual afterwards."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
