@@ -436,6 +436,27 @@ async def test_every_key_and_each_rows_state_countdown_and_title_show(
             assert re.search(r"(breached|已超时)\s+-\d\d:\d\d\s+\S", text), text
 
 
+async def test_the_board_keeps_no_stale_renderings_as_countdowns_move(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 14: every countdown update made each rendering Textual caches of the table stale, yet
+    it kept them (up to 10,000 cells), and full garbage collections walked them all, holding key
+    presses up. The board's table keeps only renderings of the table as it stands."""
+    for n in range(3):
+        await open_incident(journal, title=f"{n + 1}号梯困人")
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#incidents", DataTable)
+        for _ in range(20):
+            clock.advance(timedelta(seconds=1))
+            app.tick()
+            await pilot.pause()
+            screen_text(app)  # drawn, as the terminal draws it
+        cells = table.row_count * len(table.columns)
+        assert 0 < len(table._cell_render_cache) <= 2 * cells, (len(table._cell_render_cache), cells)
+
+
 def shows(line: str, text: str, least: int) -> bool:
     """The line holds the text whole, or its first `least` columns or more ending in "…"."""
     return text in line or any(cut(Text(text), w).plain in line for w in range(least, cell_len(text)))
