@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input, OptionList
 from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.app import DutyApp
-from dutydesk.console.screens.board import cut
+from dutydesk.console.screens.board import BoardScreen, cut
 from dutydesk.console.views import StatusCache
 from dutydesk.playbooks.alarms import Arrival, Decoded, Reading, Signal
 from dutydesk.playbooks.clock import ManualClock
@@ -455,6 +455,34 @@ async def test_the_board_keeps_no_stale_renderings_as_countdowns_move(
             screen_text(app)  # drawn, as the terminal draws it
         cells = table.row_count * len(table.columns)
         assert 0 < len(table._cell_render_cache) <= 2 * cells, (len(table._cell_render_cache), cells)
+
+
+async def test_a_board_refresh_lays_the_screen_out_again_only_when_a_height_changes(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 14: the rounds and events part asked for a new layout of the whole screen at every
+    refresh, four times a second under a stream of alarms (107 layouts in the benchmark's 20 s,
+    10-17 ms each). What it shows changes in a box of fixed height: no layout."""
+    await open_incident(journal)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        board = app.screen
+        assert isinstance(board, BoardScreen)
+        layouts = 0
+        lay_out = board._refresh_layout
+
+        def counted(*args: object, **kwargs: object) -> None:
+            nonlocal layouts
+            layouts += 1
+            lay_out(*args, **kwargs)  # type: ignore[arg-type]
+
+        board._refresh_layout = counted  # type: ignore[method-assign]
+        for _ in range(5):
+            clock.advance(timedelta(seconds=1))
+            await board.refresh_all(incidents=False)
+            await pilot.pause()
+        assert layouts == 0
 
 
 def shows(line: str, text: str, least: int) -> bool:

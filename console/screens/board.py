@@ -346,7 +346,7 @@ class BoardScreen(DutyScreen):
         # a centre that times no routines and plans no events keeps the room for the others
         self.query_one("#duties-box").display = bool(rows or app.queries.routines())
         lines = [Text(duty_line(r, now, t.lang, app.zone), style=URGENCY_STYLE[r.urgency]) for r in rows]
-        self.query_one("#duties", Static).update(Text("\n").join(lines) if lines else t("board.no_duties"))
+        self._put("#duties", Text("\n").join(lines) if lines else t("board.no_duties"))
 
     def action_round(self) -> None:
         log_round(self, abnormal=False)
