@@ -60,11 +60,12 @@ def _conditions(settings: Settings) -> list[Call]:
 
 
 def _set_history_aside() -> None:
-    """What the console holds at start (the log's history: with 10,000 incidents, close to 100,000
+    """What the console holds at start (the log's history: with 10,000 incidents, some 70,000
     objects) lives as long as the console runs. Python's garbage collector walked all of it in
     every full collection, every few seconds under a stream of alarms, holding the event loop
     60-140 ms each time: a key press landing then waited as long. Collected once, then frozen:
-    full collections walk only what came after (about 20 ms). `_give_history_back` undoes it."""
+    full collections walk only what came after. Screens are not frozen (they come and go: a
+    language switch replaces the board). `_give_history_back` undoes it."""
     gc.collect()
     gc.freeze()
 
@@ -163,8 +164,8 @@ class DutyApp(App[None]):
     async def on_mount(self) -> None:
         kinds = (AlarmObserved.kind, AlarmChanged.kind, DeviceChanged.kind)
         self.feed.extend(await self.journal.store.read_recent(kinds, FEED_LENGTH))
+        _set_history_aside()  # before the board: screens come and go, the history stays
         await self.push_screen(BoardScreen())
-        _set_history_aside()  # the history and the board as first built
         self.run_worker(self._follow(), exclusive=False, group="follow")
         self.set_interval(TICK_INTERVAL, self.tick)
         if self.liveness is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+import weakref
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -179,6 +180,24 @@ async def test_the_history_loaded_at_start_is_kept_out_of_full_collections_while
         await pilot.pause()
         assert gc.get_freeze_count() > 0 and not collected()
     assert gc.get_freeze_count() == 0 and collected()
+
+
+async def test_the_board_left_behind_by_a_language_switch_is_freed(journal: Journal, tmp_path: Path) -> None:
+    """The board built at start is set aside with the history; switching language replaces it,
+    and the one left behind must not stay set aside (it would live as long as the console)."""
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        first = weakref.ref(app.screen)
+        await pilot.press("l")
+        await pilot.pause()
+        assert app.screen is not first()
+        for _ in range(100):  # the screen's last messages are being handled
+            gc.collect()
+            if first() is None:
+                break
+            await pilot.pause()
+        assert first() is None
 
 
 async def test_what_another_process_writes_shows_within_a_second(
