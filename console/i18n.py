@@ -375,6 +375,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "h.plan": ("预案", "plan"),
     "h.title": ("标题", "title"),
     "h.severity": ("级别", "severity"),
+    "h.level": ("级别", "level"),  # the severity as its numeral alone, on a narrow board
     "h.phase": ("阶段", "phase"),
     "h.next_due": ("下一时限", "next due"),
     "h.obligation": ("义务", "obligation"),

@@ -36,8 +36,13 @@ class Severity(enum.IntEnum):
     @property
     def grade(self) -> Label:
         """The official grading as level and name: "Ⅲ 较大" / "Ⅲ relatively serious"."""
-        label, numeral = SEVERITY_LABELS[self], _NUMERALS[self]
+        label, numeral = SEVERITY_LABELS[self], self.numeral
         return Label(f"{numeral} {label.zh}", f"{numeral} {label.en}")
+
+    @property
+    def numeral(self) -> str:
+        """The level alone, as the grading writes it: "Ⅲ" (where the room is short)."""
+        return _NUMERALS[self]
 
     def at_least(self, other: Severity) -> bool:
         """True when this level is as severe as `other` or more."""

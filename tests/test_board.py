@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from rich.color import Color
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList
@@ -17,6 +19,8 @@ from textual.widgets import DataTable, Input, OptionList
 from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.store import SqliteEventStore
 from dutydesk.console.app import DutyApp
+from dutydesk.console.screens.board import BoardScreen, cut
+from dutydesk.console.views import StatusCache
 from dutydesk.playbooks.alarms import Arrival, Decoded, Reading, Signal
 from dutydesk.playbooks.clock import ManualClock
 from dutydesk.playbooks.commands import OpenIncident, ReachMilestone, SetSeverity
@@ -430,6 +434,88 @@ async def test_every_key_and_each_rows_state_countdown_and_title_show(
                 assert re.search(r"-?\d\d:\d\d", row), row
         if screen == "incident":
             assert re.search(r"(breached|已超时)\s+-\d\d:\d\d\s+\S", text), text
+
+
+async def test_the_board_keeps_no_stale_renderings_as_countdowns_move(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 14: every countdown update made each rendering Textual caches of the table stale, yet
+    it kept them (up to 10,000 cells), and full garbage collections walked them all, holding key
+    presses up. The board's table keeps only renderings of the table as it stands."""
+    for n in range(3):
+        await open_incident(journal, title=f"{n + 1}号梯困人")
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#incidents", DataTable)
+        for _ in range(20):
+            clock.advance(timedelta(seconds=1))
+            app.tick()
+            await pilot.pause()
+            screen_text(app)  # drawn, as the terminal draws it
+        cells = table.row_count * len(table.columns)
+        assert 0 < len(table._cell_render_cache) <= 2 * cells, (len(table._cell_render_cache), cells)
+
+
+async def test_a_board_refresh_lays_the_screen_out_again_only_when_a_height_changes(
+    journal: Journal, tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 14: the rounds and events part asked for a new layout of the whole screen at every
+    refresh, four times a second under a stream of alarms (107 layouts in the benchmark's 20 s,
+    10-17 ms each). What it shows changes in a box of fixed height: no layout."""
+    await open_incident(journal)
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        board = app.screen
+        assert isinstance(board, BoardScreen)
+        layouts = 0
+        lay_out = board._refresh_layout
+
+        def counted(*args: object, **kwargs: object) -> None:
+            nonlocal layouts
+            layouts += 1
+            lay_out(*args, **kwargs)  # type: ignore[arg-type]
+
+        board._refresh_layout = counted  # type: ignore[method-assign]
+        for _ in range(5):
+            clock.advance(timedelta(seconds=1))
+            await board.refresh_all(incidents=False)
+            await pilot.pause()
+        assert layouts == 0
+
+
+def shows(line: str, text: str, least: int) -> bool:
+    """The line holds the text whole, or its first `least` columns or more ending in "…"."""
+    return text in line or any(cut(Text(text), w).plain in line for w in range(least, cell_len(text)))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_the_next_due_item_fits_a_board_80_columns_wide(
+    journal: Journal, tmp_path: Path, clock: ManualClock, lang: str
+) -> None:
+    """Issue 14: at 80 columns the board ran past the screen's edge and cut the next due item
+    there (in English after 16 letters). Fitted to the width, each row shows its id, countdown,
+    title and next due item, a long one ending in "…"; the severity shows as its numeral."""
+    await snapshot_scene(journal, clock)
+    await open_incident(journal, plan="medical-emergency", title="2号楼大厅访客突然晕倒")
+    app = console(journal, tmp_path, lang)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "Ⅲ" in board_text(app, "#incidents")  # wide enough: the severity in words
+        assert ("较大" if lang == "zh" else "relatively serious") in board_text(app, "#incidents")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        table = app.screen.query_one("#incidents", DataTable)
+        assert table.virtual_size.width <= table.size.width  # nothing past the screen's edge
+        lines = screen_text(app).splitlines()
+        assert ("较大" if lang == "zh" else "relatively serious") not in "\n".join(lines)
+        for row in app.queries.open_incidents(clock.now(), StatusCache()):
+            assert row.next is not None
+            (line,) = [line for line in lines if line.lstrip().startswith(row.incident.id)]
+            assert re.search(r"-?\d\d:\d\d", line) and row.incident.severity.numeral in line, line
+            assert shows(line, row.incident.title, 10), (line, row.incident.title)
+            assert shows(line, row.next.obligation.title.get(lang), 20), (line, row.next)
 
 
 async def test_findings_and_late_reasons_are_recorded_from_the_incident_screen(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import weakref
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -160,6 +162,42 @@ async def test_new_incident_from_a_phone_call(journal: Journal, tmp_path: Path) 
             "2号楼5楼",
         )
         await until(lambda: isinstance(app.screen, IncidentScreen), "the incident screen")
+
+
+async def test_the_history_loaded_at_start_is_kept_out_of_full_collections_while_it_runs(
+    journal: Journal, tmp_path: Path
+) -> None:
+    """Full garbage collections walking the whole history held key presses up (issue 14): while
+    the console runs, what it loaded at start is frozen; when it quits, it is given back."""
+    incident = journal.engine.incident(await open_incident(journal))
+
+    def collected() -> bool:  # frozen objects are in no generation of the collector
+        return any(o is incident for o in gc.get_objects())
+
+    assert collected()
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert gc.get_freeze_count() > 0 and not collected()
+    assert gc.get_freeze_count() == 0 and collected()
+
+
+async def test_the_board_left_behind_by_a_language_switch_is_freed(journal: Journal, tmp_path: Path) -> None:
+    """The board built at start is set aside with the history; switching language replaces it,
+    and the one left behind must not stay set aside (it would live as long as the console)."""
+    app = console(journal, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        first = weakref.ref(app.screen)
+        await pilot.press("l")
+        await pilot.pause()
+        assert app.screen is not first()
+        for _ in range(100):  # the screen's last messages are being handled
+            gc.collect()
+            if first() is None:
+                break
+            await pilot.pause()
+        assert first() is None
 
 
 async def test_what_another_process_writes_shows_within_a_second(

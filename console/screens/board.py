@@ -6,10 +6,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from dutydesk.console import render
 from dutydesk.console.base import Changed, DutyScreen, KeyBar, Tick, translate_bindings
@@ -43,6 +46,48 @@ REFRESH_EVERY = 0.25  # seconds: changes arriving faster than this are shown tog
 FEED_LINES = 30
 CALLS_SHOWN = 3  # the banner's lines of events; the rest are counted
 FULL_EVERY = 5  # ticks between full refreshes when nothing changed (the order of what is pressing)
+PADDING = 2  # a cell's padding: one column either side
+SCROLLBAR = 2  # kept free, so that the columns stay put when the list outgrows the screen
+COUNTDOWN = 8  # the widest countdown shown ("-1:02:03"): room kept for it as the clock moves
+
+
+def share(room: int, title: int, next_due: int) -> tuple[int, int]:
+    """The widths of the title and the next due item where they cannot both have their own: the
+    title what it needs up to half the room (it names the row), the next due item the rest."""
+    title_width = min(title, max(room // 2, room - next_due))
+    return title_width, max(1, room - title_width)
+
+
+def cut(text: Text, width: int) -> Text:
+    """The text in `width` columns, ending in "…" where it is cut."""
+    if text.cell_len <= width:
+        return text
+    text = text.copy()
+    text.truncate(width, overflow="ellipsis")
+    return text
+
+
+class IncidentTable(DataTable[Text | str]):
+    """The board's incidents: a DataTable that drops its stale renderings at each update.
+
+    Textual keys the renderings it caches of cells and rows by the table's count of updates, which
+    every `update_cell` raises: once a countdown moves, nothing cached can be used again, yet it is
+    kept, up to 10,000 cells and 1,000 rows. The countdowns moving every second filled the caches
+    with some 100,000 stale objects, which every full garbage collection walked (60 ms and more,
+    every few seconds: a key press landing then waited as long)."""
+
+    def update_cell(
+        self,
+        row_key: RowKey | str,
+        column_key: ColumnKey | str,
+        value: Text | str,
+        *,
+        update_width: bool = False,
+    ) -> None:
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+        self._cell_render_cache.clear()
+        self._row_render_cache.clear()
+        self._row_renderable_cache.clear()
 
 
 class BoardScreen(DutyScreen):
@@ -57,6 +102,10 @@ class BoardScreen(DutyScreen):
         self._due: list[DueRow] = []
         self._incidents_seen = -1  # the app's count of incident changes when last shown
         self._content: dict[str, Text | str] = {}  # what each part shows now
+        # on a terminal too narrow for every column at its content's width: the widths of the
+        # title and the next due item (the severity then shows as its numeral); None: not so
+        self._fit: tuple[int, int] | None = None
+        self._width = 0  # the terminal's width the rows were last fitted to
 
     def compose(self) -> ComposeResult:
         t = self.duty.t
@@ -79,15 +128,14 @@ class BoardScreen(DutyScreen):
         yield Static(id="attention")
         yield Static(t("drill.banner"), id="drill-banner")
         # the countdown's colour says how pressing it is, on the cursor row as on the others
-        table: DataTable[Text | str] = DataTable(
+        table = IncidentTable(
             id="incidents",
             cursor_type="row",
             zebra_stripes=True,
             cursor_foreground_priority="renderable",
             cursor_background_priority="renderable",
         )
-        for column in COLUMNS:
-            table.add_column(t(f"h.{column}"), key=column)
+        self._add_columns(table)
         yield table
         with Horizontal(id="lower"):
             with Vertical(id="feed-box"):
@@ -214,15 +262,33 @@ class BoardScreen(DutyScreen):
         self.duty.acknowledge_calls()
         self._show_calls()
 
+    def _add_columns(self, table: DataTable[Text | str]) -> None:
+        t = self.duty.t
+        for column in COLUMNS:
+            heading = "level" if column == "severity" and self._fit else column
+            table.add_column(t(f"h.{heading}"), key=column)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width and self._rows:
+            self._rows = []  # fitted again to the new width
+            self._fill_incidents(self._last, self.duty.clock.now())
+
     def _fill_incidents(self, rows: list[IncidentRow], now: datetime) -> None:
         table = self.query_one("#incidents", DataTable)
         ids = [r.incident.id for r in rows]
         if ids != self._rows:  # the set or order changed: rebuild; else only the cells that moved
             cursor = table.cursor_row
-            table.clear()
+            narrow = self._fit is not None
+            self._fit = None
+            natural = [self._cells(row, now) for row in rows]
+            self._fit = self._fitting(natural)
+            table.clear(columns=narrow != (self._fit is not None))
+            if not table.columns:
+                self._add_columns(table)
             self._shown = {}
-            for row in rows:
-                cells = self._shown[row.incident.id] = self._cells(row, now)
+            fitted = [self._cells(row, now) for row in rows] if self._fit else natural
+            for row, cells in zip(rows, fitted, strict=True):
+                self._shown[row.incident.id] = cells
                 table.add_row(*cells, key=row.incident.id)
             self._rows = ids
             if rows:
@@ -239,6 +305,20 @@ class BoardScreen(DutyScreen):
                     table.update_cell(row.incident.id, column, cells[index])
             self._shown[row.incident.id] = cells
 
+    def _fitting(self, cells: list[tuple[Text | str, ...]]) -> tuple[int, int] | None:
+        """None when every column fits the terminal at its content's width; else the widths the
+        title and the next due item get beside the id, the countdown and the severity's numeral
+        (at 80 columns the severity's words would leave the next due item a few letters)."""
+        t, self._width = self.duty.t, self.app.size.width
+        widths = [
+            max([cell_len(t(f"h.{column}")), *(cell_len(str(row[index])) for row in cells)])
+            for index, column in enumerate(COLUMNS)
+        ]
+        if sum(widths) + PADDING * len(COLUMNS) + SCROLLBAR <= self._width:
+            return None
+        beside = widths[0] + max(widths[1], COUNTDOWN) + cell_len(t("h.level")) + PADDING * len(COLUMNS)
+        return share(self._width - SCROLLBAR - beside, widths[2], widths[4])
+
     def _cells(self, row: IncidentRow, now: datetime) -> tuple[Text | str, ...]:
         t = self.duty.t
         incident = row.incident
@@ -252,9 +332,12 @@ class BoardScreen(DutyScreen):
         if alarms > 1:  # a flood is one row: say how much it holds
             title.append(f" ({t('board.held', alarms=alarms, devices=devices)})")
         style = URGENCY_STYLE[row.urgency]
-        nxt = row.next.obligation.title.get(t.lang) if row.next else "-"
-        clock = countdown(row.next, now) if row.next else "-"
-        return (incident.id, Text(clock, style=style), title, t.label(incident.severity.grade), nxt)
+        nxt = Text(row.next.obligation.title.get(t.lang) if row.next else "-")
+        clock = Text(countdown(row.next, now) if row.next else "-", style=style)
+        if self._fit is None:
+            return (incident.id, clock, title, t.label(incident.severity.grade), nxt)
+        title_width, next_width = self._fit
+        return (incident.id, clock, cut(title, title_width), incident.severity.numeral, cut(nxt, next_width))
 
     def _fill_duties(self, now: datetime) -> None:
         """The next rounds and today's event tasks, with the incidents' countdown colours."""
@@ -263,7 +346,7 @@ class BoardScreen(DutyScreen):
         # a centre that times no routines and plans no events keeps the room for the others
         self.query_one("#duties-box").display = bool(rows or app.queries.routines())
         lines = [Text(duty_line(r, now, t.lang, app.zone), style=URGENCY_STYLE[r.urgency]) for r in rows]
-        self.query_one("#duties", Static).update(Text("\n").join(lines) if lines else t("board.no_duties"))
+        self._put("#duties", Text("\n").join(lines) if lines else t("board.no_duties"))
 
     def action_round(self) -> None:
         log_round(self, abnormal=False)
