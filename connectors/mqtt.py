@@ -34,6 +34,7 @@ from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Decoded
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500  # messages committed together; mosquitto's in-flight window is usually smaller
+TOPICS_KEPT = 10_000  # topics whose feed is remembered (a feed may use a topic per device)
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0  # seconds between reconnection attempts
 
 
@@ -120,6 +121,7 @@ class MqttIngest:
     batch_max: int = BATCH_MAX
     drill: bool = False  # everything this ingest writes belongs to a drill
     state: Connection = field(default_factory=Connection)
+    _feeds: dict[str, Subscription | None] = field(default_factory=dict, init=False, repr=False)
 
     def _client(self) -> aiomqtt.Client:
         client = aiomqtt.Client(
@@ -192,11 +194,14 @@ class MqttIngest:
         await client.publish(topic, text, qos=1, retain=True)
 
     async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
-        messages = client.messages
-        async for first in messages:
+        # aiomqtt hands out one message per `anext`, each a task and an `asyncio.wait`: two turns
+        # of the event loop. Only the first of a batch is waited for so (it also notices a lost
+        # connection); what else has arrived is taken from the queue at once.
+        queue = client._queue  # noqa: SLF001 - aiomqtt has no public way to take a message now
+        async for first in client.messages:
             batch = [first]
-            while len(messages) and len(batch) < self.batch_max:
-                batch.append(await anext(messages))
+            while len(batch) < self.batch_max and not queue.empty():
+                batch.append(queue.get_nowait())
             await self._commit(client, batch, stop)
 
     async def _commit(
@@ -205,11 +210,11 @@ class MqttIngest:
         now = self.journal.clock.now()
         incoming = []
         for message in batch:
-            subscription = self._subscription_for(message)
-            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
-            received = Message(str(message.topic), payload, now, retained=message.retain)
+            subscription = self._subscription_for(message.topic.value)
             if subscription is None:  # a broker may deliver overlapping or stale subscriptions
                 continue
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            received = Message(message.topic.value, payload, now, retained=message.retain)
             incoming.append(decode(subscription, received))
         # a locked or full log is waited out: the broker keeps the unacknowledged messages
         stored = await persistently(
@@ -229,8 +234,14 @@ class MqttIngest:
             return subscription.topic
         return f"$share/{self.broker.share_group}/{subscription.topic}"
 
-    def _subscription_for(self, message: aiomqtt.Message) -> Subscription | None:
-        for subscription in self.subscriptions:
-            if message.topic.matches(subscription.topic):
-                return subscription
-        return None
+    def _subscription_for(self, topic: str) -> Subscription | None:
+        """The feed a topic belongs to (the first whose filter matches), remembered by topic:
+        matching a filter parses it each time."""
+        feeds = self._feeds
+        if topic in feeds:
+            return feeds[topic]
+        found = next((s for s in self.subscriptions if aiomqtt.Topic(topic).matches(s.topic)), None)
+        if len(feeds) >= TOPICS_KEPT:
+            feeds.clear()
+        feeds[topic] = found
+        return found
