@@ -3,7 +3,8 @@
 QoS 1 on a persistent session (fixed client id, clean_session off), so messages published while
 dutydesk is down are delivered when it comes back, and a message whose events were not committed
 when the process died is delivered again. aiomqtt has no public manual-acknowledgement API yet
-(aiomqtt#345), so the underlying paho client's `manual_ack_set` and `ack` are used.
+(aiomqtt#345), so the underlying paho client's `manual_ack_set` is used, and a committed batch's
+PUBACKs are queued on it as one write (`acknowledge`).
 """
 
 from __future__ import annotations
