@@ -3,7 +3,8 @@
 QoS 1 on a persistent session (fixed client id, clean_session off), so messages published while
 dutydesk is down are delivered when it comes back, and a message whose events were not committed
 when the process died is delivered again. aiomqtt has no public manual-acknowledgement API yet
-(aiomqtt#345), so the underlying paho client's `manual_ack_set` and `ack` are used.
+(aiomqtt#345), so the underlying paho client's `manual_ack_set` is used, and a committed batch's
+PUBACKs are queued on it as one write (`acknowledge`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import logging
 import os
 import ssl
+import struct
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 import aiomqtt
+from paho.mqtt.client import PUBACK
 
 from dutydesk.connectors.application.journal import Incoming, Journal
 from dutydesk.connectors.application.liveness import status_of, this_process
@@ -34,7 +37,9 @@ from dutydesk.playbooks.alarms import RAW_LIMIT, Arrival, Decoded
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500  # messages committed together; mosquitto's in-flight window is usually smaller
+TOPICS_KEPT = 10_000  # topics whose feed is remembered (a feed may use a topic per device)
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0  # seconds between reconnection attempts
+_PUBACK = struct.Struct("!BBH")  # MQTT 3.1.1 and 5: type, remaining length 2, message id
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +107,19 @@ def decode(subscription: Subscription, message: Message) -> Incoming:
     return Incoming(subscription.feed, arrival, message.payload, decoded=decoded)
 
 
+def acknowledge(client: aiomqtt.Client, batch: Sequence[aiomqtt.Message]) -> None:
+    """Acknowledge received messages (only once what they said is committed). paho's `ack` queues
+    a packet and makes a write for each; a batch's PUBACKs go as one queued write instead (the
+    same bytes on the wire, in the same order)."""
+    paho = client._client  # noqa: SLF001 - aiomqtt has no public manual ack yet
+    pubacks = b"".join(_PUBACK.pack(PUBACK, 2, m.mid) for m in batch if m.qos == 1)
+    if pubacks:
+        paho._packet_queue(PUBACK, pubacks, 0, 1)  # noqa: SLF001 - what `ack` does for one message
+    for message in batch:
+        if message.qos == 2:  # not subscribed for, but a broker's answer is not ours to assume
+            paho.ack(message.mid, message.qos)
+
+
 @dataclass(slots=True)
 class Connection:
     """What the console shows about the broker link."""
@@ -120,6 +138,7 @@ class MqttIngest:
     batch_max: int = BATCH_MAX
     drill: bool = False  # everything this ingest writes belongs to a drill
     state: Connection = field(default_factory=Connection)
+    _feeds: dict[str, Subscription | None] = field(default_factory=dict, init=False, repr=False)
 
     def _client(self) -> aiomqtt.Client:
         client = aiomqtt.Client(
@@ -192,11 +211,14 @@ class MqttIngest:
         await client.publish(topic, text, qos=1, retain=True)
 
     async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
-        messages = client.messages
-        async for first in messages:
+        # aiomqtt hands out one message per `anext`, each a task and an `asyncio.wait`: two turns
+        # of the event loop. Only the first of a batch is waited for so (it also notices a lost
+        # connection); what else has arrived is taken from the queue at once.
+        queue = client._queue  # noqa: SLF001 - aiomqtt has no public way to take a message now
+        async for first in client.messages:
             batch = [first]
-            while len(messages) and len(batch) < self.batch_max:
-                batch.append(await anext(messages))
+            while len(batch) < self.batch_max and not queue.empty():
+                batch.append(queue.get_nowait())
             await self._commit(client, batch, stop)
 
     async def _commit(
@@ -205,11 +227,11 @@ class MqttIngest:
         now = self.journal.clock.now()
         incoming = []
         for message in batch:
-            subscription = self._subscription_for(message)
-            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
-            received = Message(str(message.topic), payload, now, retained=message.retain)
+            subscription = self._subscription_for(message.topic.value)
             if subscription is None:  # a broker may deliver overlapping or stale subscriptions
                 continue
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            received = Message(message.topic.value, payload, now, retained=message.retain)
             incoming.append(decode(subscription, received))
         # a locked or full log is waited out: the broker keeps the unacknowledged messages
         stored = await persistently(
@@ -218,8 +240,7 @@ class MqttIngest:
         if stored is None:
             return  # stopped first: delivered again on the next start
         # only now is everything these messages said durable: acknowledge them
-        for message in batch:
-            client._client.ack(message.mid, message.qos)  # noqa: SLF001 - as above
+        acknowledge(client, batch)
         self.state.received += len(batch)
 
     def _filter(self, subscription: Subscription) -> str:
@@ -229,8 +250,14 @@ class MqttIngest:
             return subscription.topic
         return f"$share/{self.broker.share_group}/{subscription.topic}"
 
-    def _subscription_for(self, message: aiomqtt.Message) -> Subscription | None:
-        for subscription in self.subscriptions:
-            if message.topic.matches(subscription.topic):
-                return subscription
-        return None
+    def _subscription_for(self, topic: str) -> Subscription | None:
+        """The feed a topic belongs to (the first whose filter matches), remembered by topic:
+        matching a filter parses it each time."""
+        feeds = self._feeds
+        if topic in feeds:
+            return feeds[topic]
+        found = next((s for s in self.subscriptions if aiomqtt.Topic(topic).matches(s.topic)), None)
+        if len(feeds) >= TOPICS_KEPT:
+            feeds.clear()
+        feeds[topic] = found
+        return found

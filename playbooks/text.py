@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # the printing helpers above are loaded by every command; these are not needed there
-    from dutydesk.playbooks.alarms import Decoded
+    from dutydesk.playbooks.alarms import Decoded, Reading
     from dutydesk.playbooks.commands import Command
 
 TITLE_MAX = 200  # characters in an incident's title
@@ -99,16 +99,20 @@ def sanitised(command: C) -> C:
 
 def decoded_sanitised(decoded: Decoded) -> Decoded:
     """What a device sent, as stored: ids and texts visible, and cut (flagged) when too long, so
-    the alarm is kept whatever its length."""
-    readings = tuple(
-        dataclasses.replace(
-            r,
-            device=device_id(r.device),
-            point=device_id(r.point),
-            kind=device_id(r.kind),
-            text=cut(visible(r.text, multiline=True), TEXT_MAX) if r.text is not None else None,
-        )
-        for r in decoded.readings
-    )
+    the alarm is kept whatever its length. Runs per message: what is harmless already is kept as
+    it is, not copied."""
+    readings = tuple(_reading_sanitised(r) for r in decoded.readings)
     complete = tuple((device_id(device), visible(prefix)) for device, prefix in decoded.complete)
+    if complete == decoded.complete and all(a is b for a, b in zip(readings, decoded.readings, strict=True)):
+        return decoded
     return dataclasses.replace(decoded, readings=readings, complete=complete)  # relay and the rest kept
+
+
+def _reading_sanitised(reading: Reading) -> Reading:
+    device, point, kind = device_id(reading.device), device_id(reading.point), device_id(reading.kind)
+    text = reading.text
+    if text is not None:
+        text = cut(visible(text, multiline=True), TEXT_MAX)
+    if device == reading.device and point == reading.point and kind == reading.kind and text == reading.text:
+        return reading
+    return dataclasses.replace(reading, device=device, point=point, kind=kind, text=text)

@@ -259,6 +259,26 @@ def observed_keys(path: Path) -> list[str]:
 
 
 @pytest.mark.broker
+async def test_a_burst_is_committed_and_acknowledged_in_full(
+    tmp_path: Path, mosquitto: Mosquitto, clock: ManualClock
+) -> None:
+    """Messages taken in batches are all acknowledged once committed: the broker keeps none of
+    them for the session, so a restart receives only what is new."""
+    settings = load_settings(config(tmp_path, mosquitto))
+    async with running(settings, clock) as (_, ingest):
+        await asyncio.to_thread(mosquitto.publish_lines, "netmon/feed/alarm", stream(1500))
+        await until(lambda: ingest.state.received >= 1500, "the burst committed")
+        assert ingest.state.received == 1500
+    assert len(set(observed_keys(tmp_path / "duty.db"))) == 1500
+    async with running(settings, clock) as (journal, ingest):
+        await asyncio.to_thread(mosquitto.publish_lines, "netmon/feed/alarm", stream(1, start=1500))
+        new = "netmon/sw-01500//network.temperature_high"
+        await until(lambda: new in journal.engine.projection.alarms.alarms, "the new alarm")
+        assert ingest.state.received == 1  # nothing of the burst delivered again
+    assert len(set(observed_keys(tmp_path / "duty.db"))) == 1501
+
+
+@pytest.mark.broker
 async def test_ingest_resumes_by_itself_after_the_broker_restarts(
     tmp_path: Path, mosquitto: Mosquitto, clock: ManualClock
 ) -> None:

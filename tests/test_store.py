@@ -145,3 +145,26 @@ async def test_a_schema_4_log_gets_its_incident_index(tmp_path: Path) -> None:
     async with await SqliteEventStore.open(path) as store:
         assert [r.seq for r in await store.read(0, incident="20261123-001")] == [1, 3]
         assert (await store.verify()).ok
+
+
+ODD_TEXTS = ['say "hi"', "back\\slash", "告警🚨\u2028\x1b[2J", "' OR 1=1 --", "null", "", "before\x00after"]
+
+
+async def test_a_batch_stores_any_text_as_it_came(tmp_path: Path) -> None:
+    """A batch goes in as a few many-row statements (at most 999 values each): every value comes
+    back as it was, NUL included, in order, with the liveness of its devices; the chain verifies."""
+    texts = [f"{n}:{ODD_TEXTS[n % len(ODD_TEXTS)]}" for n in range(250)]  # three statements
+    items = [
+        Keyed(f"k{text}", NoteAdded(at=MONDAY, incident=f"i-{text}", actor=text, text=text)) for text in texts
+    ]
+    seen = {f"feed/{text}": MONDAY + timedelta(seconds=n) for n, text in enumerate(texts)}
+    async with await SqliteEventStore.open(tmp_path / "log.db") as store:
+        async with store.transaction(after=0, now=MONDAY) as txn:
+            txn.append(items)
+            txn.touch(seen)
+        stored = await store.read()
+        assert [(r.seq, r.key, r.event) for r in stored] == [
+            (n, k.key, k.event) for n, k in enumerate(items, start=1)
+        ]
+        assert await store.liveness() == seen
+        assert (await store.verify()).ok

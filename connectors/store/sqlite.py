@@ -67,7 +67,28 @@ DURABLE_PRAGMAS = (
     "PRAGMA cache_size = -32768",  # KiB
     "PRAGMA wal_autocheckpoint = 8192",  # pages: about 32 MiB of log between checkpoints
 )
-_INSERT = f"INSERT INTO events ({COLUMNS}, hash) VALUES (?,?,?,?,?,?,?,?,?,?)"
+_EVENTS = f"INSERT INTO events ({COLUMNS}, hash)"
+_INSERT = f"{_EVENTS} VALUES (?,?,?,?,?,?,?,?,?,?)"
+_TOUCH = "ON CONFLICT(device) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)"
+VARIABLES_MAX = 999  # values bound to one statement: SQLite's limit before 3.32, the lowest a site may have
+
+
+async def _insert(db: aiosqlite.Connection, head: str, rows: Sequence[Row], tail: str = "") -> None:
+    """`head VALUES (...), (...), ... tail`: many rows to a statement, as many as SQLite allows.
+
+    Not `executemany`, which steps row by row on aiosqlite's thread and takes the GIL back after
+    every row: while the event loop's thread is busy (receiving the next messages) each row waits
+    for its turn, and the loop's thread for the handovers (a 500-row append took about 15 ms under
+    ingest, 1 ms alone). Values are bound as they are, exactly as `executemany` binds them."""
+    if not rows:
+        return
+    width = len(rows[0])
+    per = VARIABLES_MAX // width
+    one = f"({','.join('?' * width)})"
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        values = [value for row in chunk for value in row]
+        await db.execute(f"{head} VALUES {','.join([one] * len(chunk))} {tail}", values)
 
 
 class SqliteEventStore:
@@ -326,7 +347,7 @@ class SqliteEventStore:
         indexed = self._indexed
         if txn.rows:
             try:
-                await db.executemany(_INSERT, txn.rows)
+                await _insert(db, _EVENTS, txn.rows)
             except sqlite3.IntegrityError as exc:
                 if "events.key" in str(exc):
                     raise DuplicateKeyError(f"{self.path}: {exc}") from None
@@ -338,11 +359,8 @@ class SqliteEventStore:
                     await db.execute(statement)
                 indexed = txn.last_seq
         if txn.seen:
-            await db.executemany(
-                "INSERT INTO liveness (device, last_seen) VALUES (?, ?) ON CONFLICT(device) "
-                "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
-                [(device, micros(when)) for device, when in txn.seen.items()],
-            )
+            touched = [(device, micros(when)) for device, when in txn.seen.items()]
+            await _insert(db, "INSERT INTO liveness (device, last_seen)", touched, _TOUCH)
         return indexed
 
     async def liveness(self) -> dict[str, datetime]:

@@ -173,8 +173,10 @@ async def latency(broker: Mosquitto, folder: Path, rate: int, seconds: int) -> l
     def committed(recorded: Sequence[Recorded]) -> None:
         now = time.perf_counter()
         for item in recorded:
-            if item.event.kind == "incident.opened" and item.event.title in sent:
-                delays.append((now - sent[item.event.title]) * 1000)
+            # titled by plan and place, "网络瘫痪 · core-000001": the device is the last part
+            device = item.event.title.rsplit(" · ", 1)[-1] if item.event.kind == "incident.opened" else None
+            if device in sent:
+                delays.append((now - sent[device]) * 1000)
 
     journal.subscribe(committed)
     stop = asyncio.Event()
@@ -189,7 +191,7 @@ async def latency(broker: Mosquitto, folder: Path, rate: int, seconds: int) -> l
             if (wait := due - time.perf_counter()) > 0:
                 await asyncio.sleep(wait)
             body = lines(1, kind="outage")[0].replace("sw-000000", f"core-{n:06d}")
-            sent[f"network.outage · core-{n:06d}"] = time.perf_counter()
+            sent[f"core-{n:06d}"] = time.perf_counter()
             await publisher.publish("bench/latency", body, qos=1)
     while len(delays) < total:
         await asyncio.sleep(0.01)
