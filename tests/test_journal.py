@@ -175,3 +175,29 @@ async def test_the_journal_runs_on_the_in_memory_store(
     restarted = await Journal.open(MemoryEventStore(log), plans=plans, deadlines=deadlines, clock=clock)
     assert restarted.engine.projection.to_snapshot() == engine.engine.projection.to_snapshot()
     assert (await restarted.store.verify()).events == await restarted.store.head()
+
+
+async def test_a_slowly_growing_log_is_snapshotted_after_a_while(
+    tmp_path: Path,
+    plans: dict[str, Plan],
+    deadlines: Deadlines,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not only every 20,000 events: once enough have gathered and the last snapshot is old, so
+    that whoever opens the log next (a console at the start of a shift) replays a short tail."""
+    monkeypatch.setattr(journal_module, "SNAPSHOT_SOON", 4)
+    journal = await open_journal(tmp_path / "log.db", plans, deadlines, clock)
+    await journal.submit(*(opening(f"#{n}") for n in range(3)))
+    assert journal.engine.seq >= 4
+    await journal.checkpoint_if_due()
+    assert await journal.store.load_snapshot() is None  # enough events, but only just opened
+    clock.advance(journal_module.SNAPSHOT_AGE)
+    await journal.checkpoint_if_due()
+    sealed = await journal.store.load_snapshot()
+    assert sealed is not None and sealed[0] == journal.engine.seq
+    await journal.submit(opening("#3"))  # fewer than SNAPSHOT_SOON since, however long ago
+    clock.advance(journal_module.SNAPSHOT_AGE * 3)
+    await journal.checkpoint_if_due()
+    assert (await journal.store.load_snapshot()) == sealed
+    await journal.store.close()

@@ -35,6 +35,10 @@ from dutydesk.playbooks.routines import Routine
 from dutydesk.playbooks.typeddata import ProblemsError
 
 SNAPSHOT_EVERY = 20_000  # events between cached projections
+# ... and sooner when the log grows slowly: this many events, once the last snapshot is this old,
+# so that a console (or any command) opening the log replays a short tail, not days of events
+SNAPSHOT_SOON = 1_000
+SNAPSHOT_AGE = timedelta(minutes=10)
 
 Listener = Callable[[Sequence[Recorded]], None]
 T = TypeVar("T")
@@ -89,6 +93,7 @@ class Journal:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._since_snapshot = 0
+        self._sealed_at = clock.now()  # when this journal last cached the projection (or opened)
         self._listeners: list[Listener] = []
         self._stale = False
         self.health = Health()
@@ -293,10 +298,14 @@ class Journal:
             await self.store.save_snapshot(
                 self.engine.seq, self.engine.projection.to_snapshot(), self.clock.now()
             )
-        self._since_snapshot = 0
+        self._since_snapshot, self._sealed_at = 0, self.clock.now()
 
     async def checkpoint_if_due(self) -> None:
-        if self._since_snapshot >= SNAPSHOT_EVERY:
+        """Cache the projection every `SNAPSHOT_EVERY` events, or after `SNAPSHOT_SOON` once the
+        last cache is `SNAPSHOT_AGE` old (at most that often under a flood of alarms)."""
+        since = self._since_snapshot
+        old = self.clock.now() - self._sealed_at >= SNAPSHOT_AGE
+        if since >= SNAPSHOT_EVERY or (since >= SNAPSHOT_SOON and old):
             await self.checkpoint()
 
 

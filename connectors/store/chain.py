@@ -76,10 +76,13 @@ def link(previous: str, row: Sequence[Any]) -> str:
     return sha256(f"{previous}|{'|'.join(map(str, row))}".encode()).hexdigest()
 
 
-def seal(head: str, data: str) -> str:
-    """A snapshot's seal: its data bound to the hash of the event it covers, so a snapshot edited
-    on its own, or kept over a log that changed under it, no longer matches."""
-    return sha256(f"{head}|{data}".encode()).hexdigest()
+def seal(head: str, data: str | bytes) -> str:
+    """A snapshot's seal: its data (text, or as UTF-8 bytes) bound to the hash of the event it
+    covers, so a snapshot edited on its own, or kept over a log that changed under it, no longer
+    matches. The bytes are hashed as they are: a snapshot of megabytes is not copied to be sealed."""
+    digest = sha256(f"{head}|".encode())
+    digest.update(data.encode() if isinstance(data, str) else data)
+    return digest.hexdigest()
 
 
 SNAPSHOT_REFUSED = (
@@ -89,7 +92,7 @@ SNAPSHOT_REFUSED = (
 )
 
 
-def check_seal(seq: int, data: str, stored: str | None, head: str | None) -> str | None:
+def check_seal(seq: int, data: str | bytes, stored: str | None, head: str | None) -> str | None:
     """Why a snapshot does not match the log, or None when it does."""
     if head is None:
         return f"the snapshot covers event {seq}, which the log does not hold"
@@ -98,7 +101,8 @@ def check_seal(seq: int, data: str, stored: str | None, head: str | None) -> str
     return None
 
 
-Stored = tuple[int, str, str | None]  # a snapshot as an adapter keeps it: seq, data as text, seal
+# a snapshot as an adapter keeps it: seq, data (as text, or UTF-8 bytes as SQLite hands them), seal
+Stored = tuple[int, str | bytes, str | None]
 
 
 async def open_snapshot(

@@ -27,6 +27,7 @@ from dutydesk.connectors.store.chain import (
     READ_BATCH,
     Appending,
     Row,
+    Stored,
     check_names,
     decode,
     encode,
@@ -396,15 +397,14 @@ class SqliteEventStore:
         async with self._writing() as db:
             await db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
-    async def _snapshot(self) -> tuple[int, str, str | None] | None:
-        """The latest snapshot as stored: (seq, data as text, seal), None when there is none."""
+    async def _snapshot(self) -> Stored | None:
+        """The latest snapshot as stored: (seq, data as UTF-8 bytes, seal), None when there is none."""
         sql = "SELECT seq, data, seal FROM snapshots ORDER BY seq DESC LIMIT 1"
         rows = list(await self._db.execute_fetchall(sql))
         if not rows:
             return None
         seq, data, stored = rows[0]
-        text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
-        return int(seq), text, stored
+        return int(seq), data if isinstance(data, bytes) else str(data), stored
 
     async def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
         return await open_snapshot(await self._snapshot(), self.chain_hash)
