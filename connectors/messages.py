@@ -156,7 +156,7 @@ class Messages:
         if item["stage"] == "escalation":
             stage += f"（第{item['level']}级）" if zh else f" (level {item['level']})"
         return {
-            "incident": item["incident"],
+            "incident": item["incident"] or "",  # none for a routine's round or an event's task
             "title": item.get("title") or "",
             "location": item.get("location") or "",
             "severity": SEVERITY_LABELS[Severity[severity.upper()]].get(self.lang) if severity else "",

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,11 +84,16 @@ async def test_the_console_shows_no_engine_within_5s_of_a_kill_and_the_watchdog_
         assert told.returncode == 1 and "told 1 fallback destination" in told.stdout, (
             told.stdout + told.stderr
         )
-        (message,) = fallback.bodies("fallback")
-        assert "NO ENGINE RUNNING" in message["title"] or "值守引擎未运行" in message["title"]
+        # the engine itself may have told the fallback of a round due meanwhile (the bundled
+        # routines run on the wall clock here): only the outage messages count
+        assert len(outages(fallback.bodies("fallback"))) == 1
         again = watchdog_run(home)  # the same outage is told once
-        assert "told" not in again.stdout and len(fallback.bodies("fallback")) == 1
+        assert "told" not in again.stdout and len(outages(fallback.bodies("fallback"))) == 1
     print(f"time to banner {to_banner:.1f} s, to watchdog notification {to_watchdog:.1f} s")
+
+
+def outages(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [b for b in bodies if "NO ENGINE RUNNING" in b["title"] or "值守引擎未运行" in b["title"]]
 
 
 def watchdog_run(home: Path) -> subprocess.CompletedProcess[str]:

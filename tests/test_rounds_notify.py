@@ -71,6 +71,8 @@ async def test_a_missed_round_breaches_and_notifies_through_a_real_endpoint(
             ]
             message = ok.bodies("li")[0]
             assert "超时" in message["title"] and "巡查监控画面" in message["title"] + message["message"]
+            # a round is no incident: no empty incident title, no "None" where its number would be
+            assert "： ·" not in message["title"] and "None" not in message["message"], message
             await eventually(lambda: ok.bodies("wang"), "the breach told to the duty officer on shift")
             # the monitoring room has nobody on the roster: its warning went to the fallback
             await eventually(lambda: ok.bodies("fallback"), "the unstaffed role's fallback")
