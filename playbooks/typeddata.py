@@ -32,7 +32,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -144,43 +144,6 @@ def dumps(obj: Any) -> str:
     return json.dumps(dump(obj), ensure_ascii=False, separators=(",", ":"))
 
 
-def documentation(cls: type) -> dict[str, str]:
-    """Each field's docstring (the string literal under it), for the reference and its test."""
-    import ast  # noqa: PLC0415 - only the documentation and its test read the source
-    import inspect  # noqa: PLC0415
-    import textwrap  # noqa: PLC0415
-
-    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
-    assert isinstance(body, ast.ClassDef)
-    docs = {}
-    for statement, following in zip(body.body, body.body[1:], strict=False):
-        if (
-            isinstance(statement, ast.AnnAssign)
-            and isinstance(statement.target, ast.Name)
-            and isinstance(following, ast.Expr)
-            and isinstance(following.value, ast.Constant)
-            and isinstance(following.value.value, str)
-        ):
-            docs[statement.target.id] = following.value.value
-    return docs
-
-
-def sections(cls: type) -> Iterator[type]:
-    """`cls` and every dataclass its fields hold, once each."""
-    seen: list[type] = []
-
-    def walk(hint: Any) -> None:
-        if dataclasses.is_dataclass(hint) and isinstance(hint, type) and hint not in seen:
-            seen.append(hint)
-            for field_hint in _hints(hint).values():
-                walk(field_hint)
-        for arg in typing.get_args(hint):
-            walk(arg)
-
-    walk(cls)
-    return iter(seen)
-
-
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
@@ -262,7 +225,7 @@ def _union(choices: tuple[Any, ...], value: Any, loc: Loc) -> Any:
     raise last
 
 
-def _each(hint: Any, items: Iterator[tuple[Any, Any]] | Any, loc: Loc) -> list[Any]:
+def _each(hint: Any, items: Iterable[tuple[Any, Any]], loc: Loc) -> list[Any]:
     problems, converted = [], []
     for key, item in items:
         try:

@@ -3,25 +3,56 @@ the file and the key; the factories build the domain's objects from them."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import itertools
+import textwrap
+import typing
 from datetime import date, time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dutydesk.connectors.application.factories import apprise_path, deadlines, feeds, load_calendar
 from dutydesk.connectors.settings import CalendarOverrides, SettingsError, SettingsFile, load_settings
-from dutydesk.playbooks import typeddata
+
+
+def sections(hint: Any, seen: list[type]) -> list[type]:
+    """`hint` and every dataclass its fields hold, once each."""
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type) and hint not in seen:
+        seen.append(hint)
+        for field_hint in typing.get_type_hints(hint).values():
+            sections(field_hint, seen)
+    for arg in typing.get_args(hint):
+        sections(arg, seen)
+    return seen
+
+
+def documentation(cls: type) -> dict[str, str]:
+    """Each field's docstring: the string literal under it."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+    assert isinstance(body, ast.ClassDef)
+    return {
+        statement.target.id: following.value.value
+        for statement, following in itertools.pairwise(body.body)
+        if isinstance(statement, ast.AnnAssign)
+        and isinstance(statement.target, ast.Name)
+        and isinstance(following, ast.Expr)
+        and isinstance(following.value, ast.Constant)
+        and isinstance(following.value.value, str)
+    }
 
 
 @pytest.mark.parametrize("root", [SettingsFile, CalendarOverrides])
 def test_every_setting_is_documented_where_it_is_declared(root: type) -> None:
-    sections = list(typeddata.sections(root))
-    assert len(sections) > 1
-    for section in sections:
+    found = sections(root, [])
+    assert len(found) > 1
+    for section in found:
         if section is not SettingsFile:  # the file's sections are documented as classes
             assert section.__doc__, section.__name__
-            docs = typeddata.documentation(section)
+            docs = documentation(section)
             for field in dataclasses.fields(section):
                 assert docs.get(field.name), f"{section.__name__}.{field.name} has no docstring"
 
