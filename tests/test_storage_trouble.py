@@ -102,7 +102,8 @@ def open_incident_due_in(config_path: Path, seconds: int) -> None:
     assert run.returncode == 0, run.stderr
 
 
-def publish(broker: Mosquitto, lines: list[str]) -> subprocess.Popen[bytes]:
+def publish(broker: Mosquitto, lines: list[str], *, more: bool = False) -> subprocess.Popen[bytes]:
+    """`mosquitto_pub` sending `lines`; with `more`, it waits for the rest (`send_rest`)."""
     publisher = subprocess.Popen(
         [
             "bash",
@@ -111,10 +112,23 @@ def publish(broker: Mosquitto, lines: list[str]) -> subprocess.Popen[bytes]:
         ],
         stdin=subprocess.PIPE,
     )
+    if more:
+        _send(publisher, lines)
+    else:
+        send_rest(publisher, lines)
+    return publisher
+
+
+def _send(publisher: subprocess.Popen[bytes], lines: list[str]) -> None:
     assert publisher.stdin is not None
     publisher.stdin.write(("\n".join(lines) + "\n").encode())
+    publisher.stdin.flush()
+
+
+def send_rest(publisher: subprocess.Popen[bytes], lines: list[str]) -> None:
+    _send(publisher, lines)
+    assert publisher.stdin is not None
     publisher.stdin.close()
-    return publisher
 
 
 def finish(engine: subprocess.Popen[bytes], config_path: Path, database: Path) -> None:
@@ -134,11 +148,14 @@ def test_serve_rides_out_a_write_lock_held_by_another_process(tmp_path: Path, mo
         path = setup(tmp_path, mosquitto, fallback)
         open_incident_due_in(path, 15)
         engine = serve(path)
+        holder: subprocess.Popen[bytes] | None = None
         try:
             connected(engine)
             until(lambda: count(database, "obligation.warned"), "the warning recorded before the lock")
-            publisher = publish(mosquitto, stream(ALARMS))
-            until(lambda: len(observed_keys(database)) >= 200, "the stream under way")  # mid-stream
+            # the stream's first part, then the lock, then the rest: the lock falls mid-stream
+            alarms = stream(ALARMS)
+            publisher = publish(mosquitto, alarms[:200], more=True)
+            until(lambda: len(observed_keys(database)) >= 200, "the stream under way")
             holder = subprocess.Popen(
                 [
                     sys.executable,
@@ -154,6 +171,7 @@ def test_serve_rides_out_a_write_lock_held_by_another_process(tmp_path: Path, mo
             assert holder.stdout.readline() == b"locked\n"
             locked_at, kept_at_lock = time.monotonic(), len(observed_keys(database))
             assert kept_at_lock < ALARMS, "the stream was in before the lock: nothing was tested"
+            send_rest(publisher, alarms[200:])
             told = lambda: any(UNRECORDED in b["title"] for b in fallback.bodies("fallback"))  # noqa: E731
             until(told, "the breach falling due told while the log is locked")
             publisher.wait(timeout=PATIENCE)
@@ -169,6 +187,9 @@ def test_serve_rides_out_a_write_lock_held_by_another_process(tmp_path: Path, mo
             until(lambda: count(database, "obligation.breached"), "the breach recorded after the lock")
             assert engine.poll() is None
         finally:
+            if holder is not None and holder.poll() is None:  # a failure above: let the lock go
+                holder.kill()
+                holder.communicate(timeout=10)
             finish(engine, path, database)
         print(
             f"lock: sent {ALARMS}, {kept_at_lock} kept before the lock, {len(observed_keys(database))} after"
